@@ -1,0 +1,86 @@
+namespace Scoring.Domain.Policies;
+
+/// <summary>
+/// The rules that turn violations into points and points into a standing.
+/// Immutable: a change of policy is a new instance with a new <see cref="Version"/>.
+/// </summary>
+public sealed record ScoringPolicy
+{
+    public required string Version { get; init; }
+    public required SeverityPoints SeverityPoints { get; init; }
+    public required IReadOnlyList<CategoryPolicy> Categories { get; init; }
+    public required Thresholds Thresholds { get; init; }
+
+    /// <summary>Violations older than this expire, except zero-tolerance CRITICAL ones.</summary>
+    public required TimeSpan MaxAge { get; init; }
+
+    /// <summary>How long after recording a violation may be appealed.</summary>
+    public required TimeSpan AppealWindow { get; init; }
+
+    private Dictionary<string, CategoryPolicy>? _byName;
+
+    /// <summary>The category with this exact name, or null when the policy has none.</summary>
+    public CategoryPolicy? FindCategory(string name)
+    {
+        _byName ??= Categories.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        return _byName.GetValueOrDefault(name);
+    }
+
+    /// <summary>Severity points times the category weight: the undecayed value of a violation.</summary>
+    public double BasePoints(CategoryPolicy category, Severity severity) =>
+        SeverityPoints.For(severity) * category.Weight;
+
+    /// <summary>The highest tier whose threshold the points reach.</summary>
+    public Standing StandingFor(double points) => points switch
+    {
+        _ when points >= Thresholds.Banned => Standing.Banned,
+        _ when points >= Thresholds.Suspended => Standing.Suspended,
+        _ when points >= Thresholds.Restricted => Standing.Restricted,
+        _ when points >= Thresholds.Warned => Standing.Warned,
+        _ => Standing.Good,
+    };
+
+    /// <summary>Every problem that makes this policy unusable; empty when it is valid.</summary>
+    public IReadOnlyList<string> Validate() => PolicyRules.Check(this);
+
+    /// <summary>The policy the service runs with unless a policy file replaces it.</summary>
+    public static ScoringPolicy Default { get; } = new()
+    {
+        Version = "default-2026-11",
+        SeverityPoints = new SeverityPoints(Low: 5, Medium: 15, High: 40, Critical: 100),
+        Categories =
+        [
+            new("spam", 1.0, TimeSpan.FromDays(14)),
+            new("harassment", 1.0, TimeSpan.FromDays(30)),
+            new("hate_speech", 1.5, TimeSpan.FromDays(60)),
+            new("misinformation", 1.0, TimeSpan.FromDays(30)),
+            new("fraud", 1.5, TimeSpan.FromDays(90)),
+            new("sexual_content", 1.0, TimeSpan.FromDays(30)),
+            new("privacy_violation", 1.2, TimeSpan.FromDays(60)),
+            new("violent_extremism", 2.0, TimeSpan.FromDays(180), ZeroTolerance: true),
+        ],
+        Thresholds = new Thresholds(Warned: 8, Restricted: 35, Suspended: 90, Banned: 250),
+        MaxAge = TimeSpan.FromDays(365),
+        AppealWindow = TimeSpan.FromDays(180),
+    };
+}
+
+/// <summary>Points per severity before the category weight.</summary>
+public sealed record SeverityPoints(double Low, double Medium, double High, double Critical)
+{
+    public double For(Severity severity) => severity switch
+    {
+        Severity.Low => Low,
+        Severity.Medium => Medium,
+        Severity.High => High,
+        Severity.Critical => Critical,
+        _ => throw new ArgumentOutOfRangeException(nameof(severity), severity, "A violation needs a severity."),
+    };
+}
+
+/// <summary>How a category weighs and decays.</summary>
+/// <param name="ZeroTolerance">An active CRITICAL violation here never expires and holds the standing at BANNED.</param>
+public sealed record CategoryPolicy(string Name, double Weight, TimeSpan HalfLife, bool ZeroTolerance = false);
+
+/// <summary>The points at which each standing begins.</summary>
+public sealed record Thresholds(double Warned, double Restricted, double Suspended, double Banned);

@@ -1,0 +1,114 @@
+using Scoring.Domain.Policies;
+
+namespace Scoring.Domain.Scores;
+
+/// <summary>
+/// The scoring model: each active violation contributes base_points × 2^(−age/half_life) until it is
+/// older than max_age; the points map to a standing. Scores depend only on occurred_at, never on the
+/// order in which violations arrived.
+/// </summary>
+public static class ScoreCalculator
+{
+    // standing_improves_at is promised to the minute; searching to the second keeps well inside that.
+    private static readonly TimeSpan SearchResolution = TimeSpan.FromSeconds(1);
+
+    public static Score Compute(
+        ScoringPolicy policy,
+        IReadOnlyCollection<ScoredViolation> violations,
+        DateTimeOffset at,
+        bool includeBreakdown = false)
+    {
+        var points = 0.0;
+        var active = 0;
+        var permanent = false;
+        var breakdown = includeBreakdown ? new List<Contribution>(violations.Count) : null;
+
+        foreach (var violation in violations)
+        {
+            if (policy.FindCategory(violation.Category) is not { } category || IsExpired(policy, category, violation, at))
+            {
+                continue;
+            }
+
+            var current = Decayed(category, violation, at);
+            points += current;
+            active++;
+            permanent |= IsPermanent(category, violation);
+            breakdown?.Add(new Contribution(violation, current, category.HalfLife));
+        }
+
+        var standing = permanent ? Standing.Banned : policy.StandingFor(points);
+        var improvesAt = standing == Standing.Good || permanent
+            ? (DateTimeOffset?)null
+            : FirstDropAfter(policy, violations, at, ThresholdOf(policy, standing));
+
+        return new Score(points, standing, active, at, policy.Version, improvesAt, permanent, breakdown ?? []);
+    }
+
+    /// <summary>The points of one violation at an instant: 0 once expired.</summary>
+    public static double PointsAt(ScoringPolicy policy, ScoredViolation violation, DateTimeOffset at) =>
+        policy.FindCategory(violation.Category) is { } category && !IsExpired(policy, category, violation, at)
+            ? Decayed(category, violation, at)
+            : 0;
+
+    /// <summary>Whether the violation stopped counting because of its age.</summary>
+    public static bool IsExpired(ScoringPolicy policy, ScoredViolation violation, DateTimeOffset at) =>
+        policy.FindCategory(violation.Category) is not { } category || IsExpired(policy, category, violation, at);
+
+    /// <summary>The sum of contributions at an instant.</summary>
+    public static double TotalAt(ScoringPolicy policy, IEnumerable<ScoredViolation> violations, DateTimeOffset at) =>
+        violations.Sum(v => PointsAt(policy, v, at));
+
+    private static bool IsPermanent(CategoryPolicy category, ScoredViolation violation) =>
+        category.ZeroTolerance && violation.Severity == Severity.Critical;
+
+    private static bool IsExpired(ScoringPolicy policy, CategoryPolicy category, ScoredViolation violation, DateTimeOffset at) =>
+        !IsPermanent(category, violation) && Age(violation, at) > policy.MaxAge;
+
+    private static TimeSpan Age(ScoredViolation violation, DateTimeOffset at)
+    {
+        var age = at - violation.OccurredAt;
+        return age > TimeSpan.Zero ? age : TimeSpan.Zero;
+    }
+
+    private static double Decayed(CategoryPolicy category, ScoredViolation violation, DateTimeOffset at) =>
+        violation.BasePoints * double.Exp2(-(Age(violation, at) / category.HalfLife));
+
+    private static double ThresholdOf(ScoringPolicy policy, Standing standing) => standing switch
+    {
+        Standing.Warned => policy.Thresholds.Warned,
+        Standing.Restricted => policy.Thresholds.Restricted,
+        Standing.Suspended => policy.Thresholds.Suspended,
+        Standing.Banned => policy.Thresholds.Banned,
+        _ => throw new ArgumentOutOfRangeException(nameof(standing)),
+    };
+
+    /// <summary>
+    /// The first instant after <paramref name="from"/> at which the points fall below <paramref name="threshold"/>.
+    /// With no permanent violation the total never rises as time passes (each term decays or drops to 0 at
+    /// expiry), so a binary search over time finds the crossing.
+    /// </summary>
+    private static DateTimeOffset FirstDropAfter(
+        ScoringPolicy policy, IReadOnlyCollection<ScoredViolation> violations, DateTimeOffset from, double threshold)
+    {
+        // Once every violation has expired the total is 0, below any positive threshold.
+        var latest = violations.Max(v => v.OccurredAt);
+        var low = from;
+        var high = (latest > from ? latest : from) + policy.MaxAge + SearchResolution;
+
+        while (high - low > SearchResolution)
+        {
+            var middle = low + (high - low) / 2;
+            if (TotalAt(policy, violations, middle) < threshold)
+            {
+                high = middle;
+            }
+            else
+            {
+                low = middle;
+            }
+        }
+
+        return high;
+    }
+}

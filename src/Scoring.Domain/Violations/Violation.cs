@@ -1,0 +1,86 @@
+using Scoring.Domain.Policies;
+using Scoring.Domain.Scores;
+
+namespace Scoring.Domain.Violations;
+
+/// <summary>A recorded violation. Its facts never change; only its status can (on appeal).</summary>
+public sealed class Violation
+{
+    // For EF Core materialisation.
+    private Violation()
+    {
+    }
+
+    public string Id { get; private set; } = null!;
+    public string Source { get; private set; } = null!;
+    public string EventId { get; private set; } = null!;
+    public string UserId { get; private set; } = null!;
+    public string Category { get; private set; } = null!;
+    public Severity Severity { get; private set; }
+    public double BasePoints { get; private set; }
+    public DateTimeOffset OccurredAt { get; private set; }
+    public DateTimeOffset RecordedAt { get; private set; }
+    public string? EvidenceRef { get; private set; }
+    public string? Note { get; private set; }
+    public string? DecidedBy { get; private set; }
+    public bool Automated { get; private set; }
+
+    /// <summary>The stored status: <see cref="ViolationStatus.Active"/> or <see cref="ViolationStatus.Overturned"/>.</summary>
+    public ViolationStatus Status { get; private set; }
+
+    public DateTimeOffset AppealableUntil { get; private set; }
+
+    /// <summary>Records a report under the policy in force; the category must exist in it.</summary>
+    public static Violation Record(ViolationReport report, ScoringPolicy policy, string id, DateTimeOffset now)
+    {
+        var category = policy.FindCategory(report.Category)
+            ?? throw new DomainException($"Category '{report.Category}' is not in policy {policy.Version}.");
+
+        return new Violation
+        {
+            Id = id,
+            Source = report.Source,
+            EventId = report.EventId,
+            UserId = report.UserId,
+            Category = category.Name,
+            Severity = report.Severity,
+            BasePoints = policy.BasePoints(category, report.Severity),
+            OccurredAt = report.OccurredAt ?? now,
+            RecordedAt = now,
+            EvidenceRef = NullIfEmpty(report.EvidenceRef),
+            Note = NullIfEmpty(report.Note),
+            DecidedBy = NullIfEmpty(report.DecidedBy),
+            Automated = report.Automated,
+            Status = ViolationStatus.Active,
+            AppealableUntil = now + policy.AppealWindow,
+        };
+    }
+
+    /// <summary>
+    /// Whether a retried report describes this violation. An unset occurred_at matches any time,
+    /// because "now" differs on every retry.
+    /// </summary>
+    public bool IsSameReport(ViolationReport report) =>
+        UserId == report.UserId
+        && Category == report.Category
+        && Severity == report.Severity
+        && (report.OccurredAt is not { } occurred || occurred == OccurredAt)
+        && EvidenceRef == NullIfEmpty(report.EvidenceRef)
+        && Note == NullIfEmpty(report.Note)
+        && DecidedBy == NullIfEmpty(report.DecidedBy)
+        && Automated == report.Automated;
+
+    /// <summary>The status as seen at an instant: an active violation past max_age reads as expired.</summary>
+    public ViolationStatus StatusAt(ScoringPolicy policy, DateTimeOffset at) =>
+        Status == ViolationStatus.Active && ScoreCalculator.IsExpired(policy, ToScored(), at)
+            ? ViolationStatus.Expired
+            : Status;
+
+    /// <summary>The contribution at an instant: 0 unless active.</summary>
+    public double PointsAt(ScoringPolicy policy, DateTimeOffset at) =>
+        Status == ViolationStatus.Active ? ScoreCalculator.PointsAt(policy, ToScored(), at) : 0;
+
+    public ScoredViolation ToScored() => new(Id, Category, Severity, BasePoints, OccurredAt);
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}
