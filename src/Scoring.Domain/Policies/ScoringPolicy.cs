@@ -8,7 +8,20 @@ public sealed record ScoringPolicy
 {
     public required string Version { get; init; }
     public required SeverityPoints SeverityPoints { get; init; }
-    public required IReadOnlyList<CategoryPolicy> Categories { get; init; }
+    public required IReadOnlyList<CategoryPolicy> Categories
+    {
+        get => _categories;
+        init
+        {
+            _categories = value ?? [];
+            // Rebuilt on every init, so a `with` copy never keeps another instance's lookup.
+            _byName = new Dictionary<string, CategoryPolicy>(StringComparer.Ordinal);
+            foreach (var category in _categories)
+            {
+                _byName.TryAdd(category.Name ?? "", category);
+            }
+        }
+    }
     public required Thresholds Thresholds { get; init; }
 
     /// <summary>Violations older than this expire, except zero-tolerance CRITICAL ones.</summary>
@@ -17,14 +30,11 @@ public sealed record ScoringPolicy
     /// <summary>How long after recording a violation may be appealed.</summary>
     public required TimeSpan AppealWindow { get; init; }
 
-    private Dictionary<string, CategoryPolicy>? _byName;
+    private readonly IReadOnlyList<CategoryPolicy> _categories = [];
+    private readonly Dictionary<string, CategoryPolicy> _byName = new(StringComparer.Ordinal);
 
     /// <summary>The category with this exact name, or null when the policy has none.</summary>
-    public CategoryPolicy? FindCategory(string name)
-    {
-        _byName ??= Categories.ToDictionary(c => c.Name, StringComparer.Ordinal);
-        return _byName.GetValueOrDefault(name);
-    }
+    public CategoryPolicy? FindCategory(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>Severity points times the category weight: the undecayed value of a violation.</summary>
     public double BasePoints(CategoryPolicy category, Severity severity) =>

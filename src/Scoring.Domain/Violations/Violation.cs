@@ -45,14 +45,14 @@ public sealed class Violation
             Category = category.Name,
             Severity = report.Severity,
             BasePoints = policy.BasePoints(category, report.Severity),
-            OccurredAt = report.OccurredAt ?? now,
-            RecordedAt = now,
+            OccurredAt = ToMicroseconds(report.OccurredAt ?? now),
+            RecordedAt = ToMicroseconds(now),
             EvidenceRef = NullIfEmpty(report.EvidenceRef),
             Note = NullIfEmpty(report.Note),
             DecidedBy = NullIfEmpty(report.DecidedBy),
             Automated = report.Automated,
             Status = ViolationStatus.Active,
-            AppealableUntil = now + policy.AppealWindow,
+            AppealableUntil = ToMicroseconds(now + policy.AppealWindow),
         };
     }
 
@@ -64,7 +64,7 @@ public sealed class Violation
         UserId == report.UserId
         && Category == report.Category
         && Severity == report.Severity
-        && (report.OccurredAt is not { } occurred || occurred == OccurredAt)
+        && (report.OccurredAt is not { } occurred || ToMicroseconds(occurred) == OccurredAt)
         && EvidenceRef == NullIfEmpty(report.EvidenceRef)
         && Note == NullIfEmpty(report.Note)
         && DecidedBy == NullIfEmpty(report.DecidedBy)
@@ -81,6 +81,10 @@ public sealed class Violation
         Status == ViolationStatus.Active ? ScoreCalculator.PointsAt(policy, ToScored(), at) : 0;
 
     public ScoredViolation ToScored() => new(Id, Category, Severity, BasePoints, OccurredAt);
+
+    // Instants are kept to the microsecond, PostgreSQL's precision, so a replay compares equal on every provider.
+    private static DateTimeOffset ToMicroseconds(DateTimeOffset at) =>
+        new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

@@ -1,0 +1,148 @@
+using FluentValidation;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Options;
+using Scoring.Api.Features.Common;
+using Scoring.Api.Features.Scores;
+using Scoring.Api.Grpc;
+using Scoring.Api.Infrastructure.Caching;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Infrastructure.Policies;
+using Scoring.Api.Options;
+using Scoring.Domain.Policies;
+using StackExchange.Redis;
+
+namespace Scoring.Api.Extensions;
+
+public static class ScoringServiceExtensions
+{
+    public const string DefaultUrl = "http://localhost:5080";
+    private const string DefaultSqliteConnection = "Data Source=scoring.db";
+
+    /// <summary>Everything the service needs: gRPC, mediator, database, cache, policy, health.</summary>
+    public static WebApplicationBuilder AddScoring(this WebApplicationBuilder builder)
+    {
+        // gRPC over cleartext HTTP/2 only; --urls / ASPNETCORE_URLS still choose the address.
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IIdGenerator, GuidV7IdGenerator>();
+
+        services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.SectionName);
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
+        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => LoadPolicy(sp.GetRequiredService<IOptions<ScoringOptions>>().Value));
+
+        services.AddGrpc(grpc => grpc.Interceptors.Add<ExceptionInterceptor>());
+        services.AddGrpcReflection();
+
+        services.AddMediator(options =>
+        {
+            options.ServiceLifetime = ServiceLifetime.Scoped;
+            options.PipelineBehaviors = [typeof(LoggingBehavior<,>), typeof(ValidationBehavior<,>)];
+        });
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
+        ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
+        services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Scoped);
+        services.AddScoped<ScoreReader>();
+
+        builder.AddScoringDatabase();
+        builder.AddScoreCache();
+
+        services.AddGrpcHealthChecks(health =>
+            {
+                // Checks run when asked, so SERVING always reflects the database right now.
+                health.UseHealthChecksCache = false;
+                health.Services.Map("", _ => true);
+                health.Services.Map(nameof(Scoring.V1.ConductScoring), _ => true);
+                health.Services.Map("scoring.v1.ConductScoring", _ => true);
+            })
+            .AddDbContextCheck<ScoringDbContext>("database");
+
+        return builder;
+    }
+
+    private static void AddScoringDatabase(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        var connectionString = builder.Configuration.GetConnectionString("Scoring");
+
+        switch (options.Provider)
+        {
+            case DatabaseProvider.Postgres:
+                if (string.IsNullOrWhiteSpace(connectionString))
+                {
+                    throw new InvalidOperationException("Database:Provider is Postgres but ConnectionStrings:Scoring is not set.");
+                }
+
+                builder.Services.AddDbContextPool<ScoringDbContext, PostgresScoringDbContext>((sp, db) =>
+                    db.UseNpgsql(connectionString).AddInterceptors(sp.GetServices<IInterceptor>()));
+                break;
+            case DatabaseProvider.Sqlite:
+                builder.Services.AddDbContextPool<ScoringDbContext, SqliteScoringDbContext>((sp, db) =>
+                    db.UseSqlite(string.IsNullOrWhiteSpace(connectionString) ? DefaultSqliteConnection : connectionString)
+                        .AddInterceptors(sp.GetServices<IInterceptor>()));
+                break;
+            default:
+                throw new InvalidOperationException($"Database:Provider '{options.Provider}' is not supported; use Sqlite or Postgres.");
+        }
+    }
+
+    private static void AddScoreCache(this WebApplicationBuilder builder)
+    {
+        var redis = builder.Configuration.GetConnectionString("Redis");
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            builder.Services.AddSingleton<IScoreCache, InMemoryScoreCache>();
+            return;
+        }
+
+        var configuration = ConfigurationOptions.Parse(redis);
+        // Start even while Redis is down, and fail commands at once while disconnected instead of queueing them.
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(configuration));
+        builder.Services.AddSingleton<IScoreCache, RedisScoreCache>();
+    }
+
+    private static ScoringPolicy LoadPolicy(ScoringOptions options) =>
+        string.IsNullOrWhiteSpace(options.PolicyFile) ? ScoringPolicy.Default : PolicyFile.Load(options.PolicyFile);
+
+    /// <summary>Maps the gRPC services, health and reflection.</summary>
+    public static WebApplication MapScoring(this WebApplication app)
+    {
+        app.MapGrpcService<ConductScoringService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    /// <summary>
+    /// Resolves what start-up must prove (the policy), then applies pending migrations if configured.
+    /// EF Core takes a database lock while migrating, so replicas starting together are safe.
+    /// </summary>
+    public static async Task PrepareAsync(this WebApplication app)
+    {
+        _ = app.Services.GetRequiredService<ScoringPolicy>();
+        if (!app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
+        {
+            return;
+        }
+
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
+        await db.Database.MigrateAsync();
+        if (db.Database.IsSqlite())
+        {
+            // Write-ahead logging lets readers proceed while one writer commits.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+using Scoring.Domain;
+
+namespace Scoring.Api.Features.Common;
+
+/// <summary>The thing asked for does not exist (or the caller may not know that it does).</summary>
+public sealed class NotFoundException(string message) : Exception(message);
+
+/// <summary>The key is taken by something different: the caller's request conflicts with stored state.</summary>
+public sealed class ConflictException(string message) : DomainException(message);

@@ -1,0 +1,45 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using FluentValidation;
+
+namespace Scoring.Api.Features.Common;
+
+/// <summary>Field rules shared by several requests, so one identifier is checked the same way everywhere.</summary>
+public static partial class ValidationRules
+{
+    public const int MaxUserIdLength = 128;
+
+    [GeneratedRegex(@"^[^\s\p{Cc}]+$")]
+    private static partial Regex NoWhitespaceOrControl();
+
+    /// <summary>An opaque user pseudonym: 1-128 characters, no whitespace or control characters.</summary>
+    public static IRuleBuilderOptions<T, string> UserId<T>(this IRuleBuilder<T, string> rule) =>
+        rule.NotEmpty().WithMessage("{PropertyName} is required")
+            .MaximumLength(MaxUserIdLength).WithMessage("{PropertyName} must be at most 128 characters")
+            .Matches(NoWhitespaceOrControl()).WithMessage("{PropertyName} must not contain whitespace or control characters");
+
+    /// <summary>Reports fields by their proto names (user_id, violations[2].event_id), which is what clients see.</summary>
+    public static string ToSnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 8);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsUpper(c))
+            {
+                if (i > 0 && name[i - 1] is not ('.' or '['))
+                {
+                    builder.Append('_');
+                }
+
+                builder.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+}

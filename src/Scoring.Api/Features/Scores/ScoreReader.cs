@@ -1,0 +1,58 @@
+using Scoring.Api.Infrastructure.Caching;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain.Policies;
+using Scoring.Domain.Scores;
+
+namespace Scoring.Api.Features.Scores;
+
+/// <summary>
+/// Reads scores the fast way: cached state first, the database only for misses (which are then cached).
+/// Shared by every use case that answers with a score.
+/// </summary>
+public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringPolicy policy, TimeProvider timeProvider)
+{
+    public async ValueTask<Score> GetAsync(string userId, bool includeBreakdown, CancellationToken cancellationToken)
+    {
+        var scores = await GetManyAsync([userId], includeBreakdown, cancellationToken);
+        return scores[0];
+    }
+
+    /// <summary>One score per user id, in the order given (duplicates allowed).</summary>
+    public async ValueTask<Score[]> GetManyAsync(IReadOnlyList<string> userIds, bool includeBreakdown, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var states = await cache.GetAsync(userIds, cancellationToken);
+
+        var misses = new List<string>();
+        for (var i = 0; i < states.Length; i++)
+        {
+            if (states[i] is not { } state || state.PolicyVersion != policy.Version)
+            {
+                states[i] = null;
+                misses.Add(userIds[i]);
+            }
+        }
+
+        if (misses.Count > 0)
+        {
+            var loaded = await db.LoadScoreStatesAsync(misses, policy, now, cancellationToken);
+            foreach (var (userId, state) in loaded)
+            {
+                await cache.SetAsync(userId, state, CancellationToken.None);
+            }
+
+            for (var i = 0; i < states.Length; i++)
+            {
+                states[i] ??= loaded[userIds[i]];
+            }
+        }
+
+        var scores = new Score[states.Length];
+        for (var i = 0; i < states.Length; i++)
+        {
+            scores[i] = ScoreCalculator.Compute(policy, states[i]!.Violations, now, includeBreakdown);
+        }
+
+        return scores;
+    }
+}

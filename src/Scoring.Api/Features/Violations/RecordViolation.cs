@@ -1,0 +1,145 @@
+using System.Text.RegularExpressions;
+using FluentValidation;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using Scoring.Api.Features.Common;
+using Scoring.Api.Features.Scores;
+using Scoring.Api.Infrastructure.Caching;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain;
+using Scoring.Domain.Policies;
+using Scoring.Domain.Scores;
+using Scoring.Domain.Violations;
+using Severity = Scoring.Domain.Severity;
+
+namespace Scoring.Api.Features.Violations;
+
+/// <summary>Records one reported violation, exactly once per (source, event id).</summary>
+public sealed record RecordViolationCommand(
+    string Source,
+    string EventId,
+    string UserId,
+    string Category,
+    Severity Severity,
+    DateTimeOffset? OccurredAt,
+    string? EvidenceRef,
+    string? Note,
+    string? DecidedBy,
+    bool Automated) : ICommand<RecordedViolation>
+{
+    public ViolationReport ToReport() =>
+        new(Source, EventId, UserId, Category, Severity, OccurredAt, EvidenceRef, Note, DecidedBy, Automated);
+}
+
+/// <param name="Duplicate">The event was already recorded with this payload; nothing changed.</param>
+public sealed record RecordedViolation(Violation Violation, Score Score, bool Duplicate);
+
+public sealed partial class RecordViolationCommandValidator : AbstractValidator<RecordViolationCommand>
+{
+    /// <summary>How far ahead of the server clock a reporter's clock may run.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    [GeneratedRegex("^[a-z0-9._:-]+$")]
+    private static partial Regex SourcePattern();
+
+    [GeneratedRegex(@"^[\x21-\x7E]+$")]
+    private static partial Regex PrintableWithoutWhitespace();
+
+    public RecordViolationCommandValidator(ScoringPolicy policy, TimeProvider timeProvider)
+    {
+        RuleFor(c => c.Source)
+            .NotEmpty().WithMessage("{PropertyName} is required")
+            .MaximumLength(64).WithMessage("{PropertyName} must be at most 64 characters")
+            .Matches(SourcePattern()).WithMessage("{PropertyName} may contain only a-z, 0-9, '.', '_', ':' and '-'");
+
+        RuleFor(c => c.EventId)
+            .NotEmpty().WithMessage("{PropertyName} is required")
+            .MaximumLength(128).WithMessage("{PropertyName} must be at most 128 characters")
+            .Matches(PrintableWithoutWhitespace()).WithMessage("{PropertyName} must be printable ASCII without whitespace");
+
+        RuleFor(c => c.UserId).UserId();
+
+        RuleFor(c => c.Category)
+            .NotEmpty().WithMessage("{PropertyName} is required")
+            .Must(name => policy.FindCategory(name) is not null)
+            .WithMessage(c => $"category '{c.Category}' is not in policy {policy.Version}; known: {string.Join(", ", policy.Categories.Select(k => k.Name))}");
+
+        RuleFor(c => c.Severity)
+            .Must(s => s is >= Severity.Low and <= Severity.Critical)
+            .WithMessage("{PropertyName} must be one of SEVERITY_LOW, SEVERITY_MEDIUM, SEVERITY_HIGH, SEVERITY_CRITICAL");
+
+        RuleFor(c => c.OccurredAt)
+            .Must(at => at <= timeProvider.GetUtcNow() + MaxClockSkew)
+            .WithMessage("{PropertyName} must be at most 5 minutes in the future")
+            .Must(at => at >= timeProvider.GetUtcNow() - policy.MaxAge)
+            .WithMessage($"{{PropertyName}} must not be older than the policy's max_age ({policy.MaxAge.TotalDays:0.##} days)")
+            .When(c => c.OccurredAt is not null);
+
+        RuleFor(c => c.EvidenceRef).MaximumLength(2048).WithMessage("{PropertyName} must be at most 2048 characters");
+        RuleFor(c => c.Note).MaximumLength(2000).WithMessage("{PropertyName} must be at most 2000 characters");
+        RuleFor(c => c.DecidedBy).MaximumLength(128).WithMessage("{PropertyName} must be at most 128 characters");
+    }
+}
+
+public sealed class RecordViolationCommandHandler(
+    ScoringDbContext db,
+    IScoreCache cache,
+    ScoreReader scores,
+    ScoringPolicy policy,
+    IIdGenerator ids,
+    TimeProvider timeProvider) : ICommandHandler<RecordViolationCommand, RecordedViolation>
+{
+    public async ValueTask<RecordedViolation> Handle(RecordViolationCommand command, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var report = command.ToReport();
+        var violation = Violation.Record(report, policy, ids.NewId(), now);
+
+        ScoreState state;
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            var version = await db.LockNextScoreVersionAsync(violation.UserId, cancellationToken);
+            db.Violations.Add(violation);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
+            {
+                // The unique (source, event_id) index is the only judge of "already recorded".
+                await transaction.RollbackAsync(CancellationToken.None);
+                db.ChangeTracker.Clear();
+                return await ReplayAsync(report, cancellationToken);
+            }
+
+            var counting = await db.Violations.AsNoTracking()
+                .Where(v => v.UserId == violation.UserId)
+                .CountingAt(policy, now)
+                .Select(v => new ScoredViolation(v.Id, v.Category, v.Severity, v.BasePoints, v.OccurredAt))
+                .ToListAsync(cancellationToken);
+            state = new ScoreState(version, policy.Version, counting);
+
+            // Acknowledged only after this commit, so an acknowledged write survives a crash.
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        db.ChangeTracker.Clear();
+        await cache.SetAsync(violation.UserId, state, CancellationToken.None);
+        return new RecordedViolation(violation, ScoreCalculator.Compute(policy, state.Violations, now), Duplicate: false);
+    }
+
+    private async ValueTask<RecordedViolation> ReplayAsync(ViolationReport report, CancellationToken cancellationToken)
+    {
+        var original = await db.Violations.AsNoTracking()
+            .SingleAsync(v => v.Source == report.Source && v.EventId == report.EventId, cancellationToken);
+
+        if (!original.IsSameReport(report))
+        {
+            throw new ConflictException(
+                $"event_id '{report.EventId}' from source '{report.Source}' was already recorded with a different payload");
+        }
+
+        var score = await scores.GetAsync(original.UserId, includeBreakdown: false, cancellationToken);
+        return new RecordedViolation(original, score, Duplicate: true);
+    }
+}

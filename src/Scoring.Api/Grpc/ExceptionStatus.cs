@@ -1,0 +1,50 @@
+using FluentValidation;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Scoring.Api.Features.Common;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain;
+using Status = Google.Rpc.Status;
+
+namespace Scoring.Api.Grpc;
+
+/// <summary>
+/// The one mapping from exceptions to gRPC statuses, used by the interceptor for whole calls and by
+/// batch calls for their items. Client mistakes never come out as INTERNAL, and no exception text
+/// from infrastructure reaches a client.
+/// </summary>
+public static class ExceptionStatus
+{
+    public const string InternalMessage = "An internal error occurred.";
+
+    public static Status From(Exception exception) => exception switch
+    {
+        ValidationException validation => InvalidArgument(validation),
+        NotFoundException notFound => Simple(Code.NotFound, notFound.Message),
+        ConflictException conflict => Simple(Code.AlreadyExists, conflict.Message),
+        DomainException rule => Simple(Code.FailedPrecondition, rule.Message),
+        _ when DatabaseErrors.IsUnavailable(exception) => Simple(Code.Unavailable, "The database is unavailable; retry later."),
+        OperationCanceledException => Simple(Code.Cancelled, "The call was cancelled."),
+        _ => Simple(Code.Internal, InternalMessage),
+    };
+
+    private static Status InvalidArgument(ValidationException validation)
+    {
+        var badRequest = new BadRequest();
+        badRequest.FieldViolations.AddRange(validation.Errors.Select(e => new BadRequest.Types.FieldViolation
+        {
+            Field = e.PropertyName,
+            Description = e.ErrorMessage,
+        }));
+
+        var fields = string.Join("; ", validation.Errors.Select(e => e.ErrorMessage).Distinct());
+        return new Status
+        {
+            Code = (int)Code.InvalidArgument,
+            Message = $"Invalid request: {fields}",
+            Details = { Any.Pack(badRequest) },
+        };
+    }
+
+    private static Status Simple(Code code, string message) => new() { Code = (int)code, Message = message };
+}

@@ -1,0 +1,118 @@
+using Google.Protobuf.WellKnownTypes;
+using ScoringPolicy = Scoring.Domain.Policies.ScoringPolicy;
+using Scoring.Domain.Scores;
+using Scoring.Domain.Violations;
+using Scoring.V1;
+using DomainSeverity = Scoring.Domain.Severity;
+using Severity = Scoring.V1.Severity;
+using Violation = Scoring.Domain.Violations.Violation;
+using ViolationStatus = Scoring.V1.ViolationStatus;
+
+namespace Scoring.Api.Grpc;
+
+/// <summary>Maps between the public contract and the model. No rules live here.</summary>
+internal static class ProtoMapper
+{
+    public static Features.Violations.RecordViolationCommand ToCommand(this RecordViolationRequest request) =>
+        new(request.Source,
+            request.EventId,
+            request.UserId,
+            request.Category,
+            (DomainSeverity)request.Severity,
+            request.OccurredAt?.ToInstant(),
+            request.EvidenceRef,
+            request.Note,
+            request.DecidedBy,
+            request.Automated);
+
+    /// <summary>
+    /// A timestamp outside what .NET can represent becomes the earliest instant, which validation then
+    /// rejects as too old, naming occurred_at, instead of failing the call.
+    /// </summary>
+    private static DateTimeOffset ToInstant(this Timestamp timestamp) =>
+        timestamp.Seconds is >= -62135596800 and <= 253402300799 && timestamp.Nanos is >= 0 and < 1_000_000_000
+            ? timestamp.ToDateTimeOffset()
+            : DateTimeOffset.MinValue;
+
+    public static Scoring.V1.Violation ToProto(this Violation violation, ScoringPolicy policy, DateTimeOffset at) => new()
+    {
+        ViolationId = violation.Id,
+        Source = violation.Source,
+        EventId = violation.EventId,
+        UserId = violation.UserId,
+        Category = violation.Category,
+        Severity = (Severity)violation.Severity,
+        BasePoints = violation.BasePoints,
+        CurrentPoints = violation.PointsAt(policy, at),
+        OccurredAt = Timestamp.FromDateTimeOffset(violation.OccurredAt),
+        RecordedAt = Timestamp.FromDateTimeOffset(violation.RecordedAt),
+        EvidenceRef = violation.EvidenceRef ?? "",
+        Note = violation.Note ?? "",
+        DecidedBy = violation.DecidedBy ?? "",
+        Automated = violation.Automated,
+        Status = (ViolationStatus)violation.StatusAt(policy, at),
+        AppealableUntil = Timestamp.FromDateTimeOffset(violation.AppealableUntil),
+    };
+
+    public static UserScore ToProto(this Score score, string userId)
+    {
+        var proto = new UserScore
+        {
+            UserId = userId,
+            Points = score.Points,
+            Standing = (Standing)score.Standing,
+            ActiveViolations = score.ActiveViolations,
+            ComputedAt = Timestamp.FromDateTimeOffset(score.ComputedAt),
+            PolicyVersion = score.PolicyVersion,
+            StandingImprovesAt = score.StandingImprovesAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
+            Permanent = score.Permanent,
+        };
+        foreach (var contribution in score.Breakdown)
+        {
+            proto.Breakdown.Add(new ScoreContribution
+            {
+                ViolationId = contribution.Violation.ViolationId,
+                Category = contribution.Violation.Category,
+                Severity = (Severity)contribution.Violation.Severity,
+                BasePoints = contribution.Violation.BasePoints,
+                CurrentPoints = contribution.CurrentPoints,
+                OccurredAt = Timestamp.FromDateTimeOffset(contribution.Violation.OccurredAt),
+                HalfLife = Duration.FromTimeSpan(contribution.HalfLife),
+            });
+        }
+
+        return proto;
+    }
+
+    public static Policy ToProto(this ScoringPolicy policy)
+    {
+        var proto = new Policy
+        {
+            Version = policy.Version,
+            SeverityPoints = new SeverityPoints
+            {
+                Low = policy.SeverityPoints.Low,
+                Medium = policy.SeverityPoints.Medium,
+                High = policy.SeverityPoints.High,
+                Critical = policy.SeverityPoints.Critical,
+            },
+            Thresholds = new Thresholds
+            {
+                Warned = policy.Thresholds.Warned,
+                Restricted = policy.Thresholds.Restricted,
+                Suspended = policy.Thresholds.Suspended,
+                Banned = policy.Thresholds.Banned,
+            },
+            MaxAge = Duration.FromTimeSpan(policy.MaxAge),
+            AppealWindow = Duration.FromTimeSpan(policy.AppealWindow),
+        };
+        proto.Categories.AddRange(policy.Categories.Select(c => new CategoryPolicy
+        {
+            Name = c.Name,
+            Weight = c.Weight,
+            HalfLife = Duration.FromTimeSpan(c.HalfLife),
+            ZeroTolerance = c.ZeroTolerance,
+        }));
+        return proto;
+    }
+}

@@ -1,0 +1,14 @@
+namespace Scoring.Api.Infrastructure.Caching;
+
+/// <summary>
+/// Per-user score state, so hot-path reads skip the database. Implementations never throw for a
+/// cache fault: a failed read is a miss and a failed write is repaired on this process's next read.
+/// </summary>
+public interface IScoreCache
+{
+    /// <summary>The cached state of each user in request order; null where missing or unusable.</summary>
+    ValueTask<ScoreState?[]> GetAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken);
+
+    /// <summary>Stores the state unless the cache already holds the same or a newer version.</summary>
+    ValueTask SetAsync(string userId, ScoreState state, CancellationToken cancellationToken);
+}

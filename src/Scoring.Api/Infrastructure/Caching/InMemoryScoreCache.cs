@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Scoring.Api.Options;
+
+namespace Scoring.Api.Infrastructure.Caching;
+
+/// <summary>The embedded default when no Redis is configured: one process, bounded size, same version rule.</summary>
+public sealed class InMemoryScoreCache : IScoreCache, IDisposable
+{
+    private readonly MemoryCache _entries;
+    private readonly TimeSpan _ttl;
+
+    // The version check and the write must be one step; contention is low in a single process.
+    private readonly Lock _gate = new();
+
+    public InMemoryScoreCache(IOptions<CacheOptions> options)
+    {
+        _ttl = options.Value.EntryTtl;
+        _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.InProcessCapacity });
+    }
+
+    public ValueTask<ScoreState?[]> GetAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken)
+    {
+        var states = new ScoreState?[userIds.Count];
+        for (var i = 0; i < userIds.Count; i++)
+        {
+            states[i] = _entries.Get<ScoreState>(userIds[i]);
+        }
+
+        return ValueTask.FromResult(states);
+    }
+
+    public ValueTask SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_entries.Get<ScoreState>(userId) is not { } current || state.Supersedes(current))
+            {
+                _entries.Set(userId, state, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = _ttl });
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public void Dispose() => _entries.Dispose();
+}

@@ -1,0 +1,15 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Scoring.Api.Infrastructure.Persistence.Configurations;
+
+internal sealed class UserScoreVersionConfiguration : IEntityTypeConfiguration<UserScoreVersion>
+{
+    public void Configure(EntityTypeBuilder<UserScoreVersion> builder)
+    {
+        builder.ToTable("user_score_versions");
+        builder.HasKey(u => u.UserId);
+        builder.Property(u => u.UserId).HasColumnName("user_id").HasMaxLength(128);
+        builder.Property(u => u.Version).HasColumnName("version");
+    }
+}

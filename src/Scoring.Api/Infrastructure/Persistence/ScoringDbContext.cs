@@ -1,0 +1,28 @@
+using Microsoft.EntityFrameworkCore;
+using Scoring.Domain.Violations;
+
+namespace Scoring.Api.Infrastructure.Persistence;
+
+/// <summary>
+/// The service's database. Each provider has a subclass that owns its migrations set
+/// (<see cref="SqliteScoringDbContext"/>, <see cref="PostgresScoringDbContext"/>); handlers use this base type.
+/// </summary>
+public abstract class ScoringDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<Violation> Violations => Set<Violation>();
+
+    /// <summary>One row per user that has ever been written: the lock and version for its score.</summary>
+    public DbSet<UserScoreVersion> UserScoreVersions => Set<UserScoreVersion>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(ScoringDbContext).Assembly);
+}
+
+public sealed class PostgresScoringDbContext(DbContextOptions<PostgresScoringDbContext> options) : ScoringDbContext(options);
+
+public sealed class SqliteScoringDbContext(DbContextOptions<SqliteScoringDbContext> options) : ScoringDbContext(options)
+{
+    // SQLite has no timestamp type; UTC ticks keep full precision and sort and compare as numbers.
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
+}
