@@ -1,0 +1,45 @@
+namespace Scoring.Api.Tests.Infrastructure;
+
+/// <summary>A running service on one storage configuration, shared by the tests of one class.</summary>
+public abstract class Backend : IAsyncLifetime
+{
+    public ScoringApp App { get; protected set; } = null!;
+
+    public abstract ValueTask InitializeAsync();
+
+    public virtual ValueTask DisposeAsync()
+    {
+        App.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Production shape: PostgreSQL and Redis.</summary>
+public sealed class PostgresRedisBackend(TestServers servers) : Backend
+{
+    public override async ValueTask InitializeAsync()
+    {
+        App = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString);
+        _ = App.Server;
+    }
+}
+
+/// <summary>The embedded default: a SQLite file and the in-process cache.</summary>
+public sealed class SqliteBackend : Backend
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("scoring-sqlite-").FullName;
+
+    public override ValueTask InitializeAsync()
+    {
+        App = ScoringApp.OnSqlite(Path.Combine(_directory, "scoring.db"));
+        _ = App.Server;
+        return ValueTask.CompletedTask;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

@@ -1,0 +1,78 @@
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Scoring.V1;
+
+namespace Scoring.Api.Tests.Infrastructure;
+
+/// <summary>
+/// The real service, hosted in process, talking gRPC over the test server's HTTP/2 handler.
+/// The database and Redis are real; only the clock is fake.
+/// </summary>
+public sealed class ScoringApp : WebApplicationFactory<Program>
+{
+    public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    private readonly Dictionary<string, string?> _settings;
+    private GrpcChannel? _channel;
+
+    public ScoringApp(Dictionary<string, string?> settings, FakeTimeProvider? time = null)
+    {
+        _settings = settings;
+        Time = time ?? new FakeTimeProvider(Start);
+    }
+
+    public FakeTimeProvider Time { get; }
+    public CommandCounter Commands { get; } = new();
+
+    public static ScoringApp OnPostgres(string connectionString, string? redis, FakeTimeProvider? time = null) => new(new()
+    {
+        ["Database:Provider"] = "Postgres",
+        ["ConnectionStrings:Scoring"] = connectionString,
+        ["ConnectionStrings:Redis"] = redis,
+    }, time);
+
+    public static ScoringApp OnSqlite(string file, FakeTimeProvider? time = null) => new(new()
+    {
+        ["Database:Provider"] = "Sqlite",
+        ["ConnectionStrings:Scoring"] = $"Data Source={file}",
+    }, time);
+
+    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress(Server.BaseAddress, new GrpcChannelOptions
+    {
+        HttpHandler = Server.CreateHandler(),
+        MaxReceiveMessageSize = 16 * 1024 * 1024,
+    });
+
+    public ConductScoring.ConductScoringClient Scoring => new(Channel);
+    public Health.HealthClient Health => new(Channel);
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings)
+        {
+            if (value is not null)
+            {
+                builder.UseSetting(key, value);
+            }
+        }
+
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Time);
+            services.AddSingleton<IInterceptor>(Commands);
+        });
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _channel?.Dispose();
+        base.Dispose(disposing);
+    }
+}
