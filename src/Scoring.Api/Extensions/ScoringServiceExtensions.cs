@@ -9,6 +9,7 @@ using Scoring.Api.Grpc;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Infrastructure.Policies;
+using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Options;
 using Scoring.Domain.Policies;
 using StackExchange.Redis;
@@ -34,6 +35,8 @@ public static class ScoringServiceExtensions
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IIdGenerator, GuidV7IdGenerator>();
+        services.AddMetrics();
+        services.AddSingleton<ScoringMetrics>();
 
         services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.SectionName);
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
@@ -109,7 +112,9 @@ public static class ScoringServiceExtensions
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(configuration));
-        builder.Services.AddSingleton<IScoreCache, RedisScoreCache>();
+        builder.Services.AddSingleton<RedisScoreCache>();
+        builder.Services.AddSingleton<IScoreCache>(sp => sp.GetRequiredService<RedisScoreCache>());
+        builder.Services.AddHostedService<ScoreCacheRepairService>();
     }
 
     private static ScoringPolicy LoadPolicy(ScoringOptions options) =>

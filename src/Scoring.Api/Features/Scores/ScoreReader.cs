@@ -1,5 +1,6 @@
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
 
@@ -9,7 +10,7 @@ namespace Scoring.Api.Features.Scores;
 /// Reads scores the fast way: cached state first, the database only for misses (which are then cached).
 /// Shared by every use case that answers with a score.
 /// </summary>
-public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringPolicy policy, TimeProvider timeProvider)
+public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringPolicy policy, TimeProvider timeProvider, ScoringMetrics metrics)
 {
     public async ValueTask<Score> GetAsync(string userId, bool includeBreakdown, CancellationToken cancellationToken)
     {
@@ -33,6 +34,7 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
             }
         }
 
+        metrics.CacheLookups(hits: states.Length - misses.Count, misses: misses.Count);
         if (misses.Count > 0)
         {
             var loaded = await db.LoadScoreStatesAsync(misses, policy, now, cancellationToken);

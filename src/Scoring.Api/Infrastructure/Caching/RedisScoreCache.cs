@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
+using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Options;
 using StackExchange.Redis;
 
@@ -36,14 +37,16 @@ public sealed partial class RedisScoreCache : IScoreCache
     private readonly IConnectionMultiplexer _redis;
     private readonly ResiliencePipeline _pipeline;
     private readonly long _ttlSeconds;
+    private readonly ScoringMetrics _metrics;
     private readonly ILogger<RedisScoreCache> _logger;
 
     // Users whose last cache write failed here: their entry may be stale until rewritten.
     private readonly ConcurrentDictionary<string, byte> _unsynced = new(StringComparer.Ordinal);
 
-    public RedisScoreCache(IConnectionMultiplexer redis, IOptions<CacheOptions> options, ILogger<RedisScoreCache> logger)
+    public RedisScoreCache(IConnectionMultiplexer redis, IOptions<CacheOptions> options, ScoringMetrics metrics, ILogger<RedisScoreCache> logger)
     {
         _redis = redis;
+        _metrics = metrics;
         _logger = logger;
         _ttlSeconds = (long)Math.Ceiling(options.Value.EntryTtl.TotalSeconds);
         // Real time on purpose: these are I/O timeouts, not domain time.
@@ -91,6 +94,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         }
         catch (Exception exception) when (IsCacheFault(exception, cancellationToken))
         {
+            _metrics.CacheError("read");
             LogReadFailed(exception.GetType().Name);
         }
 
@@ -120,9 +124,13 @@ public sealed partial class RedisScoreCache : IScoreCache
         catch (Exception exception) when (IsCacheFault(exception, cancellationToken))
         {
             _unsynced.TryAdd(userId, 0);
+            _metrics.CacheError("write");
             LogWriteFailed(exception.GetType().Name);
         }
     }
+
+    /// <summary>Users whose entry may be stale because a write to it failed here.</summary>
+    public IReadOnlyCollection<string> UnsyncedUsers => [.. _unsynced.Keys];
 
     private static RedisKey Key(string userId) => KeyPrefix + userId;
 

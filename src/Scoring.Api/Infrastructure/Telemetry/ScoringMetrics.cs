@@ -1,0 +1,38 @@
+using System.Diagnostics.Metrics;
+
+namespace Scoring.Api.Infrastructure.Telemetry;
+
+/// <summary>The service's own instruments, on one meter named <see cref="MeterName"/>.</summary>
+public sealed class ScoringMetrics
+{
+    public const string MeterName = "Scoring";
+
+    private readonly Counter<long> _cacheLookups;
+    private readonly Counter<long> _cacheErrors;
+    private readonly Counter<long> _cacheRepairs;
+
+    public ScoringMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _cacheLookups = meter.CreateCounter<long>("scoring.cache.lookups", "{lookup}", "Score cache lookups by result (hit or miss).");
+        _cacheErrors = meter.CreateCounter<long>("scoring.cache.errors", "{error}", "Score cache calls that failed and fell back to the database.");
+        _cacheRepairs = meter.CreateCounter<long>("scoring.cache.repairs", "{entry}", "Cache entries rewritten after a failed write, once Redis answered again.");
+    }
+
+    public void CacheLookups(long hits, long misses)
+    {
+        if (hits > 0)
+        {
+            _cacheLookups.Add(hits, new KeyValuePair<string, object?>("result", "hit"));
+        }
+
+        if (misses > 0)
+        {
+            _cacheLookups.Add(misses, new KeyValuePair<string, object?>("result", "miss"));
+        }
+    }
+
+    public void CacheError(string operation) => _cacheErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public void CacheRepaired(long entries) => _cacheRepairs.Add(entries);
+}

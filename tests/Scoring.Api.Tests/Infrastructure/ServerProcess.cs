@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Grpc.Net.Client;
+using Scoring.V1;
+
+namespace Scoring.Api.Tests.Infrastructure;
+
+/// <summary>The built service run as its own process on a loopback port, so a test can kill it outright.</summary>
+public sealed class ServerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly GrpcChannel _channel;
+
+    private ServerProcess(Process process, int port)
+    {
+        _process = process;
+        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+    }
+
+    public ConductScoring.ConductScoringClient Scoring => new(_channel);
+
+    /// <summary>Starts the service with these settings (environment-variable form) and returns once it listens.</summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
+    {
+        var port = ExternalProcess.FreePort();
+        var serviceDll = typeof(Program).Assembly.Location;
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { serviceDll, "--urls", $"http://127.0.0.1:{port}" },
+            WorkingDirectory = Path.GetDirectoryName(serviceDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("The service did not start.");
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            output.Enqueue(e.Data ?? "");
+            if (e.Data?.Contains("Application started", StringComparison.Ordinal) == true)
+            {
+                listening.TrySetResult();
+            }
+        };
+        process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException(
+            $"The service exited during start-up:\n{string.Join('\n', output)}"));
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        await listening.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        return new ServerProcess(process, port);
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushing; only what was committed survives.</summary>
+    public void Crash()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            Crash();
+        }
+
+        _channel.Dispose();
+        _process.Dispose();
+    }
+}

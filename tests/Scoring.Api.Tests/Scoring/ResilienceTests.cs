@@ -1,0 +1,196 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Scoring.Api.Tests.Infrastructure;
+using Scoring.V1;
+using StackExchange.Redis;
+using static Scoring.Api.Tests.Infrastructure.Requests;
+
+namespace Scoring.Api.Tests.Scoring;
+
+/// <summary>Several servers, failing Redis, a failing database and a crashing process, on real PostgreSQL and Redis.</summary>
+public sealed class ResilienceTests(TestServers servers)
+{
+    [Fact]
+    public async Task Two_servers_writing_one_user_concurrently_end_with_the_recomputed_score()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var first = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        using var second = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString, first.Time);
+        var userId = NewUserId();
+        var now = first.Time.GetUtcNow();
+
+        var writes = Enumerable.Range(0, 40).Select(i =>
+        {
+            var client = i % 2 == 0 ? first.Scoring : second.Scoring;
+            return client.RecordViolationAsync(Violation(userId, i % 3 == 0 ? "harassment" : "spam", (Severity)(1 + (i % 4)), now - TimeSpan.FromMinutes(i))).ResponseAsync;
+        });
+        await Task.WhenAll(writes);
+
+        await ScoringContractTests.AssertScoreMatchesRecomputation(first.Scoring, userId, expectedCount: 40);
+        await ScoringContractTests.AssertScoreMatchesRecomputation(second.Scoring, userId, expectedCount: 40);
+
+        // Forty commits, forty versions: the cache holds the last one, not a slower writer's older state.
+        var redis = first.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        Assert.Equal(40, (long)await redis.HashGetAsync($"scoring:v1:score:{userId}", "v"));
+    }
+
+    [Fact]
+    public async Task Calls_keep_succeeding_while_Redis_is_down_and_no_stale_score_is_served_after_it_returns()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, redis.ConnectionString);
+        using var otherReplica = ScoringApp.OnPostgres(database, redis.ConnectionString, app.Time);
+        var client = app.Scoring;
+        var userId = NewUserId();
+        var key = $"scoring:v1:score:{userId}";
+        var multiplexer = app.Services.GetRequiredService<IConnectionMultiplexer>();
+        using var repairs = new RepairWatcher(app.Services.GetRequiredService<IMeterFactory>());
+
+        await client.RecordViolationAsync(Violation(userId, "spam", Severity.High));
+        Assert.Equal(40, (await otherReplica.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).Points, 9);
+        Assert.Equal(1, (long)await multiplexer.GetDatabase().HashGetAsync(key, "v"));
+
+        redis.Kill();
+        var write = await client.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
+        var whileDown = await client.GetScoreAsync(new GetScoreRequest { UserId = userId });
+        var batch = await client.GetScoresAsync(new GetScoresRequest { UserIds = { userId, NewUserId() } });
+        var otherWhileDown = await otherReplica.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
+        Assert.Equal(55, write.Score.Points, 9);
+        Assert.Equal(55, whileDown.Points, 9);
+        Assert.Equal(55, batch.Scores[0].Points, 9);
+        Assert.Equal(55, otherWhileDown.Points, 9);
+
+        // Redis comes back from its append-only file still holding the entry from before the outage;
+        // the server whose write failed rewrites it as soon as it reconnects.
+        await redis.StartAsync();
+        await repairs.Repaired.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, (long)await multiplexer.GetDatabase().HashGetAsync(key, "v"));
+        var afterRestart = await client.GetScoreAsync(new GetScoreRequest { UserId = userId });
+        var otherAfterRestart = await otherReplica.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
+        Assert.Equal((55, 2), (afterRestart.Points, afterRestart.ActiveViolations));
+        Assert.Equal((55, 2), (otherAfterRestart.Points, otherAfterRestart.ActiveViolations));
+    }
+
+    /// <summary>Completes when one server reports a repaired cache entry through its metrics.</summary>
+    private sealed class RepairWatcher : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly TaskCompletionSource _repaired = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public RepairWatcher(IMeterFactory serverMeters)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == "scoring.cache.repairs" && ReferenceEquals(instrument.Meter.Scope, serverMeters))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+            {
+                if (value > 0)
+                {
+                    _repaired.TrySetResult();
+                }
+            });
+            _listener.Start();
+        }
+
+        public Task Repaired => _repaired.Task;
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    [Fact]
+    public async Task A_database_outage_is_unavailable_and_health_says_not_serving()
+    {
+        var closedPort = ExternalProcess.FreePort();
+        using var app = new ScoringApp(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["Database:MigrateOnStartup"] = "false",
+            ["ConnectionStrings:Scoring"] = $"Host=127.0.0.1;Port={closedPort};Username=postgres;Timeout=3",
+        });
+
+        var read = await AssertFails(StatusCode.Unavailable, () => app.Scoring.GetScoreAsync(new GetScoreRequest { UserId = NewUserId() }).ResponseAsync);
+        var write = await AssertFails(StatusCode.Unavailable, () => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync);
+        var health = await app.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest());
+
+        Assert.DoesNotContain("Npgsql", read.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", write.Message, StringComparison.Ordinal);
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, health.Status);
+    }
+
+    [Fact]
+    public async Task Every_acknowledged_write_survives_a_crash_and_retries_never_count_twice()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Database__Provider"] = "Postgres",
+            ["ConnectionStrings__Scoring"] = await servers.Postgres.CreateDatabaseAsync(),
+            ["ConnectionStrings__Redis"] = servers.Redis.ConnectionString,
+        };
+        string[] users = [NewUserId(), NewUserId(), NewUserId()];
+        var sent = new ConcurrentQueue<RecordViolationRequest>();
+        var acknowledged = new ConcurrentQueue<RecordViolationRequest>();
+
+        using (var server = await ServerProcess.StartAsync(environment))
+        {
+            var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+            {
+                for (var i = 0; ; i++)
+                {
+                    var request = Violation(users[(w + i) % users.Length], "spam", Severity.Low);
+                    sent.Enqueue(request);
+                    try
+                    {
+                        await server.Scoring.RecordViolationAsync(request);
+                    }
+                    catch (RpcException)
+                    {
+                        return; // The server is gone.
+                    }
+
+                    acknowledged.Enqueue(request);
+                    if (acknowledged.Count >= 80)
+                    {
+                        enough.TrySetResult();
+                    }
+                }
+            })).ToArray();
+
+            await enough.Task.WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
+            server.Crash();
+            await Task.WhenAll(writers);
+        }
+
+        using var restarted = await ServerProcess.StartAsync(environment);
+        var client = restarted.Scoring;
+
+        var stored = new HashSet<string>();
+        foreach (var user in users)
+        {
+            var page = await client.ListViolationsAsync(new ListViolationsRequest { UserId = user, IncludeInactive = true, PageSize = 500 });
+            stored.UnionWith(page.Violations.Select(v => v.EventId));
+        }
+
+        Assert.All(acknowledged, request => Assert.Contains(request.EventId, stored));
+
+        // The client retries everything it sent: what was acknowledged is a duplicate, nothing counts twice.
+        foreach (var request in sent)
+        {
+            var retry = await client.RecordViolationAsync(request);
+            Assert.True(retry.Duplicate || !acknowledged.Contains(request));
+        }
+
+        foreach (var user in users)
+        {
+            await ScoringContractTests.AssertScoreMatchesRecomputation(client, user, expectedCount: sent.Count(r => r.UserId == user));
+        }
+    }
+}
