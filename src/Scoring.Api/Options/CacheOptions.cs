@@ -11,11 +11,18 @@ public sealed class CacheOptions
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan EntryTtl { get; set; } = TimeSpan.FromHours(6);
 
-    /// <summary>How long one Redis call may take before the service falls back to the database.</summary>
+    /// <summary>How long a Redis read may take before the service answers from the database instead.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30")]
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How long to leave Redis alone after repeated failures before trying it again.</summary>
+    /// <summary>
+    /// How long a Redis write may take. Longer than reads: a failed write leaves an entry to repair,
+    /// while a slow one only delays a reply.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long reads leave Redis alone after repeated failures; also how often pending repairs are retried.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -1,33 +1,57 @@
 using System.Data.Common;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Scoring.Api.Tests.Infrastructure;
 
-/// <summary>Counts the SQL commands the service sends, to prove a cache hit asks the database nothing.</summary>
-public sealed class CommandCounter : DbCommandInterceptor
+/// <summary>
+/// Counts the SQL commands the service sends while serving calls, to prove a cache hit asks the
+/// database nothing. Background work (cache repair) runs outside any call and is not counted.
+/// </summary>
+public sealed class CommandCounter : DbCommandInterceptor, IStartupFilter
 {
+    private static readonly AsyncLocal<bool> ServingCall = new();
     private int _count;
 
     public int Count => Volatile.Read(ref _count);
 
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use(async (context, call) =>
+        {
+            ServingCall.Value = true;
+            await call(context);
+        });
+        next(app);
+    };
+
     public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref _count);
+        Counted();
         return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
     }
 
     public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref _count);
+        Counted();
         return base.NonQueryExecutingAsync(command, eventData, result, cancellationToken);
     }
 
     public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref _count);
+        Counted();
         return base.ScalarExecutingAsync(command, eventData, result, cancellationToken);
+    }
+
+    private void Counted()
+    {
+        if (ServingCall.Value)
+        {
+            Interlocked.Increment(ref _count);
+        }
     }
 }

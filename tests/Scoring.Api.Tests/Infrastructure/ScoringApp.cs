@@ -35,6 +35,8 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
         ["Database:Provider"] = "Postgres",
         ["ConnectionStrings:Scoring"] = connectionString,
         ["ConnectionStrings:Redis"] = redis,
+        // Generous, so a busy test machine never turns a slow cache write into a repair these tests don't expect.
+        ["Cache:WriteTimeout"] = "00:00:10",
     }, time);
 
     public static ScoringApp OnSqlite(string file, FakeTimeProvider? time = null) => new(new()
@@ -67,6 +69,7 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
         {
             services.AddSingleton<TimeProvider>(Time);
             services.AddSingleton<IInterceptor>(Commands);
+            services.AddSingleton<IStartupFilter>(Commands);
         });
     }
 

@@ -47,7 +47,8 @@ public sealed class ResilienceTests(TestServers servers)
         var userId = NewUserId();
         var key = $"scoring:v1:score:{userId}";
         var multiplexer = app.Services.GetRequiredService<IConnectionMultiplexer>();
-        using var repairs = new RepairWatcher(app.Services.GetRequiredService<IMeterFactory>());
+        // Either replica may do the repair: both see Redis come back.
+        using var repairs = new RepairWatcher(app.Services.GetRequiredService<IMeterFactory>(), otherReplica.Services.GetRequiredService<IMeterFactory>());
 
         await client.RecordViolationAsync(Violation(userId, "spam", Severity.High));
         Assert.Equal(40, (await otherReplica.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).Points, 9);
@@ -75,17 +76,47 @@ public sealed class ResilienceTests(TestServers servers)
         Assert.Equal((55, 2), (otherAfterRestart.Points, otherAfterRestart.ActiveViolations));
     }
 
-    /// <summary>Completes when one server reports a repaired cache entry through its metrics.</summary>
+    [Fact]
+    public async Task A_stale_entry_left_by_a_crashed_server_is_rewritten_by_the_next_one()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var userId = NewUserId();
+        var key = $"scoring:v1:score:{userId}";
+
+        using (var crashed = ScoringApp.OnPostgres(database, redis.ConnectionString))
+        {
+            await crashed.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.High));
+            redis.Kill();
+            // Acknowledged, but its cache write failed: only the database knows the entry is stale.
+            await crashed.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
+        }
+
+        await redis.StartAsync();
+        var stale = ConnectionMultiplexer.Connect(redis.ConnectionString);
+        Assert.Equal(1, (long)await stale.GetDatabase().HashGetAsync(key, "v"));
+
+        using var next = ScoringApp.OnPostgres(database, redis.ConnectionString);
+        using var repairs = new RepairWatcher(next.Services.GetRequiredService<IMeterFactory>());
+        await repairs.Repaired.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, (long)await stale.GetDatabase().HashGetAsync(key, "v"));
+        var score = await next.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
+        Assert.Equal((55, 2), (score.Points, score.ActiveViolations));
+        await stale.DisposeAsync();
+    }
+
+    /// <summary>Completes when one of the given servers reports a repaired cache entry through its metrics.</summary>
     private sealed class RepairWatcher : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly TaskCompletionSource _repaired = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public RepairWatcher(IMeterFactory serverMeters)
+        public RepairWatcher(params IMeterFactory[] serverMeters)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Name == "scoring.cache.repairs" && ReferenceEquals(instrument.Meter.Scope, serverMeters))
+                if (instrument.Name == "scoring.cache.repairs" && serverMeters.Any(m => ReferenceEquals(instrument.Meter.Scope, m)))
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
@@ -133,6 +164,7 @@ public sealed class ResilienceTests(TestServers servers)
             ["Database__Provider"] = "Postgres",
             ["ConnectionStrings__Scoring"] = await servers.Postgres.CreateDatabaseAsync(),
             ["ConnectionStrings__Redis"] = servers.Redis.ConnectionString,
+            ["Cache__WriteTimeout"] = "00:00:10",
         };
         string[] users = [NewUserId(), NewUserId(), NewUserId()];
         var sent = new ConcurrentQueue<RecordViolationRequest>();

@@ -37,15 +37,10 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
         metrics.CacheLookups(hits: states.Length - misses.Count, misses: misses.Count);
         if (misses.Count > 0)
         {
-            var loaded = await db.LoadScoreStatesAsync(misses, policy, now, cancellationToken);
-            foreach (var (userId, state) in loaded)
-            {
-                await cache.SetAsync(userId, state, CancellationToken.None);
-            }
-
+            var loaded = await RefreshAsync(misses, now, cancellationToken);
             for (var i = 0; i < states.Length; i++)
             {
-                states[i] ??= loaded[userIds[i]];
+                states[i] ??= loaded[userIds[i]].State;
             }
         }
 
@@ -57,4 +52,49 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
 
         return scores;
     }
+
+    /// <summary>
+    /// Reads the users' state from the database, ignoring the cache, and writes it to the cache.
+    /// <c>Cached</c> tells whether the cache now holds this state or a newer one.
+    /// </summary>
+    public async ValueTask<Dictionary<string, (ScoreState State, bool Cached)>> RefreshAsync(
+        IReadOnlyCollection<string> userIds, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var loaded = await db.LoadScoreStatesAsync(userIds, policy, now, cancellationToken);
+        var refreshed = new Dictionary<string, (ScoreState, bool)>(loaded.Count, StringComparer.Ordinal);
+        foreach (var (userId, state) in loaded)
+        {
+            refreshed[userId] = (state, await CacheAsync(userId, state));
+        }
+
+        return refreshed;
+    }
+
+    /// <summary>
+    /// Writes freshly read or committed state to the cache. If that fails, the user is recorded for
+    /// repair before the caller replies, so the stale entry is rewritten later by any replica
+    /// (<see cref="ScoreCacheRepairService"/>), even if this one crashes.
+    /// </summary>
+    public async ValueTask<bool> CacheAsync(string userId, ScoreState state)
+    {
+        // Not cancellable: the data is read or committed, and the cache must learn about it.
+        if (await cache.SetAsync(userId, state, CancellationToken.None))
+        {
+            return true;
+        }
+
+        try
+        {
+            await db.MarkCacheRepairAsync(userId, state.Version, CancellationToken.None);
+        }
+        catch (Exception exception) when (DatabaseErrors.IsUnavailable(exception))
+        {
+            // The process-local mark in the cache still keeps this replica from serving the stale entry.
+        }
+
+        return false;
+    }
+
+    /// <summary>Computes a score now from state already in hand.</summary>
+    public Score Compute(ScoreState state) => ScoreCalculator.Compute(policy, state.Violations, timeProvider.GetUtcNow());
 }

@@ -83,7 +83,6 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
 
 public sealed class RecordViolationCommandHandler(
     ScoringDbContext db,
-    IScoreCache cache,
     ScoreReader scores,
     ScoringPolicy policy,
     IIdGenerator ids,
@@ -124,7 +123,7 @@ public sealed class RecordViolationCommandHandler(
         }
 
         db.ChangeTracker.Clear();
-        await cache.SetAsync(violation.UserId, state, CancellationToken.None);
+        await scores.CacheAsync(violation.UserId, state);
         return new RecordedViolation(violation, ScoreCalculator.Compute(policy, state.Violations, now), Duplicate: false);
     }
 
@@ -139,7 +138,9 @@ public sealed class RecordViolationCommandHandler(
                 $"event_id '{report.EventId}' from source '{report.Source}' was already recorded with a different payload");
         }
 
-        var score = await scores.GetAsync(original.UserId, includeBreakdown: false, cancellationToken);
-        return new RecordedViolation(original, score, Duplicate: true);
+        // A retry may follow a crash between the original commit and its cache write, so the
+        // replay rewrites the cache from the database rather than trusting it.
+        var refreshed = await scores.RefreshAsync([original.UserId], timeProvider.GetUtcNow(), cancellationToken);
+        return new RecordedViolation(original, scores.Compute(refreshed[original.UserId].State), Duplicate: true);
     }
 }

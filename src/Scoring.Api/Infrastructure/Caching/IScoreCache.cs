@@ -9,6 +9,9 @@ public interface IScoreCache
     /// <summary>The cached state of each user in request order; null where missing or unusable.</summary>
     ValueTask<ScoreState?[]> GetAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken);
 
-    /// <summary>Stores the state unless the cache already holds the same or a newer version.</summary>
-    ValueTask SetAsync(string userId, ScoreState state, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores the state unless the cache already holds the same or a newer version. True when the cache
+    /// is now at least as new as <paramref name="state"/>; false when the write failed.
+    /// </summary>
+    ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken);
 }

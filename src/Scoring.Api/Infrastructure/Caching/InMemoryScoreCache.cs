@@ -30,7 +30,7 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
         return ValueTask.FromResult(states);
     }
 
-    public ValueTask SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
+    public ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -40,7 +40,7 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
             }
         }
 
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(true);
     }
 
     public void Dispose() => _entries.Dispose();

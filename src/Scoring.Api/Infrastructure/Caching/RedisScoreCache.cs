@@ -12,8 +12,9 @@ namespace Scoring.Api.Infrastructure.Caching;
 /// <summary>
 /// Score state in Redis, one hash per user (fields v: version, p: policy version, d: state), written
 /// with a compare-and-set script so a slow writer never replaces a newer entry. Every command touches
-/// one key, so it works on Redis Cluster. Faults never reach callers: reads miss, writes are remembered
-/// and the user is read from the database (and re-cached) by this process until a write succeeds.
+/// one key, so it works on Redis Cluster. Faults never reach callers: reads miss, and after a failed
+/// write this process reads that user from the database until a write succeeds (other replicas are
+/// covered by <see cref="ScoreCacheRepairService"/>).
 /// </summary>
 public sealed partial class RedisScoreCache : IScoreCache
 {
@@ -35,13 +36,14 @@ public sealed partial class RedisScoreCache : IScoreCache
         """;
 
     private readonly IConnectionMultiplexer _redis;
-    private readonly ResiliencePipeline _pipeline;
+    private readonly ResiliencePipeline _reads;
+    private readonly ResiliencePipeline _writes;
     private readonly long _ttlSeconds;
     private readonly ScoringMetrics _metrics;
     private readonly ILogger<RedisScoreCache> _logger;
 
-    // Users whose last cache write failed here: their entry may be stale until rewritten.
-    private readonly ConcurrentDictionary<string, byte> _unsynced = new(StringComparer.Ordinal);
+    // Users whose last cache write failed here, with that write's version: their entry may be stale.
+    private readonly ConcurrentDictionary<string, long> _unsynced = new(StringComparer.Ordinal);
 
     public RedisScoreCache(IConnectionMultiplexer redis, IOptions<CacheOptions> options, ScoringMetrics metrics, ILogger<RedisScoreCache> logger)
     {
@@ -49,26 +51,34 @@ public sealed partial class RedisScoreCache : IScoreCache
         _metrics = metrics;
         _logger = logger;
         _ttlSeconds = (long)Math.Ceiling(options.Value.EntryTtl.TotalSeconds);
+
         // Real time on purpose: these are I/O timeouts, not domain time.
-        _pipeline = new ResiliencePipelineBuilder()
+        // Reads stop trying a failing Redis for a while; writes always try, since a skipped write needs a repair.
+        _reads = new ResiliencePipelineBuilder()
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 FailureRatio = 0.5,
-                MinimumThroughput = 5,
+                MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = options.Value.BreakDuration,
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
             })
-            .AddTimeout(options.Value.Timeout)
+            .AddTimeout(options.Value.ReadTimeout)
             .Build();
+        _writes = new ResiliencePipelineBuilder().AddTimeout(options.Value.WriteTimeout).Build();
     }
+
+    public bool IsAvailable => _redis.IsConnected;
+
+    /// <summary>Whether a write failed here and has not been superseded by a successful one.</summary>
+    public bool HasUnsynced => !_unsynced.IsEmpty;
 
     public async ValueTask<ScoreState?[]> GetAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken)
     {
         var states = new ScoreState?[userIds.Count];
         try
         {
-            var values = await _pipeline.ExecuteAsync(
+            var values = await _reads.ExecuteAsync(
                 static async (state, token) =>
                 {
                     var (db, ids) = state;
@@ -101,12 +111,12 @@ public sealed partial class RedisScoreCache : IScoreCache
         return states;
     }
 
-    public async ValueTask SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
+    public async ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
     {
         try
         {
             var payload = JsonSerializer.SerializeToUtf8Bytes(state, ScoreStateJsonContext.Default.ScoreState);
-            await _pipeline.ExecuteAsync(
+            await _writes.ExecuteAsync(
                 static async (args, token) =>
                 {
                     var (db, key, state, payload, ttl) = args;
@@ -118,19 +128,23 @@ public sealed partial class RedisScoreCache : IScoreCache
                 (_redis.GetDatabase(), Key(userId), state, payload, _ttlSeconds),
                 cancellationToken);
 
-            // Written or refused for a newer entry: either way Redis is now at least as new as the database read.
-            _unsynced.TryRemove(userId, out _);
+            // Written, or refused for a newer entry: either way Redis is now at least as new as this state.
+            if (_unsynced.TryGetValue(userId, out var failed) && failed <= state.Version)
+            {
+                // Compare-and-remove: a later failed version recorded meanwhile keeps its mark.
+                _unsynced.TryRemove(new KeyValuePair<string, long>(userId, failed));
+            }
+
+            return true;
         }
         catch (Exception exception) when (IsCacheFault(exception, cancellationToken))
         {
-            _unsynced.TryAdd(userId, 0);
+            _unsynced.AddOrUpdate(userId, state.Version, (_, held) => Math.Max(held, state.Version));
             _metrics.CacheError("write");
             LogWriteFailed(exception.GetType().Name);
+            return false;
         }
     }
-
-    /// <summary>Users whose entry may be stale because a write to it failed here.</summary>
-    public IReadOnlyCollection<string> UnsyncedUsers => [.. _unsynced.Keys];
 
     private static RedisKey Key(string userId) => KeyPrefix + userId;
 
@@ -141,6 +155,6 @@ public sealed partial class RedisScoreCache : IScoreCache
     [LoggerMessage(Level = LogLevel.Warning, Message = "Score cache read failed ({ErrorType}); reading from the database")]
     private partial void LogReadFailed(string errorType);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Score cache write failed ({ErrorType}); the entry will be rewritten on the next read")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Score cache write failed ({ErrorType}); the entry will be repaired")]
     private partial void LogWriteFailed(string errorType);
 }

@@ -26,6 +26,18 @@ public static class ScoreStateQueries
         return versions[0];
     }
 
+    /// <summary>Records (or raises) the version whose cache write failed, keeping the highest.</summary>
+    public static Task MarkCacheRepairAsync(this ScoringDbContext db, string userId, long version, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync($"""
+            INSERT INTO score_cache_repairs (user_id, version) VALUES ({userId}, {version})
+            ON CONFLICT (user_id) DO UPDATE SET version = excluded.version
+            WHERE excluded.version > score_cache_repairs.version
+            """, cancellationToken);
+
+    /// <summary>Clears a repair once the cache holds <paramref name="version"/>; a later failure keeps its row.</summary>
+    public static Task<int> ClearCacheRepairAsync(this ScoringDbContext db, string userId, long version, CancellationToken cancellationToken) =>
+        db.ScoreCacheRepairs.Where(r => r.UserId == userId && r.Version <= version).ExecuteDeleteAsync(cancellationToken);
+
     /// <summary>Violations that count at <paramref name="at"/>: active, and not past max_age unless permanent.</summary>
     public static IQueryable<Violation> CountingAt(this IQueryable<Violation> violations, ScoringPolicy policy, DateTimeOffset at)
     {

@@ -14,6 +14,9 @@ public abstract class ScoringDbContext(DbContextOptions options) : DbContext(opt
     /// <summary>One row per user that has ever been written: the lock and version for its score.</summary>
     public DbSet<UserScoreVersion> UserScoreVersions => Set<UserScoreVersion>();
 
+    /// <summary>Cache entries to rewrite once Redis answers (see <see cref="ScoreCacheRepair"/>).</summary>
+    public DbSet<ScoreCacheRepair> ScoreCacheRepairs => Set<ScoreCacheRepair>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ScoringDbContext).Assembly);
 }

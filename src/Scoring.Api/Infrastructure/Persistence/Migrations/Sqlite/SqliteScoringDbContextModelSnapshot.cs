@@ -16,6 +16,22 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ScoreCacheRepair", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("score_cache_repairs", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.UserScoreVersion", b =>
                 {
                     b.Property<string>("UserId")

@@ -12,6 +12,18 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.CreateTable(
+                name: "score_cache_repairs",
+                columns: table => new
+                {
+                    user_id = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
+                    version = table.Column<long>(type: "bigint", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_score_cache_repairs", x => x.user_id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "user_score_versions",
                 columns: table => new
                 {
@@ -64,6 +76,9 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropTable(
+                name: "score_cache_repairs");
+
             migrationBuilder.DropTable(
                 name: "user_score_versions");
 
