@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test of Scoring on a fresh Debian machine with the .NET 10 SDK.
+#
+# Installs PostgreSQL and Redis from Debian packages when they are missing (as root; otherwise it says
+# what to install). The integration tests start their own throw-away servers on free 127.0.0.1 ports
+# and stop them when done; nothing is left running. The last line is "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+
+if ((${#missing[@]} > 0)); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run.sh: the tests need ${missing[*]} (Debian packages). Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    echo "or run this script as root, which installs them itself." >&2
+    echo "0 passed, 0 failed"
+    exit 1
+  fi
+
+  echo "tests/run.sh: installing ${missing[*]}"
+  # The tests start their own servers; keep the packages from starting system-wide ones.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  status=$?
+  [ "$created_policy" -eq 1 ] && rm -f "$policy"
+  if [ "$status" -ne 0 ]; then
+    echo "tests/run.sh: installing ${missing[*]} failed" >&2
+    echo "0 passed, 0 failed"
+    exit 1
+  fi
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+dotnet test --solution Scoring.sln 2>&1 | tee "$log"
+result=${PIPESTATUS[0]}
+
+# Microsoft.Testing.Platform closes with one summary for the whole solution.
+passed=$(grep -oP '^\s*succeeded:\s*\K[0-9]+' "$log" | tail -1)
+failed=$(grep -oP '^\s*failed:\s*\K[0-9]+' "$log" | tail -1)
+if [ -z "$passed" ]; then
+  echo "tests/run.sh: no test summary (did the build fail?)" >&2
+  echo "0 passed, ${failed:-0} failed"
+  exit 1
+fi
+
+echo "${passed} passed, ${failed:-0} failed"
+[ "$result" -eq 0 ] && [ "${failed:-0}" -eq 0 ]
