@@ -42,9 +42,11 @@ public abstract class ScoringContractTests(Backend backend)
         Assert.Equal((request.Source, request.EventId, userId, "fraud", Severity.High), (violation.Source, violation.EventId, violation.UserId, violation.Category, violation.Severity));
         Assert.Equal(60, violation.BasePoints);
         Assert.Equal(60, violation.CurrentPoints, 9);
-        Assert.Equal(Now, violation.OccurredAt.ToDateTimeOffset());
-        Assert.Equal(Now, violation.RecordedAt.ToDateTimeOffset());
-        Assert.Equal(Now + TimeSpan.FromDays(180), violation.AppealableUntil.ToDateTimeOffset());
+        // Instants are stored to the microsecond.
+        var now = new DateTimeOffset(Now.UtcTicks - (Now.UtcTicks % 10), TimeSpan.Zero);
+        Assert.Equal(now, violation.OccurredAt.ToDateTimeOffset());
+        Assert.Equal(now, violation.RecordedAt.ToDateTimeOffset());
+        Assert.Equal(now + TimeSpan.FromDays(180), violation.AppealableUntil.ToDateTimeOffset());
         Assert.Equal(ViolationStatus.Active, violation.Status);
         Assert.Equal((request.EvidenceRef, request.Note, request.DecidedBy, request.Automated), (violation.EvidenceRef, violation.Note, violation.DecidedBy, violation.Automated));
 
