@@ -19,7 +19,6 @@ namespace Scoring.Api.Extensions;
 public static class ScoringServiceExtensions
 {
     public const string DefaultUrl = "http://localhost:5080";
-    private const string DefaultSqliteConnection = "Data Source=scoring.db";
 
     /// <summary>Everything the service needs: gRPC, mediator, database, cache, policy, health.</summary>
     public static WebApplicationBuilder AddScoring(this WebApplicationBuilder builder)
@@ -76,25 +75,24 @@ public static class ScoringServiceExtensions
     {
         var options = builder.Configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
         var connectionString = builder.Configuration.GetConnectionString("Scoring");
-
-        switch (options.Provider)
+        if (string.IsNullOrWhiteSpace(connectionString))
         {
-            case DatabaseProvider.Postgres:
-                if (string.IsNullOrWhiteSpace(connectionString))
-                {
-                    throw new InvalidOperationException("Database:Provider is Postgres but ConnectionStrings:Scoring is not set.");
-                }
+            connectionString = options.Provider == DatabaseProvider.Sqlite
+                ? ScoringDatabase.DefaultSqliteConnection
+                : throw new InvalidOperationException("Database:Provider is Postgres but ConnectionStrings:Scoring is not set.");
+        }
 
-                builder.Services.AddDbContextPool<ScoringDbContext, PostgresScoringDbContext>((sp, db) =>
-                    db.UseNpgsql(connectionString).AddInterceptors(sp.GetServices<IInterceptor>()));
-                break;
-            case DatabaseProvider.Sqlite:
-                builder.Services.AddDbContextPool<ScoringDbContext, SqliteScoringDbContext>((sp, db) =>
-                    db.UseSqlite(string.IsNullOrWhiteSpace(connectionString) ? DefaultSqliteConnection : connectionString)
-                        .AddInterceptors(sp.GetServices<IInterceptor>()));
-                break;
-            default:
-                throw new InvalidOperationException($"Database:Provider '{options.Provider}' is not supported; use Sqlite or Postgres.");
+        // Each provider has its own context type, which owns that provider's migrations.
+        void Configure(IServiceProvider services, DbContextOptionsBuilder db) =>
+            db.UseScoringDatabase(options.Provider, connectionString).AddInterceptors(services.GetServices<IInterceptor>());
+
+        if (options.Provider == DatabaseProvider.Postgres)
+        {
+            builder.Services.AddDbContextPool<ScoringDbContext, PostgresScoringDbContext>(Configure);
+        }
+        else
+        {
+            builder.Services.AddDbContextPool<ScoringDbContext, SqliteScoringDbContext>(Configure);
         }
     }
 

@@ -69,7 +69,9 @@ public sealed class ResilienceTests(TestServers servers)
         await redis.StartAsync();
         await repairs.Repaired.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
-        Assert.Equal(2, (long)await multiplexer.GetDatabase().HashGetAsync(key, "v"));
+        // A connection of the test's own: the servers' connections may still be reconnecting.
+        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        Assert.Equal(2, (long)await direct.GetDatabase().HashGetAsync(key, "v"));
         var afterRestart = await client.GetScoreAsync(new GetScoreRequest { UserId = userId });
         var otherAfterRestart = await otherReplica.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
         Assert.Equal((55, 2), (afterRestart.Points, afterRestart.ActiveViolations));
@@ -93,7 +95,7 @@ public sealed class ResilienceTests(TestServers servers)
         }
 
         await redis.StartAsync();
-        var stale = ConnectionMultiplexer.Connect(redis.ConnectionString);
+        await using var stale = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
         Assert.Equal(1, (long)await stale.GetDatabase().HashGetAsync(key, "v"));
 
         using var next = ScoringApp.OnPostgres(database, redis.ConnectionString);
@@ -103,7 +105,6 @@ public sealed class ResilienceTests(TestServers servers)
         Assert.Equal(2, (long)await stale.GetDatabase().HashGetAsync(key, "v"));
         var score = await next.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
         Assert.Equal((55, 2), (score.Points, score.ActiveViolations));
-        await stale.DisposeAsync();
     }
 
     /// <summary>Completes when one of the given servers reports a repaired cache entry through its metrics.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Scoring.Api.Options;
 
 namespace Scoring.Api.Infrastructure.Persistence;
 
@@ -7,11 +8,13 @@ namespace Scoring.Api.Infrastructure.Persistence;
 internal sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresScoringDbContext>
 {
     public PostgresScoringDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<PostgresScoringDbContext>().UseNpgsql("Host=localhost").Options);
+        new((DbContextOptions<PostgresScoringDbContext>)new DbContextOptionsBuilder<PostgresScoringDbContext>()
+            .UseScoringDatabase(DatabaseProvider.Postgres, "Host=localhost").Options);
 }
 
 internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteScoringDbContext>
 {
     public SqliteScoringDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<SqliteScoringDbContext>().UseSqlite("Data Source=design.db").Options);
+        new((DbContextOptions<SqliteScoringDbContext>)new DbContextOptionsBuilder<SqliteScoringDbContext>()
+            .UseScoringDatabase(DatabaseProvider.Sqlite, ScoringDatabase.DefaultSqliteConnection).Options);
 }

@@ -9,7 +9,6 @@ internal sealed class ScoreCacheRepairConfiguration : IEntityTypeConfiguration<S
     {
         builder.ToTable("score_cache_repairs");
         builder.HasKey(r => r.UserId);
-        builder.Property(r => r.UserId).HasColumnName("user_id").HasMaxLength(128);
-        builder.Property(r => r.Version).HasColumnName("version");
+        builder.Property(r => r.UserId).HasMaxLength(128);
     }
 }

@@ -9,7 +9,6 @@ internal sealed class UserScoreVersionConfiguration : IEntityTypeConfiguration<U
     {
         builder.ToTable("user_score_versions");
         builder.HasKey(u => u.UserId);
-        builder.Property(u => u.UserId).HasColumnName("user_id").HasMaxLength(128);
-        builder.Property(u => u.Version).HasColumnName("version");
+        builder.Property(u => u.UserId).HasMaxLength(128);
     }
 }

@@ -33,7 +33,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("version");
 
-                    b.HasKey("UserId");
+                    b.HasKey("UserId")
+                        .HasName("pk_score_cache_repairs");
 
                     b.ToTable("score_cache_repairs", (string)null);
                 });
@@ -49,7 +50,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("version");
 
-                    b.HasKey("UserId");
+                    b.HasKey("UserId")
+                        .HasName("pk_user_score_versions");
 
                     b.ToTable("user_score_versions", (string)null);
                 });
@@ -128,7 +130,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("character varying(128)")
                         .HasColumnName("user_id");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("pk_violations");
 
                     b.HasIndex("Source", "EventId")
                         .IsUnique()

@@ -27,7 +27,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("version");
 
-                    b.HasKey("UserId");
+                    b.HasKey("UserId")
+                        .HasName("pk_score_cache_repairs");
 
                     b.ToTable("score_cache_repairs", (string)null);
                 });
@@ -43,7 +44,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("version");
 
-                    b.HasKey("UserId");
+                    b.HasKey("UserId")
+                        .HasName("pk_user_score_versions");
 
                     b.ToTable("user_score_versions", (string)null);
                 });
@@ -122,7 +124,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("user_id");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("pk_violations");
 
                     b.HasIndex("Source", "EventId")
                         .IsUnique()

@@ -19,7 +19,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("PK_score_cache_repairs", x => x.user_id);
+                    table.PrimaryKey("pk_score_cache_repairs", x => x.user_id);
                 });
 
             migrationBuilder.CreateTable(
@@ -31,7 +31,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("PK_user_score_versions", x => x.user_id);
+                    table.PrimaryKey("pk_user_score_versions", x => x.user_id);
                 });
 
             migrationBuilder.CreateTable(
@@ -56,7 +56,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("PK_violations", x => x.id);
+                    table.PrimaryKey("pk_violations", x => x.id);
                 });
 
             migrationBuilder.CreateIndex(

@@ -12,7 +12,7 @@ using Scoring.Api.Infrastructure.Persistence;
 namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
 {
     [DbContext(typeof(PostgresScoringDbContext))]
-    [Migration("20261123103032_InitialCreate")]
+    [Migration("20261123104027_InitialCreate")]
     partial class InitialCreate
     {
         /// <inheritdoc />
@@ -36,7 +36,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("version");
 
-                    b.HasKey("UserId");
+                    b.HasKey("UserId")
+                        .HasName("pk_score_cache_repairs");
 
                     b.ToTable("score_cache_repairs", (string)null);
                 });
@@ -52,7 +53,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("version");
 
-                    b.HasKey("UserId");
+                    b.HasKey("UserId")
+                        .HasName("pk_user_score_versions");
 
                     b.ToTable("user_score_versions", (string)null);
                 });
@@ -131,7 +133,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("character varying(128)")
                         .HasColumnName("user_id");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("pk_violations");
 
                     b.HasIndex("Source", "EventId")
                         .IsUnique()

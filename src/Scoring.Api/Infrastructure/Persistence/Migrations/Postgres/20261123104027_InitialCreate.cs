@@ -20,7 +20,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("PK_score_cache_repairs", x => x.user_id);
+                    table.PrimaryKey("pk_score_cache_repairs", x => x.user_id);
                 });
 
             migrationBuilder.CreateTable(
@@ -32,7 +32,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("PK_user_score_versions", x => x.user_id);
+                    table.PrimaryKey("pk_user_score_versions", x => x.user_id);
                 });
 
             migrationBuilder.CreateTable(
@@ -57,7 +57,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("PK_violations", x => x.id);
+                    table.PrimaryKey("pk_violations", x => x.id);
                 });
 
             migrationBuilder.CreateIndex(
