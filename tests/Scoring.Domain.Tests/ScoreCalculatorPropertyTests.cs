@@ -16,7 +16,7 @@ public class ScoreCalculatorPropertyTests
             var inOrder = ScoreCalculator.Compute(Policy, violations, Now);
             var outOfOrder = ScoreCalculator.Compute(Policy, shuffled, Now);
 
-            Assert.Equal(inOrder.Points, outOfOrder.Points, 9);
+            Assert.Equal(inOrder.Points, outOfOrder.Points, 1e-9);
             Assert.Equal(inOrder.Standing, outOfOrder.Standing);
             Assert.Equal(inOrder.ActiveViolations, outOfOrder.ActiveViolations);
             Assert.Equal(inOrder.Permanent, outOfOrder.Permanent);
@@ -38,8 +38,8 @@ public class ScoreCalculatorPropertyTests
             }
 
             var expected = fresh.BasePoints / Math.Pow(2, halvings);
-            Assert.Equal(expected, ScoreCalculator.PointsAt(Policy, fresh, later), 9);
-            Assert.Equal(fresh.BasePoints, ScoreCalculator.PointsAt(Policy, fresh, Now), 9);
+            Assert.Equal(expected, ScoreCalculator.PointsAt(Policy, fresh, later), 1e-9);
+            Assert.Equal(fresh.BasePoints, ScoreCalculator.PointsAt(Policy, fresh, Now), 1e-9);
         });
     }
 
@@ -68,7 +68,7 @@ public class ScoreCalculatorPropertyTests
             Assert.True(score.Permanent);
             Assert.Null(score.StandingImprovesAt);
             Assert.Equal(200 * Math.Pow(2, -(double)ageTicks / TimeSpan.FromDays(180).Ticks),
-                ScoreCalculator.PointsAt(Policy, extremism, Now), 9);
+                ScoreCalculator.PointsAt(Policy, extremism, Now), 1e-9);
         });
     }
 
@@ -94,6 +94,23 @@ public class ScoreCalculatorPropertyTests
             {
                 Assert.Equal(score.Standing, StandingAt(violations, justBefore));
             }
+        });
+    }
+
+    [Fact]
+    public void Standing_improves_at_does_not_move_between_reads()
+    {
+        Gen.Select(Transient.Array[1, 12], Gen.Double[0, 1]).Sample((violations, fraction) =>
+        {
+            var first = ScoreCalculator.Compute(Policy, violations, Now);
+            if (first.StandingImprovesAt is not { } drop)
+            {
+                return;
+            }
+
+            // Any later read before the drop reports the same instant.
+            var later = Now + (drop - Now) * fraction * 0.99;
+            Assert.Equal(drop, ScoreCalculator.Compute(Policy, violations, later).StandingImprovesAt);
         });
     }
 

@@ -31,7 +31,7 @@ public class ScoreCalculatorTests
     {
         var score = ScoreCalculator.Compute(Policy, [Fresh(category, severity)], Now);
 
-        Assert.Equal(points, score.Points, 9);
+        Assert.Equal(points, score.Points, 1e-9);
         Assert.Equal(standing, score.Standing);
         Assert.Equal(1, score.ActiveViolations);
     }
@@ -94,8 +94,8 @@ public class ScoreCalculatorTests
 
         Assert.Empty(without.Breakdown);
         Assert.Equal(["a", "b"], with.Breakdown.Select(c => c.Violation.ViolationId));
-        Assert.Equal(3.75, with.Breakdown[1].CurrentPoints, 9);
+        Assert.Equal(3.75, with.Breakdown[1].CurrentPoints, 1e-9);
         Assert.Equal(TimeSpan.FromDays(90), with.Breakdown[1].HalfLife);
-        Assert.Equal(with.Points, with.Breakdown.Sum(c => c.CurrentPoints), 9);
+        Assert.Equal(with.Points, with.Breakdown.Sum(c => c.CurrentPoints), 1e-9);
     }
 }

@@ -50,6 +50,8 @@ public static class ScoringServiceExtensions
             options.ServiceLifetime = ServiceLifetime.Scoped;
             options.PipelineBehaviors = [typeof(LoggingBehavior<,>), typeof(ValidationBehavior<,>)];
         });
+        // One message per field: the first rule it breaks.
+        ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
         ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
         ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
         services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Scoped);

@@ -9,8 +9,9 @@ namespace Scoring.Domain.Scores;
 /// </summary>
 public static class ScoreCalculator
 {
-    // standing_improves_at is promised to the minute; searching to the second keeps well inside that.
-    private static readonly TimeSpan SearchResolution = TimeSpan.FromSeconds(1);
+    // standing_improves_at is promised to the minute. The search narrows to a microsecond and the answer is
+    // rounded up to the whole second, so repeated reads report the same instant, not one that jitters.
+    private static readonly TimeSpan SearchResolution = TimeSpan.FromMicroseconds(1);
 
     public static Score Compute(
         ScoringPolicy policy,
@@ -109,6 +110,12 @@ public static class ScoreCalculator
             }
         }
 
-        return high;
+        return RoundUpToSecond(high);
+    }
+
+    private static DateTimeOffset RoundUpToSecond(DateTimeOffset at)
+    {
+        var remainder = at.UtcTicks % TimeSpan.TicksPerSecond;
+        return remainder == 0 ? at : at.AddTicks(TimeSpan.TicksPerSecond - remainder);
     }
 }

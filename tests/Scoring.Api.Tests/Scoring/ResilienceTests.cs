@@ -51,7 +51,7 @@ public sealed class ResilienceTests(TestServers servers)
         using var repairs = new RepairWatcher(app.Services.GetRequiredService<IMeterFactory>(), otherReplica.Services.GetRequiredService<IMeterFactory>());
 
         await client.RecordViolationAsync(Violation(userId, "spam", Severity.High));
-        Assert.Equal(40, (await otherReplica.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).Points, 9);
+        Assert.Equal(40, (await otherReplica.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).Points, 1e-9);
         Assert.Equal(1, (long)await multiplexer.GetDatabase().HashGetAsync(key, "v"));
 
         redis.Kill();
@@ -59,10 +59,10 @@ public sealed class ResilienceTests(TestServers servers)
         var whileDown = await client.GetScoreAsync(new GetScoreRequest { UserId = userId });
         var batch = await client.GetScoresAsync(new GetScoresRequest { UserIds = { userId, NewUserId() } });
         var otherWhileDown = await otherReplica.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
-        Assert.Equal(55, write.Score.Points, 9);
-        Assert.Equal(55, whileDown.Points, 9);
-        Assert.Equal(55, batch.Scores[0].Points, 9);
-        Assert.Equal(55, otherWhileDown.Points, 9);
+        Assert.Equal(55, write.Score.Points, 1e-9);
+        Assert.Equal(55, whileDown.Points, 1e-9);
+        Assert.Equal(55, batch.Scores[0].Points, 1e-9);
+        Assert.Equal(55, otherWhileDown.Points, 1e-9);
 
         // Redis comes back from its append-only file still holding the entry from before the outage;
         // the server whose write failed rewrites it as soon as it reconnects.

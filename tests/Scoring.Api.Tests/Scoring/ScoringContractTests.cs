@@ -41,7 +41,7 @@ public abstract class ScoringContractTests(Backend backend)
         Assert.NotEmpty(violation.ViolationId);
         Assert.Equal((request.Source, request.EventId, userId, "fraud", Severity.High), (violation.Source, violation.EventId, violation.UserId, violation.Category, violation.Severity));
         Assert.Equal(60, violation.BasePoints);
-        Assert.Equal(60, violation.CurrentPoints, 9);
+        Assert.Equal(60, violation.CurrentPoints, 1e-9);
         // Instants are stored to the microsecond.
         var now = new DateTimeOffset(Now.UtcTicks - (Now.UtcTicks % 10), TimeSpan.Zero);
         Assert.Equal(now, violation.OccurredAt.ToDateTimeOffset());
@@ -50,7 +50,7 @@ public abstract class ScoringContractTests(Backend backend)
         Assert.Equal(ViolationStatus.Active, violation.Status);
         Assert.Equal((request.EvidenceRef, request.Note, request.DecidedBy, request.Automated), (violation.EvidenceRef, violation.Note, violation.DecidedBy, violation.Automated));
 
-        Assert.Equal(60, response.Score.Points, 9);
+        Assert.Equal(60, response.Score.Points, 1e-9);
         Assert.Equal(Standing.Restricted, response.Score.Standing);
         Assert.Equal(1, response.Score.ActiveViolations);
         Assert.NotNull(response.Score.StandingImprovesAt);
@@ -137,7 +137,7 @@ public abstract class ScoringContractTests(Backend backend)
 
         var score = await Client.GetScoreAsync(new GetScoreRequest { UserId = userId });
         Assert.Equal(2, score.ActiveViolations);
-        Assert.Equal(20, score.Points, 9);
+        Assert.Equal(20, score.Points, 1e-9);
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public abstract class ScoringContractTests(Backend backend)
         App.Time.Advance(TimeSpan.FromDays(14));
         var score = await Client.GetScoreAsync(new GetScoreRequest { UserId = userId });
 
-        Assert.Equal(20, score.Points, 6);
+        Assert.Equal(20, score.Points, 1e-6);
         Assert.Equal(Standing.Warned, score.Standing);
         Assert.Equal(Now, score.ComputedAt.ToDateTimeOffset());
     }
@@ -218,7 +218,7 @@ public abstract class ScoringContractTests(Backend backend)
         }
 
         var scores = await Client.GetScoresAsync(new GetScoresRequest { UserIds = { inOrder, outOfOrder } });
-        Assert.Equal(scores.Scores[0].Points, scores.Scores[1].Points, 9);
+        Assert.Equal(scores.Scores[0].Points, scores.Scores[1].Points, 1e-9);
         Assert.Equal(scores.Scores[0].Standing, scores.Scores[1].Standing);
         Assert.Equal(scores.Scores[0].StandingImprovesAt, scores.Scores[1].StandingImprovesAt);
     }
@@ -251,10 +251,10 @@ public abstract class ScoringContractTests(Backend backend)
         Assert.Empty(plain.Breakdown);
         Assert.Equal(2, detailed.Breakdown.Count);
         var fraud = Assert.Single(detailed.Breakdown, c => c.ViolationId == first.Violation.ViolationId);
-        Assert.Equal(7.5, fraud.BasePoints, 9);
-        Assert.Equal(3.75, fraud.CurrentPoints, 9);
+        Assert.Equal(7.5, fraud.BasePoints, 1e-9);
+        Assert.Equal(3.75, fraud.CurrentPoints, 1e-9);
         Assert.Equal(TimeSpan.FromDays(90), fraud.HalfLife.ToTimeSpan());
-        Assert.Equal(detailed.Points, detailed.Breakdown.Sum(c => c.CurrentPoints), 9);
+        Assert.Equal(detailed.Points, detailed.Breakdown.Sum(c => c.CurrentPoints), 1e-9);
     }
 
     [Fact]
@@ -386,7 +386,7 @@ public abstract class ScoringContractTests(Backend backend)
 
         Assert.Equal(expectedCount, stored.Violations.Count);
         Assert.Equal(expectedCount, score.ActiveViolations);
-        Assert.Equal(recomputed.Points, score.Points, 9);
+        Assert.Equal(recomputed.Points, score.Points, 1e-9);
         Assert.Equal((Standing)recomputed.Standing, score.Standing);
     }
 }
