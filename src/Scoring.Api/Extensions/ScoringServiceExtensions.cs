@@ -2,6 +2,7 @@ using FluentValidation;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Features.Scores;
@@ -19,6 +20,8 @@ namespace Scoring.Api.Extensions;
 public static class ScoringServiceExtensions
 {
     public const string DefaultUrl = "http://localhost:5080";
+    private const string ReadinessTag = "readiness";
+    private const string LivenessTag = "liveness";
 
     /// <summary>Everything the service needs: gRPC, mediator, database, cache, policy, health.</summary>
     public static WebApplicationBuilder AddScoring(this WebApplicationBuilder builder)
@@ -62,13 +65,16 @@ public static class ScoringServiceExtensions
 
         services.AddGrpcHealthChecks(health =>
             {
-                // Checks run when asked, so SERVING always reflects the database right now.
+                // Checks run when asked, so the answer reflects the database right now.
                 health.UseHealthChecksCache = false;
-                health.Services.Map("", _ => true);
-                health.Services.Map(nameof(Scoring.V1.ConductScoring), _ => true);
-                health.Services.Map("scoring.v1.ConductScoring", _ => true);
+                health.Services.Map("", check => check.Tags.Contains(ReadinessTag));
+                health.Services.Map("scoring.v1.ConductScoring", check => check.Tags.Contains(ReadinessTag));
+                health.Services.Map("readiness", check => check.Tags.Contains(ReadinessTag));
+                // Liveness asks nothing of dependencies: a database outage must not get the process restarted.
+                health.Services.Map("liveness", check => check.Tags.Contains(LivenessTag));
             })
-            .AddDbContextCheck<ScoringDbContext>("database");
+            .AddCheck("process", () => HealthCheckResult.Healthy(), tags: [LivenessTag])
+            .AddDbContextCheck<ScoringDbContext>("database", tags: [ReadinessTag]);
 
         return builder;
     }

@@ -151,10 +151,14 @@ public sealed class ResilienceTests(TestServers servers)
         var read = await AssertFails(StatusCode.Unavailable, () => app.Scoring.GetScoreAsync(new GetScoreRequest { UserId = NewUserId() }).ResponseAsync);
         var write = await AssertFails(StatusCode.Unavailable, () => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync);
         var health = await app.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest());
+        var readiness = await app.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "readiness" });
+        var liveness = await app.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "liveness" });
 
         Assert.DoesNotContain("Npgsql", read.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", write.Message, StringComparison.Ordinal);
         Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, health.Status);
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, readiness.Status);
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, liveness.Status);
     }
 
     [Fact]

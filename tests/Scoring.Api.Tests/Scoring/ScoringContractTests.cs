@@ -351,10 +351,14 @@ public abstract class ScoringContractTests(Backend backend)
         Assert.Equal(TimeSpan.FromDays(180), policy.AppealWindow.ToTimeSpan());
     }
 
-    [Fact]
-    public async Task Health_reports_serving_while_the_database_answers()
+    [Theory]
+    [InlineData("")]
+    [InlineData("scoring.v1.ConductScoring")]
+    [InlineData("readiness")]
+    [InlineData("liveness")]
+    public async Task Health_reports_serving_while_the_database_answers(string service)
     {
-        var response = await App.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "" });
+        var response = await App.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = service });
 
         Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }

@@ -5,8 +5,8 @@ using static Scoring.Api.Tests.Infrastructure.Requests;
 
 namespace Scoring.Api.Tests.Scoring;
 
-/// <summary>Every rule of the contract: INVALID_ARGUMENT naming the field, and nothing stored.</summary>
-public sealed class ValidationTests(SqliteBackend backend) : IClassFixture<SqliteBackend>
+/// <summary>Every rule of the contract: INVALID_ARGUMENT naming the field, and nothing stored. Run on every storage configuration.</summary>
+public abstract class ValidationTests(Backend backend)
 {
     private ConductScoring.ConductScoringClient Client => backend.App.Scoring;
     private DateTimeOffset Now => backend.App.Time.GetUtcNow();
@@ -145,3 +145,7 @@ public sealed class ValidationTests(SqliteBackend backend) : IClassFixture<Sqlit
         await AssertInvalid(field, () => Client.ListViolationsAsync(request).ResponseAsync);
     }
 }
+
+public sealed class PostgresRedisValidationTests(PostgresRedisBackend backend) : ValidationTests(backend), IClassFixture<PostgresRedisBackend>;
+
+public sealed class SqliteValidationTests(SqliteBackend backend) : ValidationTests(backend), IClassFixture<SqliteBackend>;
