@@ -42,6 +42,7 @@ internal static partial class PolicyRules
 
         Require(policy.MaxAge > TimeSpan.Zero, "max_age must be positive");
         Require(policy.AppealWindow > TimeSpan.Zero, "appeal_window must be positive");
+        Require(policy.ReviewSla > TimeSpan.Zero, "review_sla must be positive");
 
         var categories = policy.Categories ?? [];
         Require(categories.Count > 0, "categories must not be empty");

@@ -30,6 +30,9 @@ public sealed record ScoringPolicy
     /// <summary>How long after recording a violation may be appealed.</summary>
     public required TimeSpan AppealWindow { get; init; }
 
+    /// <summary>How long reviewers have to decide an appeal.</summary>
+    public TimeSpan ReviewSla { get; init; } = TimeSpan.FromHours(72);
+
     private readonly IReadOnlyList<CategoryPolicy> _categories = [];
     private readonly Dictionary<string, CategoryPolicy> _byName = new(StringComparer.Ordinal);
 
@@ -72,6 +75,7 @@ public sealed record ScoringPolicy
         Thresholds = new Thresholds(Warned: 8, Restricted: 35, Suspended: 90, Banned: 250),
         MaxAge = TimeSpan.FromDays(365),
         AppealWindow = TimeSpan.FromDays(180),
+        ReviewSla = TimeSpan.FromHours(72),
     };
 }
 

@@ -4,6 +4,7 @@ namespace Scoring.Domain.Scores;
 /// <param name="StandingImprovesAt">The first instant after <paramref name="ComputedAt"/> at which the standing would be lower; null when GOOD or held by a permanent violation.</param>
 /// <param name="Permanent">An active zero-tolerance CRITICAL violation holds the standing at BANNED.</param>
 /// <param name="Breakdown">One entry per contributing violation, when asked for.</param>
+/// <param name="Contested">An active violation is under an open appeal.</param>
 public sealed record Score(
     double Points,
     Standing Standing,
@@ -12,11 +13,8 @@ public sealed record Score(
     string PolicyVersion,
     DateTimeOffset? StandingImprovesAt,
     bool Permanent,
-    IReadOnlyList<Contribution> Breakdown)
-{
-    public static Score Empty(string policyVersion, DateTimeOffset at) =>
-        new(0, Standing.Good, 0, at, policyVersion, null, false, []);
-}
+    IReadOnlyList<Contribution> Breakdown,
+    bool Contested = false);
 
 /// <summary>What one violation adds to a score at <see cref="Score.ComputedAt"/>.</summary>
 public sealed record Contribution(ScoredViolation Violation, double CurrentPoints, TimeSpan HalfLife);

@@ -22,6 +22,7 @@ public static class ScoreCalculator
         var points = 0.0;
         var active = 0;
         var permanent = false;
+        var contested = false;
         var breakdown = includeBreakdown ? new List<Contribution>(violations.Count) : null;
 
         foreach (var violation in violations)
@@ -35,6 +36,7 @@ public static class ScoreCalculator
             points += current;
             active++;
             permanent |= IsPermanent(category, violation);
+            contested |= violation.Contested;
             breakdown?.Add(new Contribution(violation, current, category.HalfLife));
         }
 
@@ -43,7 +45,7 @@ public static class ScoreCalculator
             ? (DateTimeOffset?)null
             : FirstDropAfter(policy, violations, at, ThresholdOf(policy, standing));
 
-        return new Score(points, standing, active, at, policy.Version, improvesAt, permanent, breakdown ?? []);
+        return new Score(points, standing, active, at, policy.Version, improvesAt, permanent, breakdown ?? [], contested);
     }
 
     /// <summary>The points of one violation at an instant: 0 once expired.</summary>

@@ -1,3 +1,4 @@
+using Scoring.Domain.Appeals;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
 
@@ -30,6 +31,15 @@ public sealed class Violation
 
     public DateTimeOffset AppealableUntil { get; private set; }
 
+    /// <summary>The latest appeal against this violation, if any.</summary>
+    public string? AppealId { get; private set; }
+
+    /// <summary>The latest appeal's state; <see cref="AppealState.Unspecified"/> when never appealed.</summary>
+    public AppealState AppealState { get; private set; }
+
+    /// <summary>Active and under an open appeal.</summary>
+    public bool IsContested => Status == ViolationStatus.Active && AppealState.IsOpen();
+
     /// <summary>Records a report under the policy in force; the category must exist in it.</summary>
     public static Violation Record(ViolationReport report, ScoringPolicy policy, string id, DateTimeOffset now)
     {
@@ -45,14 +55,14 @@ public sealed class Violation
             Category = category.Name,
             Severity = report.Severity,
             BasePoints = policy.BasePoints(category, report.Severity),
-            OccurredAt = ToMicroseconds(report.OccurredAt ?? now),
-            RecordedAt = ToMicroseconds(now),
+            OccurredAt = Instants.ToMicroseconds(report.OccurredAt ?? now),
+            RecordedAt = Instants.ToMicroseconds(now),
             EvidenceRef = NullIfEmpty(report.EvidenceRef),
             Note = NullIfEmpty(report.Note),
             DecidedBy = NullIfEmpty(report.DecidedBy),
             Automated = report.Automated,
             Status = ViolationStatus.Active,
-            AppealableUntil = ToMicroseconds(now + policy.AppealWindow),
+            AppealableUntil = Instants.ToMicroseconds(now + policy.AppealWindow),
         };
     }
 
@@ -64,7 +74,7 @@ public sealed class Violation
         UserId == report.UserId
         && Category == report.Category
         && Severity == report.Severity
-        && (report.OccurredAt is not { } occurred || ToMicroseconds(occurred) == OccurredAt)
+        && (report.OccurredAt is not { } occurred || Instants.ToMicroseconds(occurred) == OccurredAt)
         && EvidenceRef == NullIfEmpty(report.EvidenceRef)
         && Note == NullIfEmpty(report.Note)
         && DecidedBy == NullIfEmpty(report.DecidedBy)
@@ -80,11 +90,39 @@ public sealed class Violation
     public double PointsAt(ScoringPolicy policy, DateTimeOffset at) =>
         Status == ViolationStatus.Active ? ScoreCalculator.PointsAt(policy, ToScored(), at) : 0;
 
-    public ScoredViolation ToScored() => new(Id, Category, Severity, BasePoints, OccurredAt);
+    public ScoredViolation ToScored() => new(Id, Category, Severity, BasePoints, OccurredAt, IsContested);
 
-    // Instants are kept to the microsecond, PostgreSQL's precision, so a replay compares equal on every provider.
-    private static DateTimeOffset ToMicroseconds(DateTimeOffset at) =>
-        new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
+    /// <summary>Keeps the latest appeal's id and state beside the violation, where scores and listings read them.</summary>
+    internal void TrackAppeal(Appeal appeal)
+    {
+        AppealId = appeal.Id;
+        AppealState = appeal.State;
+    }
+
+    /// <summary>Reversed on appeal: it contributes nothing from now on.</summary>
+    internal void Overturn()
+    {
+        if (Status != ViolationStatus.Active)
+        {
+            throw new DomainException($"violation {Id} is not active");
+        }
+
+        Status = ViolationStatus.Overturned;
+    }
+
+    /// <summary>Stands at a lower severity; base points follow the policy in force.</summary>
+    internal void Reduce(Severity newSeverity, ScoringPolicy policy)
+    {
+        if (newSeverity is < Severity.Low or > Severity.Critical || newSeverity >= Severity)
+        {
+            throw new DomainException($"a reduction needs a severity lower than {Severity.ToString().ToUpperInvariant()}");
+        }
+
+        var category = policy.FindCategory(Category)
+            ?? throw new DomainException($"category '{Category}' is no longer in policy {policy.Version}");
+        Severity = newSeverity;
+        BasePoints = policy.BasePoints(category, newSeverity);
+    }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

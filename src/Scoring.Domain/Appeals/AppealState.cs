@@ -1,0 +1,31 @@
+namespace Scoring.Domain.Appeals;
+
+/// <summary>Where an appeal stands. Values match the public contract.</summary>
+public enum AppealState
+{
+    Unspecified = 0,
+    Submitted = 1,
+    InReview = 2,
+    Upheld = 3,
+    Overturned = 4,
+    Reduced = 5,
+    Withdrawn = 6,
+}
+
+/// <summary>How a reviewer decides an appeal. Values match the public contract.</summary>
+public enum AppealDecision
+{
+    Unspecified = 0,
+    Uphold = 1,
+    Overturn = 2,
+    Reduce = 3,
+}
+
+public static class AppealStates
+{
+    /// <summary>Waiting for a decision: the violation is contested.</summary>
+    public static bool IsOpen(this AppealState state) => state is AppealState.Submitted or AppealState.InReview;
+
+    /// <summary>Decided, and so final.</summary>
+    public static bool IsDecided(this AppealState state) => state is AppealState.Upheld or AppealState.Overturned or AppealState.Reduced;
+}

@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Scoring.Domain.Audit;
+
+/// <summary>
+/// One state change on a user's record, chained to the user's previous entry by hash so that any
+/// edit, insertion or deletion is detectable. Holds codes, states, severities and points, never free
+/// text: statements, notes and rationales stay in their own records.
+/// </summary>
+public sealed class AuditEntry
+{
+    // For EF Core materialisation.
+    private AuditEntry()
+    {
+    }
+
+    public string Id { get; private set; } = null!;
+    public string UserId { get; private set; } = null!;
+    public long Sequence { get; private set; }
+    public DateTimeOffset OccurredAt { get; private set; }
+    public string Actor { get; private set; } = null!;
+    public string Action { get; private set; } = null!;
+    public string TargetId { get; private set; } = null!;
+    public string Reason { get; private set; } = null!;
+    public string? BeforeState { get; private set; }
+    public string? AfterState { get; private set; }
+    public Severity BeforeSeverity { get; private set; }
+    public Severity AfterSeverity { get; private set; }
+    public double BeforePoints { get; private set; }
+    public double AfterPoints { get; private set; }
+    public string Hash { get; private set; } = null!;
+    public string? PreviousHash { get; private set; }
+
+    /// <summary>Appends <paramref name="change"/> after <paramref name="previous"/> (null for the user's first entry).</summary>
+    public static AuditEntry Append(AuditEntry? previous, AuditChange change, string id, string userId, DateTimeOffset at)
+    {
+        var entry = new AuditEntry
+        {
+            Id = id,
+            UserId = userId,
+            Sequence = (previous?.Sequence ?? 0) + 1,
+            OccurredAt = Instants.ToMicroseconds(at),
+            Actor = change.Actor,
+            Action = change.Action,
+            TargetId = change.TargetId,
+            Reason = change.Reason,
+            BeforeState = change.BeforeState,
+            AfterState = change.AfterState,
+            BeforeSeverity = change.BeforeSeverity,
+            AfterSeverity = change.AfterSeverity,
+            BeforePoints = change.BeforePoints,
+            AfterPoints = change.AfterPoints,
+            PreviousHash = previous?.Hash,
+        };
+        entry.Hash = entry.ComputeHash();
+        return entry;
+    }
+
+    /// <summary>SHA-256 (lower-case hex) over the previous hash and the canonical encoding of every other field.</summary>
+    public string ComputeHash()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Canonical());
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
+    /// <summary>
+    /// Length-prefixed fields in a fixed order, invariant formats: no two different entries encode alike.
+    /// Changing this breaks every existing chain, so it is versioned by its first field.
+    /// </summary>
+    private string Canonical()
+    {
+        var builder = new StringBuilder("audit-v1");
+        void Field(string? value)
+        {
+            value ??= "";
+            builder.Append('|').Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
+        }
+
+        Field(PreviousHash);
+        Field(Id);
+        Field(UserId);
+        Field(Sequence.ToString(CultureInfo.InvariantCulture));
+        Field(OccurredAt.UtcTicks.ToString(CultureInfo.InvariantCulture));
+        Field(Actor);
+        Field(Action);
+        Field(TargetId);
+        Field(Reason);
+        Field(BeforeState);
+        Field(AfterState);
+        Field(((int)BeforeSeverity).ToString(CultureInfo.InvariantCulture));
+        Field(((int)AfterSeverity).ToString(CultureInfo.InvariantCulture));
+        Field(BeforePoints.ToString("R", CultureInfo.InvariantCulture));
+        Field(AfterPoints.ToString("R", CultureInfo.InvariantCulture));
+        return builder.ToString();
+    }
+}
+
+/// <summary>What changed, before the chain places it: the facts an entry records.</summary>
+public sealed record AuditChange(
+    string Actor,
+    string Action,
+    string TargetId,
+    string Reason,
+    string? BeforeState = null,
+    string? AfterState = null,
+    Severity BeforeSeverity = Severity.Unspecified,
+    Severity AfterSeverity = Severity.Unspecified,
+    double BeforePoints = 0,
+    double AfterPoints = 0);
+
+/// <summary>The actions entries record.</summary>
+public static class AuditActions
+{
+    public const string ViolationRecorded = "violation.recorded";
+    public const string AppealSubmitted = "appeal.submitted";
+    public const string AppealAssigned = "appeal.assigned";
+    public const string AppealDecided = "appeal.decided";
+    public const string AppealWithdrawn = "appeal.withdrawn";
+}
+
+/// <summary>Checks a chain from its first entry.</summary>
+public static class AuditChain
+{
+    /// <summary>The first sequence whose link, number or hash does not verify; null when the chain is intact.</summary>
+    public static long? FirstBroken(IEnumerable<AuditEntry> entriesInOrder)
+    {
+        AuditEntry? previous = null;
+        var expected = 1L;
+        foreach (var entry in entriesInOrder)
+        {
+            if (entry.Sequence != expected || entry.PreviousHash != previous?.Hash || entry.Hash != entry.ComputeHash())
+            {
+                return Math.Min(entry.Sequence, expected);
+            }
+
+            previous = entry;
+            expected++;
+        }
+
+        return null;
+    }
+}
