@@ -59,6 +59,7 @@ public static class ScoringServiceExtensions
         ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
         services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Scoped);
         services.AddScoped<ScoreReader>();
+        services.AddScoped<UserRecordWriter>();
 
         builder.AddScoringDatabase();
         builder.AddScoreCache();

@@ -4,10 +4,10 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Features.Scores;
-using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Domain;
 using Scoring.Domain.Policies;
+using Scoring.Domain.Audit;
 using Scoring.Domain.Scores;
 using Scoring.Domain.Violations;
 using Severity = Scoring.Domain.Severity;
@@ -83,6 +83,7 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
 
 public sealed class RecordViolationCommandHandler(
     ScoringDbContext db,
+    UserRecordWriter writer,
     ScoreReader scores,
     ScoringPolicy policy,
     IIdGenerator ids,
@@ -90,41 +91,30 @@ public sealed class RecordViolationCommandHandler(
 {
     public async ValueTask<RecordedViolation> Handle(RecordViolationCommand command, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
         var report = command.ToReport();
-        var violation = Violation.Record(report, policy, ids.NewId(), now);
-
-        ScoreState state;
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        try
         {
-            var version = await db.LockNextScoreVersionAsync(violation.UserId, cancellationToken);
-            db.Violations.Add(violation);
-            try
+            var (violation, score) = await writer.WriteAsync(report.UserId, (change, _) =>
             {
-                await db.SaveChangesAsync(cancellationToken);
-            }
-            catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
-            {
-                // The unique (source, event_id) index is the only judge of "already recorded".
-                await transaction.RollbackAsync(CancellationToken.None);
-                db.ChangeTracker.Clear();
-                return await ReplayAsync(report, cancellationToken);
-            }
-
-            var counting = await db.Violations.AsNoTracking()
-                .Where(v => v.UserId == violation.UserId)
-                .CountingAt(policy, now)
-                .Select(v => new ScoredViolation(v.Id, v.Category, v.Severity, v.BasePoints, v.OccurredAt))
-                .ToListAsync(cancellationToken);
-            state = new ScoreState(version, policy.Version, counting);
-
-            // Acknowledged only after this commit, so an acknowledged write survives a crash.
-            await transaction.CommitAsync(cancellationToken);
+                var violation = Violation.Record(report, policy, ids.NewId(), change.Now);
+                db.Violations.Add(violation);
+                change.Audit(new AuditChange(
+                    Actor: violation.Source,
+                    Action: AuditActions.ViolationRecorded,
+                    TargetId: violation.Id,
+                    Reason: violation.Category,
+                    AfterState: AuditStates.Of(violation.Status),
+                    AfterSeverity: violation.Severity,
+                    AfterPoints: violation.BasePoints));
+                return Task.FromResult(violation);
+            }, cancellationToken);
+            return new RecordedViolation(violation, score, Duplicate: false);
         }
-
-        db.ChangeTracker.Clear();
-        await scores.CacheAsync(violation.UserId, state);
-        return new RecordedViolation(violation, ScoreCalculator.Compute(policy, state.Violations, now), Duplicate: false);
+        catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
+        {
+            // The unique (source, event_id) index is the only judge of "already recorded".
+            return await ReplayAsync(report, cancellationToken);
+        }
     }
 
     private async ValueTask<RecordedViolation> ReplayAsync(ViolationReport report, CancellationToken cancellationToken)

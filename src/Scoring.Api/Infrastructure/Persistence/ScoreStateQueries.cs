@@ -1,7 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Domain;
+using Scoring.Domain.Appeals;
 using Scoring.Domain.Policies;
+using Scoring.Domain.Scores;
 using Scoring.Domain.Violations;
 
 namespace Scoring.Api.Infrastructure.Persistence;
@@ -64,11 +66,24 @@ public static class ScoreStateQueries
         var violations = await db.Violations.AsNoTracking()
             .Where(v => ids.Contains(v.UserId))
             .CountingAt(policy, at)
+            .Select(v => new { v.UserId, Scored = new ScoredViolation(v.Id, v.Category, v.Severity, v.BasePoints, v.OccurredAt, v.AppealState == AppealState.Submitted || v.AppealState == AppealState.InReview) })
             .ToListAsync(cancellationToken);
 
-        var byUser = violations.ToLookup(v => v.UserId);
+        var byUser = violations.ToLookup(v => v.UserId, v => v.Scored);
         return ids.ToDictionary(
             id => id,
-            id => new ScoreState(versions.GetValueOrDefault(id), policy.Version, [.. byUser[id].Select(v => v.ToScored())]));
+            id => new ScoreState(versions.GetValueOrDefault(id), policy.Version, [.. byUser[id]]));
+    }
+
+    /// <summary>The score state of one user inside its write transaction, after the change.</summary>
+    public static async Task<List<ScoredViolation>> LoadCountingAsync(
+        this ScoringDbContext db, string userId, ScoringPolicy policy, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        // CountingAt keeps only active violations, so an open appeal is all "contested" needs to check.
+        return await db.Violations.AsNoTracking()
+            .Where(v => v.UserId == userId)
+            .CountingAt(policy, at)
+            .Select(v => new ScoredViolation(v.Id, v.Category, v.Severity, v.BasePoints, v.OccurredAt, v.AppealState == AppealState.Submitted || v.AppealState == AppealState.InReview))
+            .ToListAsync(cancellationToken);
     }
 }

@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Scoring.Domain.Appeals;
+using Scoring.Domain.Audit;
 using Scoring.Domain.Violations;
 
 namespace Scoring.Api.Infrastructure.Persistence;
@@ -10,6 +12,11 @@ namespace Scoring.Api.Infrastructure.Persistence;
 public abstract class ScoringDbContext(DbContextOptions options) : DbContext(options)
 {
     public DbSet<Violation> Violations => Set<Violation>();
+
+    public DbSet<Appeal> Appeals => Set<Appeal>();
+
+    /// <summary>Append-only: nothing in the code updates or deletes an entry (and PostgreSQL refuses to).</summary>
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
     /// <summary>One row per user that has ever been written: the lock and version for its score.</summary>
     public DbSet<UserScoreVersion> UserScoreVersions => Set<UserScoreVersion>();

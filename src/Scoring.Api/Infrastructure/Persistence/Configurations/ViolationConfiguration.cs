@@ -20,6 +20,8 @@ internal sealed class ViolationConfiguration : IEntityTypeConfiguration<Violatio
         builder.Property(v => v.EvidenceRef).HasMaxLength(2048);
         builder.Property(v => v.Note).HasMaxLength(2000);
         builder.Property(v => v.DecidedBy).HasMaxLength(128);
+        builder.Property(v => v.AppealId).HasMaxLength(36);
+        builder.Ignore(v => v.IsContested);
 
         // The idempotency key: a retried event hits this index instead of counting twice.
         builder.HasIndex(v => new { v.Source, v.EventId }).IsUnique().HasDatabaseName("ux_violations_source_event_id");

@@ -56,12 +56,204 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.ToTable("user_score_versions", (string)null);
                 });
 
+            modelBuilder.Entity("Scoring.Domain.Appeals.Appeal", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Assignee")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("assignee");
+
+                    b.Property<DateTimeOffset?>("DecidedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("decided_at");
+
+                    b.Property<string>("DecidedBy")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("decided_by");
+
+                    b.Property<int>("Decision")
+                        .HasColumnType("integer")
+                        .HasColumnName("decision");
+
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
+                    b.Property<int>("NewSeverity")
+                        .HasColumnType("integer")
+                        .HasColumnName("new_severity");
+
+                    b.Property<string>("Rationale")
+                        .HasMaxLength(5000)
+                        .HasColumnType("character varying(5000)")
+                        .HasColumnName("rationale");
+
+                    b.Property<string>("RequestId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("request_id");
+
+                    b.Property<int>("State")
+                        .HasColumnType("integer")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Statement")
+                        .IsRequired()
+                        .HasMaxLength(5000)
+                        .HasColumnType("character varying(5000)")
+                        .HasColumnName("statement");
+
+                    b.Property<DateTimeOffset>("SubmittedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("submitted_at");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("user_id");
+
+                    b.Property<string>("ViolationId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("violation_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_appeals");
+
+                    b.HasIndex("ViolationId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_appeals_violation_current")
+                        .HasFilter("state <> 6");
+
+                    b.HasIndex("UserId", "RequestId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_appeals_user_request")
+                        .HasFilter("request_id IS NOT NULL");
+
+                    b.HasIndex("State", "SubmittedAt", "Id")
+                        .HasDatabaseName("ix_appeals_queue");
+
+                    b.ToTable("appeals", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Domain.Audit.AuditEntry", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("action");
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("actor");
+
+                    b.Property<double>("AfterPoints")
+                        .HasColumnType("double precision")
+                        .HasColumnName("after_points");
+
+                    b.Property<int>("AfterSeverity")
+                        .HasColumnType("integer")
+                        .HasColumnName("after_severity");
+
+                    b.Property<string>("AfterState")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("after_state");
+
+                    b.Property<double>("BeforePoints")
+                        .HasColumnType("double precision")
+                        .HasColumnName("before_points");
+
+                    b.Property<int>("BeforeSeverity")
+                        .HasColumnType("integer")
+                        .HasColumnName("before_severity");
+
+                    b.Property<string>("BeforeState")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("before_state");
+
+                    b.Property<string>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("hash");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<string>("PreviousHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("previous_hash");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("reason");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("bigint")
+                        .HasColumnName("sequence");
+
+                    b.Property<string>("TargetId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("target_id");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_audit_entries");
+
+                    b.HasIndex("TargetId", "Sequence")
+                        .HasDatabaseName("ix_audit_entries_target");
+
+                    b.HasIndex("UserId", "Sequence")
+                        .IsUnique()
+                        .HasDatabaseName("ux_audit_entries_user_sequence");
+
+                    b.ToTable("audit_entries", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Domain.Violations.Violation", b =>
                 {
                     b.Property<string>("Id")
                         .HasMaxLength(36)
                         .HasColumnType("character varying(36)")
                         .HasColumnName("id");
+
+                    b.Property<string>("AppealId")
+                        .HasMaxLength(36)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("appeal_id");
+
+                    b.Property<int>("AppealState")
+                        .HasColumnType("integer")
+                        .HasColumnName("appeal_state");
 
                     b.Property<DateTimeOffset>("AppealableUntil")
                         .HasColumnType("timestamp with time zone")

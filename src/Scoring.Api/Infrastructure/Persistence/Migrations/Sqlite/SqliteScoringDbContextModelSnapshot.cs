@@ -50,12 +50,204 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.ToTable("user_score_versions", (string)null);
                 });
 
+            modelBuilder.Entity("Scoring.Domain.Appeals.Appeal", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Assignee")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("assignee");
+
+                    b.Property<long?>("DecidedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("decided_at");
+
+                    b.Property<string>("DecidedBy")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decided_by");
+
+                    b.Property<int>("Decision")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("decision");
+
+                    b.Property<long>("DueAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("due_at");
+
+                    b.Property<int>("NewSeverity")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("new_severity");
+
+                    b.Property<string>("Rationale")
+                        .HasMaxLength(5000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("rationale");
+
+                    b.Property<string>("RequestId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("request_id");
+
+                    b.Property<int>("State")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Statement")
+                        .IsRequired()
+                        .HasMaxLength(5000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("statement");
+
+                    b.Property<long>("SubmittedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("submitted_at");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.Property<string>("ViolationId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("violation_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_appeals");
+
+                    b.HasIndex("ViolationId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_appeals_violation_current")
+                        .HasFilter("state <> 6");
+
+                    b.HasIndex("UserId", "RequestId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_appeals_user_request")
+                        .HasFilter("request_id IS NOT NULL");
+
+                    b.HasIndex("State", "SubmittedAt", "Id")
+                        .HasDatabaseName("ix_appeals_queue");
+
+                    b.ToTable("appeals", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Domain.Audit.AuditEntry", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("action");
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("actor");
+
+                    b.Property<double>("AfterPoints")
+                        .HasColumnType("REAL")
+                        .HasColumnName("after_points");
+
+                    b.Property<int>("AfterSeverity")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("after_severity");
+
+                    b.Property<string>("AfterState")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("after_state");
+
+                    b.Property<double>("BeforePoints")
+                        .HasColumnType("REAL")
+                        .HasColumnName("before_points");
+
+                    b.Property<int>("BeforeSeverity")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("before_severity");
+
+                    b.Property<string>("BeforeState")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("before_state");
+
+                    b.Property<string>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hash");
+
+                    b.Property<long>("OccurredAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<string>("PreviousHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("previous_hash");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("sequence");
+
+                    b.Property<string>("TargetId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target_id");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_audit_entries");
+
+                    b.HasIndex("TargetId", "Sequence")
+                        .HasDatabaseName("ix_audit_entries_target");
+
+                    b.HasIndex("UserId", "Sequence")
+                        .IsUnique()
+                        .HasDatabaseName("ux_audit_entries_user_sequence");
+
+                    b.ToTable("audit_entries", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Domain.Violations.Violation", b =>
                 {
                     b.Property<string>("Id")
                         .HasMaxLength(36)
                         .HasColumnType("TEXT")
                         .HasColumnName("id");
+
+                    b.Property<string>("AppealId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("appeal_id");
+
+                    b.Property<int>("AppealState")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("appeal_state");
 
                     b.Property<long>("AppealableUntil")
                         .HasColumnType("INTEGER")
