@@ -131,6 +131,8 @@ public static class ScoringServiceExtensions
     public static WebApplication MapScoring(this WebApplication app)
     {
         app.MapGrpcService<ConductScoringService>();
+        app.MapGrpcService<AppealsService>();
+        app.MapGrpcService<AuditService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;

@@ -52,6 +52,8 @@ internal static class ProtoMapper
         Automated = violation.Automated,
         Status = (ViolationStatus)violation.StatusAt(policy, at),
         AppealableUntil = Timestamp.FromDateTimeOffset(violation.AppealableUntil),
+        AppealId = violation.AppealId ?? "",
+        AppealState = (AppealState)violation.AppealState,
     };
 
     public static UserScore ToProto(this Score score, string userId)
@@ -66,6 +68,7 @@ internal static class ProtoMapper
             PolicyVersion = score.PolicyVersion,
             StandingImprovesAt = score.StandingImprovesAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
             Permanent = score.Permanent,
+            Contested = score.Contested,
         };
         foreach (var contribution in score.Breakdown)
         {
@@ -83,6 +86,43 @@ internal static class ProtoMapper
 
         return proto;
     }
+
+    public static Appeal ToProto(this Domain.Appeals.Appeal appeal) => new()
+    {
+        AppealId = appeal.Id,
+        ViolationId = appeal.ViolationId,
+        UserId = appeal.UserId,
+        State = (AppealState)appeal.State,
+        Statement = appeal.Statement,
+        SubmittedAt = Timestamp.FromDateTimeOffset(appeal.SubmittedAt),
+        DueAt = Timestamp.FromDateTimeOffset(appeal.DueAt),
+        Assignee = appeal.Assignee ?? "",
+        DecidedAt = appeal.DecidedAt is { } decided ? Timestamp.FromDateTimeOffset(decided) : null,
+        DecidedBy = appeal.DecidedBy ?? "",
+        Decision = (AppealDecision)appeal.Decision,
+        Rationale = appeal.Rationale ?? "",
+        NewSeverity = (Severity)appeal.NewSeverity,
+    };
+
+    public static AuditEntry ToProto(this Domain.Audit.AuditEntry entry) => new()
+    {
+        EntryId = entry.Id,
+        Sequence = entry.Sequence,
+        OccurredAt = Timestamp.FromDateTimeOffset(entry.OccurredAt),
+        Actor = entry.Actor,
+        Action = entry.Action,
+        UserId = entry.UserId,
+        TargetId = entry.TargetId,
+        Reason = entry.Reason,
+        BeforeState = entry.BeforeState ?? "",
+        AfterState = entry.AfterState ?? "",
+        BeforeSeverity = (Severity)entry.BeforeSeverity,
+        AfterSeverity = (Severity)entry.AfterSeverity,
+        BeforePoints = entry.BeforePoints,
+        AfterPoints = entry.AfterPoints,
+        Hash = entry.Hash,
+        PreviousHash = entry.PreviousHash ?? "",
+    };
 
     public static Policy ToProto(this ScoringPolicy policy)
     {
@@ -105,6 +145,7 @@ internal static class ProtoMapper
             },
             MaxAge = Duration.FromTimeSpan(policy.MaxAge),
             AppealWindow = Duration.FromTimeSpan(policy.AppealWindow),
+            ReviewSla = Duration.FromTimeSpan(policy.ReviewSla),
         };
         proto.Categories.AddRange(policy.Categories.Select(c => new CategoryPolicy
         {

@@ -120,25 +120,42 @@ public static class AuditActions
     public const string AppealWithdrawn = "appeal.withdrawn";
 }
 
-/// <summary>Checks a chain from its first entry.</summary>
-public static class AuditChain
+/// <summary>Checks a chain entry by entry, from the first, without holding it in memory.</summary>
+public sealed class AuditChainVerifier
 {
-    /// <summary>The first sequence whose link, number or hash does not verify; null when the chain is intact.</summary>
-    public static long? FirstBroken(IEnumerable<AuditEntry> entriesInOrder)
-    {
-        AuditEntry? previous = null;
-        var expected = 1L;
-        foreach (var entry in entriesInOrder)
-        {
-            if (entry.Sequence != expected || entry.PreviousHash != previous?.Hash || entry.Hash != entry.ComputeHash())
-            {
-                return Math.Min(entry.Sequence, expected);
-            }
+    private string? _previousHash;
 
-            previous = entry;
-            expected++;
+    public long EntriesChecked { get; private set; }
+
+    /// <summary>The first sequence whose number, link or hash does not verify; null while the chain is intact.</summary>
+    public long? FirstBrokenSequence { get; private set; }
+
+    public void Add(AuditEntry entry)
+    {
+        EntriesChecked++;
+        var expected = EntriesChecked;
+        if (FirstBrokenSequence is null
+            && (entry.Sequence != expected || entry.PreviousHash != _previousHash || entry.Hash != entry.ComputeHash()))
+        {
+            FirstBrokenSequence = Math.Min(entry.Sequence, expected);
         }
 
-        return null;
+        _previousHash = entry.Hash;
+    }
+}
+
+/// <summary>Checks a whole chain.</summary>
+public static class AuditChain
+{
+    /// <summary>The first sequence whose number, link or hash does not verify; null when the chain is intact.</summary>
+    public static long? FirstBroken(IEnumerable<AuditEntry> entriesInOrder)
+    {
+        var verifier = new AuditChainVerifier();
+        foreach (var entry in entriesInOrder)
+        {
+            verifier.Add(entry);
+        }
+
+        return verifier.FirstBrokenSequence;
     }
 }

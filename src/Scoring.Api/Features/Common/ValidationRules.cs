@@ -13,10 +13,18 @@ public static partial class ValidationRules
     private static partial Regex NoWhitespaceOrControl();
 
     /// <summary>An opaque user pseudonym: 1-128 characters, no whitespace or control characters.</summary>
-    public static IRuleBuilderOptions<T, string> UserId<T>(this IRuleBuilder<T, string> rule) =>
+    public static IRuleBuilderOptions<T, string> UserId<T>(this IRuleBuilder<T, string> rule) => rule.Identifier(MaxUserIdLength);
+
+    /// <summary>An id (user, reviewer, violation, appeal): required, bounded, no whitespace or control characters.</summary>
+    public static IRuleBuilderOptions<T, string> Identifier<T>(this IRuleBuilder<T, string> rule, int maxLength) =>
         rule.NotEmpty().WithMessage("{PropertyName} is required")
-            .MaximumLength(MaxUserIdLength).WithMessage("{PropertyName} must be at most 128 characters")
+            .MaximumLength(maxLength).WithMessage($"{{PropertyName}} must be at most {maxLength} characters")
             .Matches(NoWhitespaceOrControl()).WithMessage("{PropertyName} must not contain whitespace or control characters");
+
+    /// <summary>Free text a person writes: 1 to <paramref name="maxLength"/> characters, not only whitespace.</summary>
+    public static IRuleBuilderOptions<T, string> Text<T>(this IRuleBuilder<T, string> rule, int maxLength) =>
+        rule.Must(text => !string.IsNullOrWhiteSpace(text)).WithMessage("{PropertyName} is required")
+            .MaximumLength(maxLength).WithMessage($"{{PropertyName}} must be at most {maxLength} characters");
 
     /// <summary>Reports fields by their proto names (user_id, violations[2].event_id), which is what clients see.</summary>
     public static string ToSnakeCase(string name)

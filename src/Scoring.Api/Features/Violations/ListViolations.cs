@@ -1,6 +1,3 @@
-using System.Buffers.Text;
-using System.Globalization;
-using System.Text;
 using FluentValidation;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
@@ -14,41 +11,12 @@ namespace Scoring.Api.Features.Violations;
 /// <summary>A user's violations, newest occurred_at first, one keyset page at a time.</summary>
 public sealed record ListViolationsQuery(string UserId, int PageSize, string? PageToken, bool IncludeInactive) : IQuery<ViolationPage>
 {
-    public const int DefaultPageSize = 50;
-    public const int MaxPageSize = 500;
+    public const int DefaultPageSize = PageCursor.DefaultPageSize;
+    public const int MaxPageSize = PageCursor.MaxPageSize;
 }
 
 /// <param name="NextPageToken">Null on the last page.</param>
 public sealed record ViolationPage(IReadOnlyList<Violation> Violations, string? NextPageToken);
-
-/// <summary>Where a page ends: the last violation's (occurred_at, id). Opaque to clients.</summary>
-public readonly record struct ViolationCursor(DateTimeOffset OccurredAt, string Id)
-{
-    public string Encode() =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{OccurredAt.UtcTicks.ToString(CultureInfo.InvariantCulture)}|{Id}"));
-
-    public static bool TryDecode(string? token, out ViolationCursor cursor)
-    {
-        cursor = default;
-        try
-        {
-            var text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token));
-            var bar = text.IndexOf('|', StringComparison.Ordinal);
-            if (bar <= 0 || !long.TryParse(text.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                || ticks > DateTimeOffset.MaxValue.UtcTicks || bar == text.Length - 1)
-            {
-                return false;
-            }
-
-            cursor = new ViolationCursor(new DateTimeOffset(ticks, TimeSpan.Zero), text[(bar + 1)..]);
-            return true;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-    }
-}
 
 public sealed class ListViolationsQueryValidator : AbstractValidator<ListViolationsQuery>
 {
@@ -59,7 +27,7 @@ public sealed class ListViolationsQueryValidator : AbstractValidator<ListViolati
             .InclusiveBetween(0, ListViolationsQuery.MaxPageSize)
             .WithMessage($"{{PropertyName}} must be between 0 and {ListViolationsQuery.MaxPageSize} (0 means {ListViolationsQuery.DefaultPageSize})");
         RuleFor(q => q.PageToken)
-            .Must(token => ViolationCursor.TryDecode(token, out _)).WithMessage("{PropertyName} is not a token this service issued")
+            .Must(token => PageCursor.TryDecode(token, out _)).WithMessage("{PropertyName} is not a token this service issued")
             .When(q => !string.IsNullOrEmpty(q.PageToken));
     }
 }
@@ -76,10 +44,11 @@ public sealed class ListViolationsQueryHandler(ScoringDbContext db, ScoringPolic
             violations = violations.CountingAt(policy, timeProvider.GetUtcNow());
         }
 
-        if (!string.IsNullOrEmpty(query.PageToken) && ViolationCursor.TryDecode(query.PageToken, out var after))
+        if (!string.IsNullOrEmpty(query.PageToken) && PageCursor.TryDecode(query.PageToken, out var after))
         {
-            violations = violations.Where(v => v.OccurredAt < after.OccurredAt
-                || (v.OccurredAt == after.OccurredAt && string.Compare(v.Id, after.Id) < 0));
+            var afterAt = new DateTimeOffset(after.Position, TimeSpan.Zero);
+            violations = violations.Where(v => v.OccurredAt < afterAt
+                || (v.OccurredAt == afterAt && string.Compare(v.Id, after.Id) < 0));
         }
 
         // One extra row tells whether another page follows.
@@ -95,6 +64,6 @@ public sealed class ListViolationsQueryHandler(ScoringDbContext db, ScoringPolic
 
         page.RemoveAt(pageSize);
         var last = page[^1];
-        return new ViolationPage(page, new ViolationCursor(last.OccurredAt, last.Id).Encode());
+        return new ViolationPage(page, new PageCursor(last.OccurredAt.UtcTicks, last.Id).Encode());
     }
 }

@@ -1,0 +1,61 @@
+using FluentValidation;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using Scoring.Api.Features.Common;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain.Appeals;
+using Scoring.Domain.Audit;
+using Scoring.Domain.Policies;
+
+namespace Scoring.Api.Features.Appeals;
+
+/// <summary>A user contests one of their violations.</summary>
+public sealed record SubmitAppealCommand(string ViolationId, string UserId, string Statement, string? RequestId) : ICommand<Appeal>;
+
+public sealed class SubmitAppealCommandValidator : AbstractValidator<SubmitAppealCommand>
+{
+    public SubmitAppealCommandValidator()
+    {
+        RuleFor(c => c.ViolationId).Identifier(AppealLookups.MaxIdLength);
+        RuleFor(c => c.UserId).UserId();
+        RuleFor(c => c.Statement).Text(5000);
+        RuleFor(c => c.RequestId).MaximumLength(128).WithMessage("{PropertyName} must be at most 128 characters");
+    }
+}
+
+public sealed class SubmitAppealCommandHandler(
+    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids) : ICommandHandler<SubmitAppealCommand, Appeal>
+{
+    public async ValueTask<Appeal> Handle(SubmitAppealCommand command, CancellationToken cancellationToken)
+    {
+        var (appeal, _) = await writer.WriteAsync(command.UserId, async (change, token) =>
+        {
+            if (!string.IsNullOrEmpty(command.RequestId)
+                && await db.Appeals.AsNoTracking().SingleOrDefaultAsync(a => a.UserId == command.UserId && a.RequestId == command.RequestId, token) is { } repeated)
+            {
+                return repeated;
+            }
+
+            var violation = await db.FindViolationAsync(command.ViolationId, command.UserId, token);
+            if (await db.Appeals.AnyAsync(a => a.ViolationId == violation.Id && a.State != AppealState.Withdrawn, token))
+            {
+                throw new ConflictException($"violation '{violation.Id}' already has an open or decided appeal");
+            }
+
+            var appeal = Appeal.Submit(violation, command.Statement, command.RequestId, ids.NewId(), policy, change.Now);
+            db.Appeals.Add(appeal);
+            change.Audit(new AuditChange(
+                Actor: command.UserId,
+                Action: AuditActions.AppealSubmitted,
+                TargetId: appeal.Id,
+                Reason: "user_appeal",
+                AfterState: AuditStates.Of(appeal.State),
+                BeforeSeverity: violation.Severity,
+                AfterSeverity: violation.Severity,
+                BeforePoints: violation.BasePoints,
+                AfterPoints: violation.BasePoints));
+            return appeal;
+        }, cancellationToken);
+        return appeal;
+    }
+}

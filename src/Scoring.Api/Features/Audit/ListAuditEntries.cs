@@ -1,0 +1,65 @@
+using FluentValidation;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using Scoring.Api.Features.Common;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain.Audit;
+
+namespace Scoring.Api.Features.Audit;
+
+/// <summary>Audit entries of a user's chain or about one target, oldest first.</summary>
+public sealed record ListAuditEntriesQuery(string? UserId, string? TargetId, int PageSize, string? PageToken) : IQuery<AuditPage>;
+
+/// <param name="NextPageToken">Null on the last page.</param>
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, string? NextPageToken);
+
+public sealed class ListAuditEntriesQueryValidator : AbstractValidator<ListAuditEntriesQuery>
+{
+    public ListAuditEntriesQueryValidator()
+    {
+        RuleFor(q => q.UserId)
+            .Must((q, userId) => !string.IsNullOrEmpty(userId) || !string.IsNullOrEmpty(q.TargetId))
+            .WithMessage("user_id or target_id is required");
+        RuleFor(q => q.UserId!).UserId().When(q => !string.IsNullOrEmpty(q.UserId));
+        RuleFor(q => q.TargetId!).Identifier(64).When(q => !string.IsNullOrEmpty(q.TargetId));
+        RuleFor(q => q.PageSize)
+            .InclusiveBetween(0, PageCursor.MaxPageSize)
+            .WithMessage($"{{PropertyName}} must be between 0 and {PageCursor.MaxPageSize} (0 means {PageCursor.DefaultPageSize})");
+        RuleFor(q => q.PageToken)
+            .Must(token => PageCursor.TryDecode(token, out _)).WithMessage("{PropertyName} is not a token this service issued")
+            .When(q => !string.IsNullOrEmpty(q.PageToken));
+    }
+}
+
+public sealed class ListAuditEntriesQueryHandler(ScoringDbContext db) : IQueryHandler<ListAuditEntriesQuery, AuditPage>
+{
+    public async ValueTask<AuditPage> Handle(ListAuditEntriesQuery query, CancellationToken cancellationToken)
+    {
+        var pageSize = query.PageSize == 0 ? PageCursor.DefaultPageSize : query.PageSize;
+        var entries = db.AuditEntries.AsNoTracking();
+        if (!string.IsNullOrEmpty(query.UserId))
+        {
+            entries = entries.Where(e => e.UserId == query.UserId);
+        }
+
+        if (!string.IsNullOrEmpty(query.TargetId))
+        {
+            entries = entries.Where(e => e.TargetId == query.TargetId);
+        }
+
+        // A target belongs to one user, so within either filter (sequence, id) is chronological and unique.
+        if (!string.IsNullOrEmpty(query.PageToken) && PageCursor.TryDecode(query.PageToken, out var after))
+        {
+            entries = entries.Where(e => e.Sequence > after.Position || (e.Sequence == after.Position && string.Compare(e.Id, after.Id) > 0));
+        }
+
+        var page = await entries.OrderBy(e => e.Sequence).ThenBy(e => e.Id).Take(pageSize + 1).ToListAsync(cancellationToken);
+        if (page.Count <= pageSize)
+        {
+            return new AuditPage(page, null);
+        }
+
+        page.RemoveAt(pageSize);
+        return new AuditPage(page, new PageCursor(page[^1].Sequence, page[^1].Id).Encode());
+    }
+}

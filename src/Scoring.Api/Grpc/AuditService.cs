@@ -1,0 +1,31 @@
+using Grpc.Core;
+using Mediator;
+using Scoring.Api.Features.Audit;
+using Scoring.V1;
+
+namespace Scoring.Api.Grpc;
+
+/// <summary>The Audit adapter: proto in, query through the mediator, proto out.</summary>
+public sealed class AuditService(ISender sender) : V1.Audit.AuditBase
+{
+    public override async Task<ListAuditEntriesResponse> ListAuditEntries(ListAuditEntriesRequest request, ServerCallContext context)
+    {
+        var page = await sender.Send(
+            new ListAuditEntriesQuery(request.UserId, request.TargetId, request.PageSize, request.PageToken), context.CancellationToken);
+
+        var response = new ListAuditEntriesResponse { NextPageToken = page.NextPageToken ?? "" };
+        response.Entries.AddRange(page.Entries.Select(e => e.ToProto()));
+        return response;
+    }
+
+    public override async Task<VerifyAuditChainResponse> VerifyAuditChain(VerifyAuditChainRequest request, ServerCallContext context)
+    {
+        var verification = await sender.Send(new VerifyAuditChainQuery(request.UserId), context.CancellationToken);
+        return new VerifyAuditChainResponse
+        {
+            Valid = verification.FirstBrokenSequence is null,
+            EntriesChecked = verification.EntriesChecked,
+            FirstBrokenSequence = verification.FirstBrokenSequence ?? 0,
+        };
+    }
+}
