@@ -93,6 +93,18 @@ public class AppealTests
     }
 
     [Fact]
+    public void A_retry_of_the_original_report_still_matches_after_a_reduction()
+    {
+        var report = new ViolationReport("mod.queue", "e-1", "u-1", "fraud", Severity.High, null, null, null, "mod-7", false);
+        var violation = Violation.Record(report, Policy, "v-1", Now);
+
+        Submit(violation).Decide("rev-1", AppealDecision.Reduce, Severity.Low, "minor", violation, Policy, Now);
+
+        Assert.Equal((Severity.Low, Severity.High), (violation.Severity, violation.ReportedSeverity));
+        Assert.True(violation.IsSameReport(report));
+    }
+
+    [Fact]
     public void Nobody_decides_their_own_call()
     {
         var violation = NewViolation();

@@ -17,7 +17,11 @@ public sealed class Violation
     public string EventId { get; private set; } = null!;
     public string UserId { get; private set; } = null!;
     public string Category { get; private set; } = null!;
+    /// <summary>The severity now: as reported, or lower after a reduction on appeal.</summary>
     public Severity Severity { get; private set; }
+
+    /// <summary>The severity the reporter sent; a retry of the report is compared against this.</summary>
+    public Severity ReportedSeverity { get; private set; }
     public double BasePoints { get; private set; }
     public DateTimeOffset OccurredAt { get; private set; }
     public DateTimeOffset RecordedAt { get; private set; }
@@ -54,6 +58,7 @@ public sealed class Violation
             UserId = report.UserId,
             Category = category.Name,
             Severity = report.Severity,
+            ReportedSeverity = report.Severity,
             BasePoints = policy.BasePoints(category, report.Severity),
             OccurredAt = Instants.ToMicroseconds(report.OccurredAt ?? now),
             RecordedAt = Instants.ToMicroseconds(now),
@@ -73,7 +78,7 @@ public sealed class Violation
     public bool IsSameReport(ViolationReport report) =>
         UserId == report.UserId
         && Category == report.Category
-        && Severity == report.Severity
+        && ReportedSeverity == report.Severity
         && (report.OccurredAt is not { } occurred || Instants.ToMicroseconds(occurred) == OccurredAt)
         && EvidenceRef == NullIfEmpty(report.EvidenceRef)
         && Note == NullIfEmpty(report.Note)

@@ -302,6 +302,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("recorded_at");
 
+                    b.Property<int>("ReportedSeverity")
+                        .HasColumnType("integer")
+                        .HasColumnName("reported_severity");
+
                     b.Property<int>("Severity")
                         .HasColumnType("integer")
                         .HasColumnName("severity");

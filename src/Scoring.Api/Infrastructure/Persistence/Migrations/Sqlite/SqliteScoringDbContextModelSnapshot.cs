@@ -296,6 +296,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("recorded_at");
 
+                    b.Property<int>("ReportedSeverity")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reported_severity");
+
                     b.Property<int>("Severity")
                         .HasColumnType("INTEGER")
                         .HasColumnName("severity");

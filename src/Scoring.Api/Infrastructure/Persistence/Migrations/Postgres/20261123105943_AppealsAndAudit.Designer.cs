@@ -12,7 +12,7 @@ using Scoring.Api.Infrastructure.Persistence;
 namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
 {
     [DbContext(typeof(PostgresScoringDbContext))]
-    [Migration("20261123105322_AppealsAndAudit")]
+    [Migration("20261123105943_AppealsAndAudit")]
     partial class AppealsAndAudit
     {
         /// <inheritdoc />
@@ -304,6 +304,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.Property<DateTimeOffset>("RecordedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("recorded_at");
+
+                    b.Property<int>("ReportedSeverity")
+                        .HasColumnType("integer")
+                        .HasColumnName("reported_severity");
 
                     b.Property<int>("Severity")
                         .HasColumnType("integer")

@@ -25,6 +25,13 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                 nullable: false,
                 defaultValue: 0);
 
+            migrationBuilder.AddColumn<int>(
+                name: "reported_severity",
+                table: "violations",
+                type: "integer",
+                nullable: false,
+                defaultValue: 0);
+
             migrationBuilder.CreateTable(
                 name: "appeals",
                 columns: table => new
@@ -105,6 +112,9 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                 columns: new[] { "user_id", "sequence" },
                 unique: true);
 
+            // Violations recorded before this migration were never reduced: what was reported is what they are.
+            migrationBuilder.Sql("UPDATE violations SET reported_severity = severity;");
+
             // The audit trail is append-only: refuse UPDATE, DELETE and TRUNCATE at the database itself.
             migrationBuilder.Sql(@"
 CREATE FUNCTION audit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -138,6 +148,10 @@ DROP FUNCTION IF EXISTS audit_entries_append_only();");
 
             migrationBuilder.DropColumn(
                 name: "appeal_state",
+                table: "violations");
+
+            migrationBuilder.DropColumn(
+                name: "reported_severity",
                 table: "violations");
         }
     }

@@ -24,6 +24,13 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                 nullable: false,
                 defaultValue: 0);
 
+            migrationBuilder.AddColumn<int>(
+                name: "reported_severity",
+                table: "violations",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0);
+
             migrationBuilder.CreateTable(
                 name: "appeals",
                 columns: table => new
@@ -104,6 +111,9 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                 columns: new[] { "user_id", "sequence" },
                 unique: true);
 
+            // Violations recorded before this migration were never reduced: what was reported is what they are.
+            migrationBuilder.Sql("UPDATE violations SET reported_severity = severity;");
+
             // The audit trail is append-only: refuse UPDATE and DELETE at the database itself.
             migrationBuilder.Sql(@"
 CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
@@ -131,6 +141,10 @@ BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only: DELETE is not allowed')
 
             migrationBuilder.DropColumn(
                 name: "appeal_state",
+                table: "violations");
+
+            migrationBuilder.DropColumn(
+                name: "reported_severity",
                 table: "violations");
         }
     }

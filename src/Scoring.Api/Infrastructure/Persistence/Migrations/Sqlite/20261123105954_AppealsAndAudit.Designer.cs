@@ -10,7 +10,7 @@ using Scoring.Api.Infrastructure.Persistence;
 namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteScoringDbContext))]
-    [Migration("20261123105335_AppealsAndAudit")]
+    [Migration("20261123105954_AppealsAndAudit")]
     partial class AppealsAndAudit
     {
         /// <inheritdoc />
@@ -298,6 +298,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<long>("RecordedAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("recorded_at");
+
+                    b.Property<int>("ReportedSeverity")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reported_severity");
 
                     b.Property<int>("Severity")
                         .HasColumnType("INTEGER")
