@@ -230,6 +230,28 @@ public abstract class AppealContractTests(Backend backend)
         await AssertFails(StatusCode.FailedPrecondition, () => DecideAsync(appeal, "rev-1", AppealDecision.Uphold));
     }
 
+    [Theory]
+    [InlineData(AppealState.Upheld)]
+    [InlineData(AppealState.Overturned)]
+    [InlineData(AppealState.Reduced)]
+    [InlineData(AppealState.Withdrawn)]
+    public async Task A_closed_appeal_refuses_every_further_transition(AppealState closedAs)
+    {
+        var appeal = await SubmitAsync(await RecordAsync());
+        _ = closedAs switch
+        {
+            AppealState.Upheld => await DecideAsync(appeal, "rev-1", AppealDecision.Uphold),
+            AppealState.Overturned => await DecideAsync(appeal, "rev-1", AppealDecision.Overturn),
+            AppealState.Reduced => await DecideAsync(appeal, "rev-1", AppealDecision.Reduce, Severity.Low),
+            _ => new DecideAppealResponse { Appeal = await Appeals.WithdrawAppealAsync(new WithdrawAppealRequest { AppealId = appeal.AppealId, UserId = appeal.UserId }) },
+        };
+
+        await AssertFails(StatusCode.FailedPrecondition, () => Appeals.AssignAppealAsync(new AssignAppealRequest { AppealId = appeal.AppealId, ReviewerId = "rev-2" }).ResponseAsync);
+        await AssertFails(StatusCode.FailedPrecondition, () => DecideAsync(appeal, "rev-1", AppealDecision.Uphold));
+        await AssertFails(StatusCode.FailedPrecondition, () => Appeals.WithdrawAppealAsync(new WithdrawAppealRequest { AppealId = appeal.AppealId, UserId = appeal.UserId }).ResponseAsync);
+        Assert.Equal(closedAs, (await Appeals.GetAppealAsync(new GetAppealRequest { AppealId = appeal.AppealId })).State);
+    }
+
     [Fact]
     public async Task The_queue_lists_open_appeals_oldest_first_with_filters_and_pages()
     {

@@ -349,6 +349,7 @@ public abstract class ScoringContractTests(Backend backend)
         Assert.Equal(("violent_extremism", 2.0, TimeSpan.FromDays(180)), (extremism.Name, extremism.Weight, extremism.HalfLife.ToTimeSpan()));
         Assert.Equal(TimeSpan.FromDays(365), policy.MaxAge.ToTimeSpan());
         Assert.Equal(TimeSpan.FromDays(180), policy.AppealWindow.ToTimeSpan());
+        Assert.Equal(TimeSpan.FromHours(72), policy.ReviewSla.ToTimeSpan());
     }
 
     [Theory]
