@@ -25,12 +25,8 @@ public sealed class ListAppealsQueryValidator : AbstractValidator<ListAppealsQue
             .WithMessage("{PropertyName} must be an APPEAL_STATE other than UNSPECIFIED");
         RuleFor(q => q.Assignee!).Identifier(128).When(q => !string.IsNullOrEmpty(q.Assignee));
         RuleFor(q => q.UserId!).UserId().When(q => !string.IsNullOrEmpty(q.UserId));
-        RuleFor(q => q.PageSize)
-            .InclusiveBetween(0, PageCursor.MaxPageSize)
-            .WithMessage($"{{PropertyName}} must be between 0 and {PageCursor.MaxPageSize} (0 means {PageCursor.DefaultPageSize})");
-        RuleFor(q => q.PageToken)
-            .Must(token => PageCursor.TryDecode(token, out _)).WithMessage("{PropertyName} is not a token this service issued")
-            .When(q => !string.IsNullOrEmpty(q.PageToken));
+        RuleFor(q => q.PageSize).PageSize();
+        RuleFor(q => q.PageToken).PageToken();
     }
 }
 
@@ -40,7 +36,6 @@ public sealed class ListAppealsQueryHandler(ScoringDbContext db, TimeProvider ti
 
     public async ValueTask<AppealPage> Handle(ListAppealsQuery query, CancellationToken cancellationToken)
     {
-        var pageSize = query.PageSize == 0 ? PageCursor.DefaultPageSize : query.PageSize;
         var states = query.States.Count == 0 ? OpenStates : query.States.Distinct().ToArray();
         var appeals = db.Appeals.AsNoTracking().Where(a => states.Contains(a.State));
 
@@ -60,21 +55,15 @@ public sealed class ListAppealsQueryHandler(ScoringDbContext db, TimeProvider ti
             appeals = appeals.Where(a => (a.State == AppealState.Submitted || a.State == AppealState.InReview) && a.DueAt < now);
         }
 
-        if (!string.IsNullOrEmpty(query.PageToken) && PageCursor.TryDecode(query.PageToken, out var after))
+        if (Paging.TryContinueAfter(query.PageToken, out var after))
         {
             var afterAt = new DateTimeOffset(after.Position, TimeSpan.Zero);
             appeals = appeals.Where(a => a.SubmittedAt > afterAt || (a.SubmittedAt == afterAt && string.Compare(a.Id, after.Id) > 0));
         }
 
-        // One extra row tells whether another page follows.
-        var page = await appeals.OrderBy(a => a.SubmittedAt).ThenBy(a => a.Id).Take(pageSize + 1).ToListAsync(cancellationToken);
-        if (page.Count <= pageSize)
-        {
-            return new AppealPage(page, null);
-        }
-
-        page.RemoveAt(pageSize);
-        var last = page[^1];
-        return new AppealPage(page, new PageCursor(last.SubmittedAt.UtcTicks, last.Id).Encode());
+        var (page, next) = await appeals
+            .OrderBy(a => a.SubmittedAt).ThenBy(a => a.Id)
+            .ReadPageAsync(query.PageSize, a => new PageCursor(a.SubmittedAt.UtcTicks, a.Id), cancellationToken);
+        return new AppealPage(page, next);
     }
 }

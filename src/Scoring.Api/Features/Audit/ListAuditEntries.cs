@@ -22,12 +22,8 @@ public sealed class ListAuditEntriesQueryValidator : AbstractValidator<ListAudit
             .WithMessage("user_id or target_id is required");
         RuleFor(q => q.UserId!).UserId().When(q => !string.IsNullOrEmpty(q.UserId));
         RuleFor(q => q.TargetId!).Identifier(64).When(q => !string.IsNullOrEmpty(q.TargetId));
-        RuleFor(q => q.PageSize)
-            .InclusiveBetween(0, PageCursor.MaxPageSize)
-            .WithMessage($"{{PropertyName}} must be between 0 and {PageCursor.MaxPageSize} (0 means {PageCursor.DefaultPageSize})");
-        RuleFor(q => q.PageToken)
-            .Must(token => PageCursor.TryDecode(token, out _)).WithMessage("{PropertyName} is not a token this service issued")
-            .When(q => !string.IsNullOrEmpty(q.PageToken));
+        RuleFor(q => q.PageSize).PageSize();
+        RuleFor(q => q.PageToken).PageToken();
     }
 }
 
@@ -35,7 +31,6 @@ public sealed class ListAuditEntriesQueryHandler(ScoringDbContext db) : IQueryHa
 {
     public async ValueTask<AuditPage> Handle(ListAuditEntriesQuery query, CancellationToken cancellationToken)
     {
-        var pageSize = query.PageSize == 0 ? PageCursor.DefaultPageSize : query.PageSize;
         var entries = db.AuditEntries.AsNoTracking();
         if (!string.IsNullOrEmpty(query.UserId))
         {
@@ -48,18 +43,14 @@ public sealed class ListAuditEntriesQueryHandler(ScoringDbContext db) : IQueryHa
         }
 
         // A target belongs to one user, so within either filter (sequence, id) is chronological and unique.
-        if (!string.IsNullOrEmpty(query.PageToken) && PageCursor.TryDecode(query.PageToken, out var after))
+        if (Paging.TryContinueAfter(query.PageToken, out var after))
         {
             entries = entries.Where(e => e.Sequence > after.Position || (e.Sequence == after.Position && string.Compare(e.Id, after.Id) > 0));
         }
 
-        var page = await entries.OrderBy(e => e.Sequence).ThenBy(e => e.Id).Take(pageSize + 1).ToListAsync(cancellationToken);
-        if (page.Count <= pageSize)
-        {
-            return new AuditPage(page, null);
-        }
-
-        page.RemoveAt(pageSize);
-        return new AuditPage(page, new PageCursor(page[^1].Sequence, page[^1].Id).Encode());
+        var (page, next) = await entries
+            .OrderBy(e => e.Sequence).ThenBy(e => e.Id)
+            .ReadPageAsync(query.PageSize, e => new PageCursor(e.Sequence, e.Id), cancellationToken);
+        return new AuditPage(page, next);
     }
 }
