@@ -12,6 +12,7 @@ using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Infrastructure.Policies;
 using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Options;
+using Scoring.Api.Security;
 using Scoring.Domain.Policies;
 using StackExchange.Redis;
 
@@ -20,6 +21,7 @@ namespace Scoring.Api.Extensions;
 public static class ScoringServiceExtensions
 {
     public const string DefaultUrl = "http://localhost:5080";
+    public const int DefaultMaxReceiveMessageSize = 1024 * 1024;
     private const string ReadinessTag = "readiness";
     private const string LivenessTag = "liveness";
 
@@ -45,13 +47,21 @@ public static class ScoringServiceExtensions
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => LoadPolicy(sp.GetRequiredService<IOptions<ScoringOptions>>().Value));
 
-        services.AddGrpc(grpc => grpc.Interceptors.Add<ExceptionInterceptor>());
+        var authMode = builder.AddScoringSecurity();
+        services.AddSingleton(new SecuritySettings(authMode));
+
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ExceptionInterceptor>();
+            // Bounded input: a larger request is refused with RESOURCE_EXHAUSTED before it is parsed.
+            grpc.MaxReceiveMessageSize = builder.Configuration.GetValue("Grpc:MaxReceiveMessageSize", DefaultMaxReceiveMessageSize);
+        });
         services.AddGrpcReflection();
 
         services.AddMediator(options =>
         {
             options.ServiceLifetime = ServiceLifetime.Scoped;
-            options.PipelineBehaviors = [typeof(LoggingBehavior<,>), typeof(ValidationBehavior<,>)];
+            options.PipelineBehaviors = [typeof(LoggingBehavior<,>), typeof(CallerBindingBehavior<,>), typeof(ValidationBehavior<,>)];
         });
         // One message per field: the first rule it breaks.
         ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
@@ -130,11 +140,14 @@ public static class ScoringServiceExtensions
     /// <summary>Maps the gRPC services, health and reflection.</summary>
     public static WebApplication MapScoring(this WebApplication app)
     {
-        app.MapGrpcService<ConductScoringService>();
-        app.MapGrpcService<AppealsService>();
-        app.MapGrpcService<AuditService>();
-        app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
+        app.UseScoringSecurity();
+        app.MapGrpcService<ConductScoringService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
+        app.MapGrpcService<AppealsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
+        app.MapGrpcService<AuditService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
+
+        // Probes and tooling stay open whatever the authentication mode.
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapGrpcReflectionService().AllowAnonymous();
         return app;
     }
 
@@ -145,6 +158,7 @@ public static class ScoringServiceExtensions
     public static async Task PrepareAsync(this WebApplication app)
     {
         _ = app.Services.GetRequiredService<ScoringPolicy>();
+        app.WarnIfAnonymous(app.Services.GetRequiredService<SecuritySettings>().Mode);
         if (!app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
         {
             return;

@@ -1,5 +1,7 @@
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 using Mediator;
+using Scoring.Api.Security;
 using Scoring.Api.Features.Appeals;
 using Scoring.V1;
 using DomainAppealDecision = Scoring.Domain.Appeals.AppealDecision;
@@ -11,14 +13,17 @@ namespace Scoring.Api.Grpc;
 /// <summary>The Appeals adapter: proto in, command or query through the mediator, proto out.</summary>
 public sealed class AppealsService(ISender sender) : V1.Appeals.AppealsBase
 {
+    [Authorize(Policy = ScoringPolicies.Write)]
     public override async Task<Appeal> SubmitAppeal(SubmitAppealRequest request, ServerCallContext context) =>
         (await sender.Send(
             new SubmitAppealCommand(request.ViolationId, request.UserId, request.Statement, request.RequestId),
             context.CancellationToken)).ToProto();
 
+    [Authorize(Policy = ScoringPolicies.Review)]
     public override async Task<Appeal> GetAppeal(GetAppealRequest request, ServerCallContext context) =>
         (await sender.Send(new GetAppealQuery(request.AppealId), context.CancellationToken)).ToProto();
 
+    [Authorize(Policy = ScoringPolicies.Review)]
     public override async Task<ListAppealsResponse> ListAppeals(ListAppealsRequest request, ServerCallContext context)
     {
         var page = await sender.Send(
@@ -36,9 +41,11 @@ public sealed class AppealsService(ISender sender) : V1.Appeals.AppealsBase
         return response;
     }
 
+    [Authorize(Policy = ScoringPolicies.Review)]
     public override async Task<Appeal> AssignAppeal(AssignAppealRequest request, ServerCallContext context) =>
         (await sender.Send(new AssignAppealCommand(request.AppealId, request.ReviewerId), context.CancellationToken)).ToProto();
 
+    [Authorize(Policy = ScoringPolicies.Review)]
     public override async Task<DecideAppealResponse> DecideAppeal(DecideAppealRequest request, ServerCallContext context)
     {
         var decided = await sender.Send(
@@ -57,6 +64,7 @@ public sealed class AppealsService(ISender sender) : V1.Appeals.AppealsBase
         };
     }
 
+    [Authorize(Policy = ScoringPolicies.Write)]
     public override async Task<Appeal> WithdrawAppeal(WithdrawAppealRequest request, ServerCallContext context) =>
         (await sender.Send(new WithdrawAppealCommand(request.AppealId, request.UserId), context.CancellationToken)).ToProto();
 }

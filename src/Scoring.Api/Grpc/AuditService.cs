@@ -1,5 +1,7 @@
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 using Mediator;
+using Scoring.Api.Security;
 using Scoring.Api.Features.Audit;
 using Scoring.V1;
 
@@ -8,6 +10,7 @@ namespace Scoring.Api.Grpc;
 /// <summary>The Audit adapter: proto in, query through the mediator, proto out.</summary>
 public sealed class AuditService(ISender sender) : V1.Audit.AuditBase
 {
+    [Authorize(Policy = ScoringPolicies.Review)]
     public override async Task<ListAuditEntriesResponse> ListAuditEntries(ListAuditEntriesRequest request, ServerCallContext context)
     {
         var page = await sender.Send(
@@ -18,6 +21,7 @@ public sealed class AuditService(ISender sender) : V1.Audit.AuditBase
         return response;
     }
 
+    [Authorize(Policy = ScoringPolicies.Admin)]
     public override async Task<VerifyAuditChainResponse> VerifyAuditChain(VerifyAuditChainRequest request, ServerCallContext context)
     {
         var verification = await sender.Send(new VerifyAuditChainQuery(request.UserId), context.CancellationToken);

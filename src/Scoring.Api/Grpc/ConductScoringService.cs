@@ -1,5 +1,7 @@
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 using Mediator;
+using Scoring.Api.Security;
 using Scoring.Api.Features.Policies;
 using Scoring.Api.Features.Scores;
 using Scoring.Api.Features.Violations;
@@ -12,6 +14,7 @@ namespace Scoring.Api.Grpc;
 public sealed class ConductScoringService(ISender sender, ScoringPolicy policy, TimeProvider timeProvider)
     : ConductScoring.ConductScoringBase
 {
+    [Authorize(Policy = ScoringPolicies.Write)]
     public override async Task<RecordViolationResponse> RecordViolation(RecordViolationRequest request, ServerCallContext context)
     {
         var result = await sender.Send(request.ToCommand(), context.CancellationToken);
@@ -23,6 +26,7 @@ public sealed class ConductScoringService(ISender sender, ScoringPolicy policy, 
         };
     }
 
+    [Authorize(Policy = ScoringPolicies.Write)]
     public override async Task<RecordViolationsResponse> RecordViolations(RecordViolationsRequest request, ServerCallContext context)
     {
         var results = await sender.Send(
@@ -43,12 +47,14 @@ public sealed class ConductScoringService(ISender sender, ScoringPolicy policy, 
         return response;
     }
 
+    [Authorize(Policy = ScoringPolicies.Read)]
     public override async Task<UserScore> GetScore(GetScoreRequest request, ServerCallContext context)
     {
         var score = await sender.Send(new GetScoreQuery(request.UserId, request.IncludeBreakdown), context.CancellationToken);
         return score.ToProto(request.UserId);
     }
 
+    [Authorize(Policy = ScoringPolicies.Read)]
     public override async Task<GetScoresResponse> GetScores(GetScoresRequest request, ServerCallContext context)
     {
         var userIds = request.UserIds.ToArray();
@@ -63,6 +69,7 @@ public sealed class ConductScoringService(ISender sender, ScoringPolicy policy, 
         return response;
     }
 
+    [Authorize(Policy = ScoringPolicies.Review)]
     public override async Task<ListViolationsResponse> ListViolations(ListViolationsRequest request, ServerCallContext context)
     {
         var page = await sender.Send(
@@ -75,6 +82,7 @@ public sealed class ConductScoringService(ISender sender, ScoringPolicy policy, 
         return response;
     }
 
+    [Authorize(Policy = ScoringPolicies.Read)]
     public override async Task<Policy> GetPolicy(GetPolicyRequest request, ServerCallContext context) =>
         (await sender.Send(new GetPolicyQuery(), context.CancellationToken)).ToProto();
 }

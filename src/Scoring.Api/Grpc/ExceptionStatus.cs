@@ -3,6 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Security;
 using Scoring.Domain;
 using Status = Google.Rpc.Status;
 
@@ -21,6 +22,7 @@ public static class ExceptionStatus
     {
         ValidationException validation => InvalidArgument(validation),
         NotFoundException notFound => Simple(Code.NotFound, notFound.Message),
+        PermissionDeniedException denied => Simple(Code.PermissionDenied, denied.Message),
         ConflictException conflict => Simple(Code.AlreadyExists, conflict.Message),
         DomainException rule => Simple(Code.FailedPrecondition, rule.Message),
         _ when DatabaseErrors.IsUnavailable(exception) => Simple(Code.Unavailable, "The database is unavailable; retry later."),

@@ -23,7 +23,17 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
 
     public ScoringApp(Dictionary<string, string?> settings, FakeTimeProvider? time = null)
     {
-        _settings = settings;
+        // Authentication is off unless a test turns it on; the auth tests do.
+        _settings = new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "None",
+            ["Auth:AllowAnonymous"] = "true",
+        };
+        foreach (var (key, value) in settings)
+        {
+            _settings[key] = value;
+        }
+
         Time = time ?? new FakeTimeProvider(Start);
     }
 

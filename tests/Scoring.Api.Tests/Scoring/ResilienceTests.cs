@@ -170,6 +170,8 @@ public sealed class ResilienceTests(TestServers servers)
             ["ConnectionStrings__Scoring"] = await servers.Postgres.CreateDatabaseAsync(),
             ["ConnectionStrings__Redis"] = servers.Redis.ConnectionString,
             ["Cache__WriteTimeout"] = "00:00:10",
+            ["Auth__Mode"] = "None",
+            ["Auth__AllowAnonymous"] = "true",
         };
         string[] users = [NewUserId(), NewUserId(), NewUserId()];
         var sent = new ConcurrentQueue<RecordViolationRequest>();

@@ -2,13 +2,14 @@ using FluentValidation;
 using Mediator;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Security;
 using Scoring.Domain.Appeals;
 using Scoring.Domain.Audit;
 
 namespace Scoring.Api.Features.Appeals;
 
 /// <summary>A reviewer takes an open appeal (SUBMITTED → IN_REVIEW), or it moves to another reviewer.</summary>
-public sealed record AssignAppealCommand(string AppealId, string ReviewerId) : ICommand<Appeal>;
+public sealed record AssignAppealCommand(string AppealId, string ReviewerId) : ICommand<Appeal>, IClaimsReviewer;
 
 public sealed class AssignAppealCommandValidator : AbstractValidator<AssignAppealCommand>
 {

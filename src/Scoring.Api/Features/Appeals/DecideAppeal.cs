@@ -2,6 +2,7 @@ using FluentValidation;
 using Mediator;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Security;
 using Scoring.Domain;
 using Scoring.Domain.Appeals;
 using Scoring.Domain.Audit;
@@ -13,7 +14,7 @@ namespace Scoring.Api.Features.Appeals;
 
 /// <summary>A reviewer decides an appeal; the violation, the score and the cache change in the same call.</summary>
 public sealed record DecideAppealCommand(string AppealId, string ReviewerId, AppealDecision Decision, Severity NewSeverity, string Rationale)
-    : ICommand<DecidedAppeal>;
+    : ICommand<DecidedAppeal>, IClaimsReviewer;
 
 public sealed record DecidedAppeal(Appeal Appeal, Score Score);
 

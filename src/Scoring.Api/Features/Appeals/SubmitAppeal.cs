@@ -3,6 +3,7 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Security;
 using Scoring.Domain.Appeals;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
@@ -24,7 +25,7 @@ public sealed class SubmitAppealCommandValidator : AbstractValidator<SubmitAppea
 }
 
 public sealed class SubmitAppealCommandHandler(
-    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids) : ICommandHandler<SubmitAppealCommand, Appeal>
+    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, Caller caller) : ICommandHandler<SubmitAppealCommand, Appeal>
 {
     public async ValueTask<Appeal> Handle(SubmitAppealCommand command, CancellationToken cancellationToken)
     {
@@ -45,7 +46,8 @@ public sealed class SubmitAppealCommandHandler(
             var appeal = Appeal.Submit(violation, command.Statement, command.RequestId, ids.NewId(), policy, change.Now);
             db.Appeals.Add(appeal);
             change.Audit(new AuditChange(
-                Actor: command.UserId,
+                // The authenticated caller (the platform service acting for the user); the user without authentication.
+                Actor: caller.ClientId ?? command.UserId,
                 Action: AuditActions.AppealSubmitted,
                 TargetId: appeal.Id,
                 Reason: "user_appeal",

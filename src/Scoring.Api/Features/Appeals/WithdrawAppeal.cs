@@ -2,6 +2,7 @@ using FluentValidation;
 using Mediator;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Security;
 using Scoring.Domain.Appeals;
 using Scoring.Domain.Audit;
 
@@ -19,7 +20,7 @@ public sealed class WithdrawAppealCommandValidator : AbstractValidator<WithdrawA
     }
 }
 
-public sealed class WithdrawAppealCommandHandler(ScoringDbContext db, UserRecordWriter writer) : ICommandHandler<WithdrawAppealCommand, Appeal>
+public sealed class WithdrawAppealCommandHandler(ScoringDbContext db, UserRecordWriter writer, Caller caller) : ICommandHandler<WithdrawAppealCommand, Appeal>
 {
     public async ValueTask<Appeal> Handle(WithdrawAppealCommand command, CancellationToken cancellationToken)
     {
@@ -32,7 +33,8 @@ public sealed class WithdrawAppealCommandHandler(ScoringDbContext db, UserRecord
 
             appeal.Withdraw(violation, change.Now);
             change.Audit(new AuditChange(
-                Actor: command.UserId,
+                // The authenticated caller (the platform service acting for the user); the user without authentication.
+                Actor: caller.ClientId ?? command.UserId,
                 Action: AuditActions.AppealWithdrawn,
                 TargetId: appeal.Id,
                 Reason: "user_withdrawal",

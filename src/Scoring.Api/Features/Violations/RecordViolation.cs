@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Features.Scores;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Security;
 using Scoring.Domain;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Audit;
@@ -25,7 +26,7 @@ public sealed record RecordViolationCommand(
     string? EvidenceRef,
     string? Note,
     string? DecidedBy,
-    bool Automated) : ICommand<RecordedViolation>
+    bool Automated) : ICommand<RecordedViolation>, IClaimsSource
 {
     public ViolationReport ToReport() =>
         new(Source, EventId, UserId, Category, Severity, OccurredAt, EvidenceRef, Note, DecidedBy, Automated);

@@ -1,5 +1,6 @@
 using FluentValidation;
 using Mediator;
+using Scoring.Api.Security;
 using Scoring.Domain;
 
 namespace Scoring.Api.Features.Violations;
@@ -33,7 +34,7 @@ public sealed class RecordViolationsCommandHandler(ISender sender) : ICommandHan
                 // Through the mediator, so every item passes the same validation as a single record.
                 results.Add(new(await sender.Send(item, cancellationToken), null));
             }
-            catch (Exception exception) when (exception is ValidationException or DomainException)
+            catch (Exception exception) when (exception is ValidationException or DomainException or PermissionDeniedException)
             {
                 // A client mistake in this item; infrastructure failures still fail the whole call.
                 results.Add(new(null, exception));

@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Scoring.Api.Options;
+
+/// <summary>Per-caller call rates by role (token buckets): a caller gets the most generous of its roles.</summary>
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "RateLimit";
+
+    public RateLimitRule Reader { get; set; } = new() { PermitsPerSecond = 2000, Burst = 4000 };
+    public RateLimitRule Writer { get; set; } = new() { PermitsPerSecond = 500, Burst = 1000 };
+    public RateLimitRule Reviewer { get; set; } = new() { PermitsPerSecond = 50, Burst = 100 };
+    public RateLimitRule Admin { get; set; } = new() { PermitsPerSecond = 50, Burst = 100 };
+
+    /// <summary>Callers without a token (Auth:Mode None), partitioned by remote address.</summary>
+    public RateLimitRule Anonymous { get; set; } = new() { PermitsPerSecond = 2000, Burst = 4000 };
+}
+
+public sealed class RateLimitRule
+{
+    /// <summary>Sustained calls per second.</summary>
+    [Range(0, int.MaxValue)]
+    public int PermitsPerSecond { get; set; }
+
+    /// <summary>Calls allowed at once before the rate applies.</summary>
+    [Range(1, int.MaxValue)]
+    public int Burst { get; set; }
+}

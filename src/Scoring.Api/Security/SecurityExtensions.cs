@@ -1,0 +1,209 @@
+using System.Text;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.IdentityModel.Tokens;
+using Scoring.Api.Options;
+
+namespace Scoring.Api.Security;
+
+/// <summary>Authentication, per-role authorization and per-caller rate limits, on ASP.NET Core's own stack.</summary>
+public static partial class SecurityExtensions
+{
+    public const string RateLimitPolicy = "per-caller";
+
+    public static AuthMode AddScoringSecurity(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
+        var mode = ResolveMode(options, builder.Environment);
+        var services = builder.Services;
+
+        services.AddHttpContextAccessor();
+        services.AddScoped<Caller>();
+
+        if (mode == AuthMode.Jwt)
+        {
+            services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+                .AddJwtBearer(jwt => ConfigureJwt(jwt, options));
+        }
+        else
+        {
+            // No scheme: every caller is anonymous, and the policies below let anonymous callers through.
+            services.AddAuthentication();
+        }
+
+        services.AddAuthorization(authorization =>
+        {
+            foreach (var (policy, roles) in ScoringPolicies.RolesByPolicy)
+            {
+                authorization.AddPolicy(policy, rule =>
+                {
+                    if (mode == AuthMode.None)
+                    {
+                        rule.RequireAssertion(_ => true);
+                        return;
+                    }
+
+                    rule.RequireAuthenticatedUser()
+                        .RequireAssertion(context => ScoringRoles.Of(context.User).Overlaps(roles));
+                });
+            }
+
+            // Anything mapped without a policy is denied to everyone, so a forgotten policy fails closed.
+            authorization.FallbackPolicy = mode == AuthMode.None
+                ? new AuthorizationPolicyBuilder().RequireAssertion(_ => true).Build()
+                : new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireAssertion(_ => false).Build();
+        });
+
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.OnRejected = RejectAsResourceExhausted;
+            limiter.AddPolicy(RateLimitPolicy, context =>
+            {
+                var limits = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitOptions>>().Value;
+                var (partition, rule) = PartitionFor(context, limits);
+                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = rule.Burst,
+                    TokensPerPeriod = Math.Max(rule.PermitsPerSecond, 1),
+                    ReplenishmentPeriod = rule.PermitsPerSecond > 0 ? TimeSpan.FromSeconds(1) : TimeSpan.FromDays(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+        });
+
+        return mode;
+    }
+
+    /// <summary>The order matters: who is calling, what they may call, then how often.</summary>
+    public static WebApplication UseScoringSecurity(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary>Warns at every start while anonymous access is allowed outside Development.</summary>
+    public static void WarnIfAnonymous(this WebApplication app, AuthMode mode)
+    {
+        if (mode == AuthMode.None && !app.Environment.IsDevelopment())
+        {
+            LogAnonymous(app.Logger, app.Environment.EnvironmentName);
+        }
+    }
+
+    private static AuthMode ResolveMode(AuthOptions options, IHostEnvironment environment)
+    {
+        var development = environment.IsDevelopment();
+        var mode = options.Mode ?? (development
+            ? AuthMode.None
+            : throw new InvalidOperationException(
+                $"Auth:Mode must be set (None or Jwt) outside the Development environment (this is {environment.EnvironmentName})."));
+
+        if (mode == AuthMode.None && !development && !options.AllowAnonymous)
+        {
+            throw new InvalidOperationException(
+                "Auth:Mode is None outside Development: set Auth:AllowAnonymous=true to run without authentication on purpose.");
+        }
+
+        if (mode == AuthMode.Jwt)
+        {
+            var hasAuthority = !string.IsNullOrWhiteSpace(options.Authority);
+            var hasKey = !string.IsNullOrWhiteSpace(options.SigningKey);
+            if (hasAuthority == hasKey)
+            {
+                throw new InvalidOperationException("Auth:Mode Jwt needs exactly one of Auth:Authority (OIDC) or Auth:SigningKey (HS256).");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.Audience))
+            {
+                throw new InvalidOperationException("Auth:Mode Jwt needs Auth:Audience.");
+            }
+
+            if (hasKey && (string.IsNullOrWhiteSpace(options.Issuer) || Encoding.UTF8.GetByteCount(options.SigningKey!) < 32))
+            {
+                throw new InvalidOperationException("Auth:SigningKey needs Auth:Issuer and a key of at least 32 bytes.");
+            }
+        }
+
+        return mode;
+    }
+
+    private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions options)
+    {
+        // Keep claim names as issued (sub, azp, roles, scope): identity binding reads them.
+        jwt.MapInboundClaims = false;
+        jwt.TokenValidationParameters.ValidAudience = options.Audience;
+        jwt.TokenValidationParameters.ValidateAudience = true;
+        jwt.TokenValidationParameters.ValidateLifetime = true;
+        jwt.TokenValidationParameters.ClockSkew = TimeSpan.FromSeconds(30);
+
+        if (!string.IsNullOrWhiteSpace(options.Authority))
+        {
+            jwt.Authority = options.Authority;
+            if (!string.IsNullOrWhiteSpace(options.Issuer))
+            {
+                jwt.TokenValidationParameters.ValidIssuer = options.Issuer;
+            }
+
+            return;
+        }
+
+        jwt.TokenValidationParameters.ValidIssuer = options.Issuer;
+        jwt.TokenValidationParameters.ValidateIssuer = true;
+        jwt.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.SigningKey!));
+        jwt.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
+    }
+
+    /// <summary>The caller's bucket: its client id with its most generous role, or its address when anonymous.</summary>
+    private static (string Partition, RateLimitRule Rule) PartitionFor(HttpContext context, RateLimitOptions limits)
+    {
+        var user = context.User;
+        if (user.Identity?.IsAuthenticated != true)
+        {
+            return ($"anonymous:{context.Connection.RemoteIpAddress}", limits.Anonymous);
+        }
+
+        var caller = user.FindFirst("azp")?.Value ?? user.FindFirst("client_id")?.Value ?? user.FindFirst("sub")?.Value ?? "unknown";
+        var roles = ScoringRoles.Of(user);
+        var rule = new[]
+            {
+                (ScoringRoles.Reader, limits.Reader), (ScoringRoles.Writer, limits.Writer),
+                (ScoringRoles.Reviewer, limits.Reviewer), (ScoringRoles.Admin, limits.Admin),
+            }
+            .Where(r => roles.Contains(r.Item1))
+            .Select(r => r.Item2)
+            .OrderByDescending(r => r.PermitsPerSecond)
+            .FirstOrDefault() ?? limits.Anonymous;
+        return ($"caller:{caller}", rule);
+    }
+
+    /// <summary>
+    /// gRPC clients read a bare HTTP 429 as UNAVAILABLE and retry; a trailers-only gRPC response with
+    /// RESOURCE_EXHAUSTED tells them to back off.
+    /// </summary>
+    private static ValueTask RejectAsResourceExhausted(OnRejectedContext context, CancellationToken cancellationToken)
+    {
+        var response = context.HttpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        response.Headers["grpc-status"] = "8";
+        response.Headers["grpc-message"] = "Rate limit exceeded; retry later.";
+        if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+        {
+            response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Authentication is OFF in the {Environment} environment (Auth:Mode=None, Auth:AllowAnonymous=true): every caller has every role")]
+    private static partial void LogAnonymous(ILogger logger, string environment);
+}
+
+/// <summary>The authentication mode the service resolved at start-up.</summary>
+public sealed record SecuritySettings(AuthMode Mode);
