@@ -43,3 +43,26 @@ public sealed class SqliteBackend : Backend
         Directory.Delete(_directory, recursive: true);
     }
 }
+
+/// <summary>Authentication on: JWTs signed with the tests' shared key, on SQLite.</summary>
+public sealed class JwtBackend : Backend
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("scoring-jwt-").FullName;
+
+    public override ValueTask InitializeAsync()
+    {
+        App = new ScoringApp(Tokens.JwtSettings(new()
+        {
+            ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(_directory, "scoring.db")}",
+        }));
+        _ = App.Server;
+        return ValueTask.CompletedTask;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

@@ -19,11 +19,13 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
     public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly string _environment;
     private GrpcChannel? _channel;
 
-    public ScoringApp(Dictionary<string, string?> settings, FakeTimeProvider? time = null)
+    public ScoringApp(Dictionary<string, string?> settings, FakeTimeProvider? time = null, string environment = "Testing")
     {
-        // Authentication is off unless a test turns it on; the auth tests do.
+        _environment = environment;
+        // Authentication is off unless a test turns it on; the auth tests do. A null value removes a setting.
         _settings = new Dictionary<string, string?>
         {
             ["Auth:Mode"] = "None",
@@ -31,7 +33,14 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
         };
         foreach (var (key, value) in settings)
         {
-            _settings[key] = value;
+            if (value is null)
+            {
+                _settings.Remove(key);
+            }
+            else
+            {
+                _settings[key] = value;
+            }
         }
 
         Time = time ?? new FakeTimeProvider(Start);
@@ -39,6 +48,7 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
 
     public FakeTimeProvider Time { get; }
     public CommandCounter Commands { get; } = new();
+    public LogCollector Logs { get; } = new();
 
     public static ScoringApp OnPostgres(string connectionString, string? redis, FakeTimeProvider? time = null) => new(new()
     {
@@ -68,7 +78,7 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(_environment);
         foreach (var (key, value) in _settings)
         {
             if (value is not null)
@@ -82,6 +92,7 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
             services.AddSingleton<TimeProvider>(Time);
             services.AddSingleton<IInterceptor>(Commands);
             services.AddSingleton<IStartupFilter>(Commands);
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
         });
     }
 
