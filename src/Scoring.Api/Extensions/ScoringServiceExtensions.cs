@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Common;
+using Scoring.Api.Features.Privacy;
 using Scoring.Api.Features.Scores;
 using Scoring.Api.Grpc;
 using Scoring.Api.Infrastructure.Caching;
@@ -42,7 +43,7 @@ public static class ScoringServiceExtensions
         services.AddMetrics();
         services.AddSingleton<ScoringMetrics>();
 
-        services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.SectionName);
+        services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => LoadPolicy(sp.GetRequiredService<IOptions<ScoringOptions>>().Value));
@@ -70,6 +71,8 @@ public static class ScoringServiceExtensions
         services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Scoped);
         services.AddScoped<ScoreReader>();
         services.AddScoped<UserRecordWriter>();
+        services.AddScoped<RetentionPurge>();
+        services.AddHostedService<RetentionService>();
 
         builder.AddScoringDatabase();
         builder.AddScoreCache();
@@ -144,6 +147,7 @@ public static class ScoringServiceExtensions
         app.MapGrpcService<ConductScoringService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<AppealsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<AuditService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
+        app.MapGrpcService<PrivacyService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
 
         // Probes and tooling stay open whatever the authentication mode.
         app.MapGrpcHealthChecksService().AllowAnonymous();

@@ -122,6 +122,7 @@ internal static class ProtoMapper
         AfterPoints = entry.AfterPoints,
         Hash = entry.Hash,
         PreviousHash = entry.PreviousHash ?? "",
+        ItemCount = entry.ItemCount,
     };
 
     public static Policy ToProto(this ScoringPolicy policy)

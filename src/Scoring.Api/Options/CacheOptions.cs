@@ -26,6 +26,10 @@ public sealed class CacheOptions
     [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long after an erasure the cache refuses writes for that user (longer than any write can be in flight).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ErasureGuard { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Entries the in-process cache keeps (the embedded default, without Redis).</summary>
     [Range(1, int.MaxValue)]
     public int InProcessCapacity { get; set; } = 100_000;

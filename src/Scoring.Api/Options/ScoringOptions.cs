@@ -7,4 +7,15 @@ public sealed class ScoringOptions
 
     /// <summary>Optional path to a policy JSON file that replaces the default policy.</summary>
     public string? PolicyFile { get; set; }
+
+    /// <summary>Violations (with their appeals) are purged this many days after occurred_at.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 36500)]
+    public int RetentionDays { get; set; } = 730;
+
+    /// <summary>How often the retention purge runs.</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Violations purged per batch, so one run never holds long transactions.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 10000)]
+    public int RetentionBatchSize { get; set; } = 500;
 }

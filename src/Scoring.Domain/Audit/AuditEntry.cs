@@ -30,6 +30,10 @@ public sealed class AuditEntry
     public Severity AfterSeverity { get; private set; }
     public double BeforePoints { get; private set; }
     public double AfterPoints { get; private set; }
+
+    /// <summary>For an aggregate entry (an erasure, a retention purge): how many records it covers.</summary>
+    public long ItemCount { get; private set; }
+
     public string Hash { get; private set; } = null!;
     public string? PreviousHash { get; private set; }
 
@@ -52,6 +56,7 @@ public sealed class AuditEntry
             AfterSeverity = change.AfterSeverity,
             BeforePoints = change.BeforePoints,
             AfterPoints = change.AfterPoints,
+            ItemCount = change.ItemCount,
             PreviousHash = previous?.Hash,
         };
         entry.Hash = entry.ComputeHash();
@@ -93,6 +98,7 @@ public sealed class AuditEntry
         Field(((int)AfterSeverity).ToString(CultureInfo.InvariantCulture));
         Field(BeforePoints.ToString("R", CultureInfo.InvariantCulture));
         Field(AfterPoints.ToString("R", CultureInfo.InvariantCulture));
+        Field(ItemCount.ToString(CultureInfo.InvariantCulture));
         return builder.ToString();
     }
 }
@@ -108,7 +114,8 @@ public sealed record AuditChange(
     Severity BeforeSeverity = Severity.Unspecified,
     Severity AfterSeverity = Severity.Unspecified,
     double BeforePoints = 0,
-    double AfterPoints = 0);
+    double AfterPoints = 0,
+    long ItemCount = 0);
 
 /// <summary>The actions entries record.</summary>
 public static class AuditActions
@@ -118,6 +125,8 @@ public static class AuditActions
     public const string AppealAssigned = "appeal.assigned";
     public const string AppealDecided = "appeal.decided";
     public const string AppealWithdrawn = "appeal.withdrawn";
+    public const string UserErased = "user.erased";
+    public const string RetentionPurged = "retention.purged";
 }
 
 /// <summary>Checks a chain entry by entry, from the first, without holding it in memory.</summary>

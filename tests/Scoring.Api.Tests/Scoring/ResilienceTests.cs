@@ -33,7 +33,7 @@ public sealed class ResilienceTests(TestServers servers)
 
         // Forty commits, forty versions: the cache holds the last one, not a slower writer's older state.
         var redis = first.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        Assert.Equal(40, (long)await redis.HashGetAsync($"scoring:v1:score:{userId}", "v"));
+        Assert.Equal(40, (long)await redis.HashGetAsync(Api.Infrastructure.Caching.ScoreCacheKeys.Entry(userId), "v"));
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public sealed class ResilienceTests(TestServers servers)
         using var otherReplica = ScoringApp.OnPostgres(database, redis.ConnectionString, app.Time);
         var client = app.Scoring;
         var userId = NewUserId();
-        var key = $"scoring:v1:score:{userId}";
+        var key = Api.Infrastructure.Caching.ScoreCacheKeys.Entry(userId);
         var multiplexer = app.Services.GetRequiredService<IConnectionMultiplexer>();
         // Either replica may do the repair: both see Redis come back.
         using var repairs = new RepairWatcher(app.Services.GetRequiredService<IMeterFactory>(), otherReplica.Services.GetRequiredService<IMeterFactory>());
@@ -84,7 +84,7 @@ public sealed class ResilienceTests(TestServers servers)
         await using var redis = await RedisServer.StartNewAsync();
         var database = await servers.Postgres.CreateDatabaseAsync();
         var userId = NewUserId();
-        var key = $"scoring:v1:score:{userId}";
+        var key = Api.Infrastructure.Caching.ScoreCacheKeys.Entry(userId);
 
         using (var crashed = ScoringApp.OnPostgres(database, redis.ConnectionString))
         {

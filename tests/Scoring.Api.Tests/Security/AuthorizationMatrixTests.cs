@@ -41,13 +41,15 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
         ["scoring.v1.Appeals/DecideAppeal"] = Review,
         ["scoring.v1.Audit/ListAuditEntries"] = Review,
         ["scoring.v1.Audit/VerifyAuditChain"] = Admin,
+        ["scoring.v1.Privacy/ExportUserData"] = Admin,
+        ["scoring.v1.Privacy/EraseUser"] = Admin,
     };
 
     private static readonly string[] Callers =
         ["anonymous", "bad-signature", "expired", "scoring.reader", "scoring.writer", "scoring.reviewer", "scoring.admin", "no-role"];
 
     private static IEnumerable<MethodDescriptor> ServedMethods() =>
-        new[] { V1.ConductScoringReflection.Descriptor, V1.AppealsReflection.Descriptor, V1.AuditReflection.Descriptor }
+        new[] { V1.ConductScoringReflection.Descriptor, V1.AppealsReflection.Descriptor, V1.AuditReflection.Descriptor, V1.PrivacyReflection.Descriptor }
             .SelectMany(file => file.Services)
             .SelectMany(service => service.Methods);
 

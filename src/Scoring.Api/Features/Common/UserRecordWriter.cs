@@ -15,11 +15,12 @@ namespace Scoring.Api.Features.Common;
 /// change see every earlier commit and cannot race.
 /// </summary>
 public sealed class UserRecordWriter(
-    ScoringDbContext db, ScoreReader scores, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider)
+    ScoringDbContext db, ScoreReader scores, IScoreCache cache, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider)
 {
     /// <summary>Runs <paramref name="change"/> for <paramref name="userId"/> and returns its result with the score after it.</summary>
+    /// <param name="forget">An erasure: afterwards the cache forgets the user instead of learning the new state.</param>
     public async Task<(T Result, Score Score)> WriteAsync<T>(
-        string userId, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
+        string userId, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken, bool forget = false)
     {
         var now = timeProvider.GetUtcNow();
         T result;
@@ -44,7 +45,15 @@ public sealed class UserRecordWriter(
             db.ChangeTracker.Clear();
         }
 
-        await scores.CacheAsync(userId, state);
+        if (forget)
+        {
+            await cache.RemoveAsync(userId, CancellationToken.None);
+        }
+        else
+        {
+            await scores.CacheAsync(userId, state);
+        }
+
         return (result, ScoreCalculator.Compute(policy, state.Violations, now));
     }
 

@@ -96,5 +96,6 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
     }
 
     /// <summary>Computes a score now from state already in hand.</summary>
-    public Score Compute(ScoreState state) => ScoreCalculator.Compute(policy, state.Violations, timeProvider.GetUtcNow());
+    public Score Compute(ScoreState state, bool includeBreakdown = false) =>
+        ScoreCalculator.Compute(policy, state.Violations, timeProvider.GetUtcNow(), includeBreakdown);
 }

@@ -14,4 +14,10 @@ public interface IScoreCache
     /// is now at least as new as <paramref name="state"/>; false when the write failed.
     /// </summary>
     ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Forgets the user (an erasure) and, for a short while, refuses writes for them, so a write that was
+    /// already in flight cannot bring erased state back. False when the cache could not be reached.
+    /// </summary>
+    ValueTask<bool> RemoveAsync(string userId, CancellationToken cancellationToken);
 }

@@ -18,10 +18,12 @@ namespace Scoring.Api.Infrastructure.Caching;
 /// </summary>
 public sealed partial class RedisScoreCache : IScoreCache
 {
-    private const string KeyPrefix = "scoring:v1:score:";
-
-    // KEYS[1] entry; ARGV: version, policy version, state, ttl seconds. Same rule as ScoreState.Supersedes.
+    // KEYS[1] entry, KEYS[2] erasure guard; ARGV: version, policy version, state, ttl seconds.
+    // Same rule as ScoreState.Supersedes, and nothing is written for a user erased moments ago.
     private const string CompareAndSetScript = """
+        if redis.call('EXISTS', KEYS[2]) == 1 then
+          return 0
+        end
         local current = redis.call('HMGET', KEYS[1], 'v', 'p')
         local version = tonumber(ARGV[1])
         if current[1] then
@@ -39,6 +41,7 @@ public sealed partial class RedisScoreCache : IScoreCache
     private readonly ResiliencePipeline _reads;
     private readonly ResiliencePipeline _writes;
     private readonly long _ttlSeconds;
+    private readonly TimeSpan _erasureGuard;
     private readonly ScoringMetrics _metrics;
     private readonly ILogger<RedisScoreCache> _logger;
 
@@ -51,6 +54,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         _metrics = metrics;
         _logger = logger;
         _ttlSeconds = (long)Math.Ceiling(options.Value.EntryTtl.TotalSeconds);
+        _erasureGuard = options.Value.ErasureGuard;
 
         // Real time on purpose: these are I/O timeouts, not domain time.
         // Reads stop trying a failing Redis for a while; writes always try, since a skipped write needs a repair.
@@ -86,7 +90,7 @@ public sealed partial class RedisScoreCache : IScoreCache
                     var reads = new Task<RedisValue>[ids.Count];
                     for (var i = 0; i < ids.Count; i++)
                     {
-                        reads[i] = db.HashGetAsync(Key(ids[i]), "d");
+                        reads[i] = db.HashGetAsync(ScoreCacheKeys.Entry(ids[i]), "d");
                     }
 
                     return await Task.WhenAll(reads).WaitAsync(token);
@@ -119,13 +123,13 @@ public sealed partial class RedisScoreCache : IScoreCache
             await _writes.ExecuteAsync(
                 static async (args, token) =>
                 {
-                    var (db, key, state, payload, ttl) = args;
+                    var (db, userId, state, payload, ttl) = args;
                     await db.ScriptEvaluateAsync(
                         CompareAndSetScript,
-                        [key],
+                        [ScoreCacheKeys.Entry(userId), ScoreCacheKeys.ErasureGuard(userId)],
                         [state.Version, state.PolicyVersion, payload, ttl]).WaitAsync(token);
                 },
-                (_redis.GetDatabase(), Key(userId), state, payload, _ttlSeconds),
+                (_redis.GetDatabase(), userId, state, payload, _ttlSeconds),
                 cancellationToken);
 
             // Written, or refused for a newer entry: either way Redis is now at least as new as this state.
@@ -146,7 +150,32 @@ public sealed partial class RedisScoreCache : IScoreCache
         }
     }
 
-    private static RedisKey Key(string userId) => KeyPrefix + userId;
+    public async ValueTask<bool> RemoveAsync(string userId, CancellationToken cancellationToken)
+    {
+        _unsynced.TryRemove(userId, out _);
+        try
+        {
+            await _writes.ExecuteAsync(
+                static async (args, token) =>
+                {
+                    var (db, userId, guard) = args;
+                    // The guard turns away a write that was already in flight for the erased state.
+                    var batch = db.CreateTransaction();
+                    _ = batch.StringSetAsync(ScoreCacheKeys.ErasureGuard(userId), 1, guard);
+                    _ = batch.KeyDeleteAsync(ScoreCacheKeys.Entry(userId));
+                    await batch.ExecuteAsync().WaitAsync(token);
+                },
+                (_redis.GetDatabase(), userId, _erasureGuard),
+                cancellationToken);
+            return true;
+        }
+        catch (Exception exception) when (IsCacheFault(exception, cancellationToken))
+        {
+            _metrics.CacheError("remove");
+            LogWriteFailed(exception.GetType().Name);
+            return false;
+        }
+    }
 
     // A caller's own cancellation is not a cache fault; everything else from Redis or Polly is.
     private static bool IsCacheFault(Exception exception, CancellationToken cancellationToken) =>

@@ -1,0 +1,56 @@
+using System.Text.RegularExpressions;
+using FluentValidation;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using Scoring.Api.Features.Common;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Security;
+using Scoring.Domain.Audit;
+
+namespace Scoring.Api.Features.Privacy;
+
+/// <summary>
+/// Erases a user (GDPR Art. 17): violations, appeals and score state go, in the database and the cache.
+/// The audit trail stays, as a legal record; it never held free text, and the erasure is added to it.
+/// </summary>
+public sealed record EraseUserCommand(string UserId, string Reason) : ICommand<Erasure>;
+
+public sealed record Erasure(string UserId, int ViolationsErased, int AppealsErased, DateTimeOffset ErasedAt);
+
+public sealed partial class EraseUserCommandValidator : AbstractValidator<EraseUserCommand>
+{
+    [GeneratedRegex("^[a-z0-9._:-]{1,64}$")]
+    private static partial Regex ReasonCode();
+
+    public EraseUserCommandValidator()
+    {
+        RuleFor(c => c.UserId).UserId();
+        RuleFor(c => c.Reason).Matches(ReasonCode()).WithMessage("{PropertyName} must be a short code: 1-64 of [a-z0-9._:-]");
+    }
+}
+
+public sealed class EraseUserCommandHandler(ScoringDbContext db, UserRecordWriter writer, Caller caller)
+    : ICommandHandler<EraseUserCommand, Erasure>
+{
+    public async ValueTask<Erasure> Handle(EraseUserCommand command, CancellationToken cancellationToken)
+    {
+        var userId = command.UserId;
+        var (erasure, _) = await writer.WriteAsync(userId, async (change, token) =>
+        {
+            var appeals = await db.Appeals.Where(a => a.UserId == userId).ExecuteDeleteAsync(token);
+            var violations = await db.Violations.Where(v => v.UserId == userId).ExecuteDeleteAsync(token);
+            await db.ScoreCacheRepairs.Where(r => r.UserId == userId).ExecuteDeleteAsync(token);
+            // The lock row goes too; the transaction still holds the lock until it commits.
+            await db.UserScoreVersions.Where(u => u.UserId == userId).ExecuteDeleteAsync(token);
+
+            change.Audit(new AuditChange(
+                Actor: caller.ClientId ?? "anonymous",
+                Action: AuditActions.UserErased,
+                TargetId: userId,
+                Reason: command.Reason,
+                ItemCount: violations + appeals));
+            return new Erasure(userId, violations, appeals, change.Now);
+        }, cancellationToken, forget: true);
+        return erasure;
+    }
+}

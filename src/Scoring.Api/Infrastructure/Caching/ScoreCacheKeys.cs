@@ -1,0 +1,19 @@
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace Scoring.Api.Infrastructure.Caching;
+
+/// <summary>
+/// Redis keys never carry the user id itself, only a SHA-256 of it, so nothing readable about a user is
+/// left in key space (after an erasure, not even the pseudonym). The hash is the cluster hash tag, so a
+/// user's entry and erasure guard live in one slot and one script may touch both.
+/// </summary>
+public static class ScoreCacheKeys
+{
+    public static RedisKey Entry(string userId) => $"scoring:v1:score:{{{Tag(userId)}}}";
+
+    public static RedisKey ErasureGuard(string userId) => $"scoring:v1:erased:{{{Tag(userId)}}}";
+
+    private static string Tag(string userId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
+}
