@@ -103,6 +103,20 @@ public sealed class SecurityTests(JwtBackend backend) : IClassFixture<JwtBackend
     }
 
     [Fact]
+    public async Task Health_and_reflection_answer_without_a_token()
+    {
+        var health = await App.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "readiness" });
+        var reflection = new global::Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(App.Channel);
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new global::Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+        Assert.Contains(call.ResponseStream.Current.ListServicesResponse.Service, s => s.Name == "scoring.v1.Privacy");
+    }
+
+    [Fact]
     public void Outside_Development_the_service_refuses_to_start_without_an_auth_mode()
     {
         using var app = new ScoringApp(new() { ["Auth:Mode"] = null, ["Auth:AllowAnonymous"] = null }, environment: "Production");

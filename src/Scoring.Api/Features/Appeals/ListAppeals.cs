@@ -20,6 +20,7 @@ public sealed class ListAppealsQueryValidator : AbstractValidator<ListAppealsQue
 {
     public ListAppealsQueryValidator()
     {
+        RuleFor(q => q.States).Must(s => s.Count <= 6).WithMessage("{PropertyName} may name at most 6 states");
         RuleForEach(q => q.States)
             .Must(s => s is >= AppealState.Submitted and <= AppealState.Withdrawn)
             .WithMessage("{PropertyName} must be an APPEAL_STATE other than UNSPECIFIED");
