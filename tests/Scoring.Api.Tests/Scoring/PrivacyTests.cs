@@ -97,19 +97,22 @@ public sealed class PrivacyTests(TestServers servers)
         await app.Scoring.RecordViolationAsync(Violation(otherUser, "spam", Severity.Low, t0 - TimeSpan.FromDays(363)));
 
         // 400 days on, the first two and the other user's are past 730 days; "young" is 700 days old.
+        // The clock's jump also wakes the background job: whichever run gets there first purges, and the
+        // end state must be the same.
         app.Time.SetUtcNow(t0 + TimeSpan.FromDays(400));
         await using var scope = app.Services.CreateAsyncScope();
-        var purged = await scope.ServiceProvider.GetRequiredService<RetentionPurge>().RunAsync(TestContext.Current.CancellationToken);
+        await scope.ServiceProvider.GetRequiredService<RetentionPurge>().RunAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal(3, purged);
         var left = (await app.Scoring.ListViolationsAsync(new ListViolationsRequest { UserId = userId, IncludeInactive = true })).Violations;
         Assert.Equal(new[] { young.ViolationId, stillBanning.ViolationId }.Order(), left.Select(v => v.ViolationId).Order());
         Assert.DoesNotContain(left, v => v.ViolationId == old.ViolationId || v.ViolationId == alsoOld.ViolationId);
         Assert.Empty((await app.Appeals.ListAppealsAsync(new ListAppealsRequest { UserId = userId })).Appeals);
+        Assert.Empty((await app.Scoring.ListViolationsAsync(new ListViolationsRequest { UserId = otherUser, IncludeInactive = true })).Violations);
         Assert.Equal(Standing.Banned, (await app.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).Standing);
 
         var purges = (await app.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { UserId = userId })).Entries.Where(e => e.Action == "retention.purged").ToList();
         Assert.Equal(3L, purges.Sum(e => e.ItemCount));
+        Assert.All(purges, e => Assert.True(e.ItemCount > 0));
         Assert.True((await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = userId })).Valid);
         Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<RetentionPurge>().RunAsync(TestContext.Current.CancellationToken));
     }

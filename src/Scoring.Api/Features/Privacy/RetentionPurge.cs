@@ -66,6 +66,12 @@ public sealed class RetentionPurge(
                 .Where(v => v.UserId == userId && violationIds.Contains(v.Id) && v.OccurredAt < cutoff)
                 .Select(v => v.Id)
                 .ToArrayAsync(token);
+            if (due.Length == 0)
+            {
+                // Another run (another replica) purged them first.
+                return 0;
+            }
+
             var appeals = await db.Appeals.Where(a => due.Contains(a.ViolationId)).ExecuteDeleteAsync(token);
             var violations = await db.Violations.Where(v => due.Contains(v.Id)).ExecuteDeleteAsync(token);
 
