@@ -5,6 +5,14 @@ builder.AddScoring();
 
 var app = builder.Build();
 app.MapScoring();
+
+// `migrate` applies pending migrations and exits: the deployment's one-off step (the Helm hook Job).
+if (args is ["migrate", ..])
+{
+    await app.MigrateAsync();
+    return;
+}
+
 await app.PrepareAsync();
 await app.RunAsync();
 

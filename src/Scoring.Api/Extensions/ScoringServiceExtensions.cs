@@ -21,7 +21,6 @@ namespace Scoring.Api.Extensions;
 
 public static class ScoringServiceExtensions
 {
-    public const string DefaultUrl = "http://localhost:5080";
     public const int DefaultMaxReceiveMessageSize = 1024 * 1024;
     private const string ReadinessTag = "readiness";
     private const string LivenessTag = "liveness";
@@ -29,13 +28,8 @@ public static class ScoringServiceExtensions
     /// <summary>Everything the service needs: gRPC, mediator, database, cache, policy, health.</summary>
     public static WebApplicationBuilder AddScoring(this WebApplicationBuilder builder)
     {
-        // gRPC over cleartext HTTP/2 only; --urls / ASPNETCORE_URLS still choose the address.
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-        {
-            builder.WebHost.UseUrls(DefaultUrl);
-        }
-
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+        builder.AddScoringHosting();
+        builder.AddScoringTelemetry();
 
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
@@ -88,6 +82,7 @@ public static class ScoringServiceExtensions
                 health.Services.Map("liveness", check => check.Tags.Contains(LivenessTag));
             })
             .AddCheck("process", () => HealthCheckResult.Healthy(), tags: [LivenessTag])
+            .AddCheck<ShutdownHealthCheck>("shutdown", tags: [ReadinessTag])
             .AddDbContextCheck<ScoringDbContext>("database", tags: [ReadinessTag]);
 
         return builder;
@@ -149,25 +144,37 @@ public static class ScoringServiceExtensions
         app.MapGrpcService<AuditService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<PrivacyService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
 
-        // Probes and tooling stay open whatever the authentication mode.
+        // Probes, tooling and scrapes stay open whatever the authentication mode.
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
+        var metricsPort = app.Services.GetRequiredService<HostingOptions>().MetricsPort;
+        if (metricsPort > 0)
+        {
+            app.MapPrometheusScrapingEndpoint().AllowAnonymous().RequireHost($"*:{metricsPort}");
+        }
+
         return app;
     }
 
     /// <summary>
     /// Resolves what start-up must prove (the policy), then applies pending migrations if configured.
-    /// EF Core takes a database lock while migrating, so replicas starting together are safe.
     /// </summary>
     public static async Task PrepareAsync(this WebApplication app)
     {
         _ = app.Services.GetRequiredService<ScoringPolicy>();
         app.WarnIfAnonymous(app.Services.GetRequiredService<SecuritySettings>().Mode);
-        if (!app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
+        if (app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
         {
-            return;
+            await app.MigrateAsync();
         }
+    }
 
+    /// <summary>
+    /// Applies pending migrations. EF Core takes a database lock while migrating, so replicas (or a hook
+    /// Job and a replica) starting together are safe.
+    /// </summary>
+    public static async Task MigrateAsync(this WebApplication app)
+    {
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
         await db.Database.MigrateAsync();

@@ -10,11 +10,17 @@ public sealed class ServerProcess : IDisposable
     private readonly Process _process;
     private readonly GrpcChannel _channel;
 
-    private ServerProcess(Process process, int port)
+    private ServerProcess(Process process, int port, int metricsPort)
     {
         _process = process;
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        MetricsPort = metricsPort;
     }
+
+    /// <summary>The HTTP/1.1 port serving /metrics.</summary>
+    public int MetricsPort { get; }
+
+    public int ProcessId => _process.Id;
 
     public ConductScoring.ConductScoringClient Scoring => new(_channel);
 
@@ -22,6 +28,7 @@ public sealed class ServerProcess : IDisposable
     public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
     {
         var port = ExternalProcess.FreePort();
+        var metricsPort = ExternalProcess.FreePort();
         var serviceDll = typeof(Program).Assembly.Location;
         var info = new ProcessStartInfo("dotnet")
         {
@@ -31,6 +38,7 @@ public sealed class ServerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        info.Environment["Hosting__MetricsPort"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
@@ -55,7 +63,7 @@ public sealed class ServerProcess : IDisposable
         process.BeginErrorReadLine();
 
         await listening.Task.WaitAsync(TimeSpan.FromMinutes(1));
-        return new ServerProcess(process, port);
+        return new ServerProcess(process, port, metricsPort);
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing; only what was committed survives.</summary>

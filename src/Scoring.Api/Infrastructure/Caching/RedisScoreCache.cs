@@ -55,6 +55,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         _logger = logger;
         _ttlSeconds = (long)Math.Ceiling(options.Value.EntryTtl.TotalSeconds);
         _erasureGuard = options.Value.ErasureGuard;
+        metrics.ObserveCacheAvailability(() => _redis.IsConnected);
 
         // Real time on purpose: these are I/O timeouts, not domain time.
         // Reads stop trying a failing Redis for a while; writes always try, since a skipped write needs a repair.
@@ -80,6 +81,9 @@ public sealed partial class RedisScoreCache : IScoreCache
     public async ValueTask<ScoreState?[]> GetAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken)
     {
         var states = new ScoreState?[userIds.Count];
+        using var activity = TelemetryExtensions.ActivitySource.StartActivity("redis HGET score");
+        activity?.SetTag("db.system", "redis");
+        activity?.SetTag("scoring.cache.keys", userIds.Count);
         try
         {
             var values = await _reads.ExecuteAsync(
@@ -109,6 +113,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         catch (Exception exception) when (IsCacheFault(exception, cancellationToken))
         {
             _metrics.CacheError("read");
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             LogReadFailed(exception.GetType().Name);
         }
 
@@ -117,6 +122,8 @@ public sealed partial class RedisScoreCache : IScoreCache
 
     public async ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
     {
+        using var activity = TelemetryExtensions.ActivitySource.StartActivity("redis EVALSHA score compare-and-set");
+        activity?.SetTag("db.system", "redis");
         try
         {
             var payload = JsonSerializer.SerializeToUtf8Bytes(state, ScoreStateJsonContext.Default.ScoreState);
@@ -145,6 +152,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         {
             _unsynced.AddOrUpdate(userId, state.Version, (_, held) => Math.Max(held, state.Version));
             _metrics.CacheError("write");
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             LogWriteFailed(exception.GetType().Name);
             return false;
         }

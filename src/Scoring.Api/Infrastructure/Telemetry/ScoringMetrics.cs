@@ -10,10 +10,11 @@ public sealed class ScoringMetrics
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _cacheErrors;
     private readonly Counter<long> _cacheRepairs;
+    private readonly Meter _meter;
 
     public ScoringMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = _meter = meterFactory.Create(MeterName);
         _cacheLookups = meter.CreateCounter<long>("scoring.cache.lookups", "{lookup}", "Score cache lookups by result (hit or miss).");
         _cacheErrors = meter.CreateCounter<long>("scoring.cache.errors", "{error}", "Score cache calls that failed and fell back to the database.");
         _cacheRepairs = meter.CreateCounter<long>("scoring.cache.repairs", "{entry}", "Cache entries rewritten after a failed write, once Redis answered again.");
@@ -35,4 +36,8 @@ public sealed class ScoringMetrics
     public void CacheError(string operation) => _cacheErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void CacheRepaired(long entries) => _cacheRepairs.Add(entries);
+
+    /// <summary>Reports whether Redis is reachable (1) or not (0): its loss degrades reads, and shows here.</summary>
+    public void ObserveCacheAvailability(Func<bool> available) =>
+        _meter.CreateObservableGauge("scoring.cache.available", () => available() ? 1 : 0, "{state}", "1 while Redis is connected, 0 while reads fall back to the database.");
 }

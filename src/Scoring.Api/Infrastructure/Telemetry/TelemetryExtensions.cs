@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Scoring.Api.Infrastructure.Telemetry;
+
+/// <summary>OpenTelemetry metrics and traces; OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
+public static class TelemetryExtensions
+{
+    public const string ServiceName = "scoring";
+
+    /// <summary>The service's own spans (Redis calls); ASP.NET Core, gRPC and Npgsql bring theirs.</summary>
+    public static readonly ActivitySource ActivitySource = new(ScoringMetrics.MeterName);
+
+    public static WebApplicationBuilder AddScoringTelemetry(this WebApplicationBuilder builder)
+    {
+        // Log lines carry the trace and span ids of the call they belong to.
+        builder.Logging.Configure(logging =>
+            logging.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName))
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(ScoringMetrics.MeterName)
+                .AddMeter("Npgsql")
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(aspNetCore =>
+                    // Probes and scrapes would drown the traces that matter.
+                    aspNetCore.Filter = context => !context.Request.Path.StartsWithSegments("/grpc.health.v1.Health")
+                        && !context.Request.Path.StartsWithSegments("/metrics"))
+                .AddNpgsql()
+                .AddSource(ActivitySource.Name));
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+}
