@@ -66,6 +66,14 @@ public sealed class ServerProcess : IDisposable
         return new ServerProcess(process, port, metricsPort);
     }
 
+    /// <summary>SIGTERM, as Kubernetes sends it; returns the exit code once the process has drained and exited.</summary>
+    public async Task<int> TerminateAsync(TimeSpan within)
+    {
+        await ExternalProcess.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await _process.WaitForExitAsync().WaitAsync(within);
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no shutdown hooks, no flushing; only what was committed survives.</summary>
     public void Crash()
     {
