@@ -1,0 +1,72 @@
+{{/* Chart name, truncated to the 63 characters Kubernetes allows. */}}
+{{- define "scoring.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name. */}}
+{{- define "scoring.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "scoring.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "scoring.labels" -}}
+helm.sh/chart: {{ include "scoring.chart" . }}
+{{ include "scoring.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "scoring.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "scoring.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "scoring.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "scoring.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "scoring.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/* The drain time as a .NET TimeSpan (h:mm:ss). */}}
+{{- define "scoring.drainTime" -}}
+{{- $s := int .Values.shutdown.drainSeconds }}
+{{- printf "%d:%02d:%02d" (div $s 3600) (mod (div $s 60) 60) (mod $s 60) }}
+{{- end }}
+
+{{/* Settings shared by the service and the migration Job: the database. */}}
+{{- define "scoring.databaseEnv" -}}
+- name: Database__Provider
+  value: {{ .Values.database.provider | quote }}
+- name: ConnectionStrings__Scoring
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "database.existingSecret is required" .Values.database.existingSecret }}
+      key: {{ .Values.database.connectionStringKey }}
+{{- end }}
+
+{{/* The policy file: values.policy when given, else the service's default policy (files/policy.json). */}}
+{{- define "scoring.policy" -}}
+{{- if .Values.policy }}
+{{- toPrettyJson .Values.policy }}
+{{- else }}
+{{- .Files.Get "files/policy.json" }}
+{{- end }}
+{{- end }}
