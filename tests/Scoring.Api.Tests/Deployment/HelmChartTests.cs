@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using Scoring.Api.Infrastructure.Policies;
+using Scoring.Api.Tests.Infrastructure;
+using Scoring.Domain.Policies;
+using YamlDotNet.RepresentationModel;
+
+namespace Scoring.Api.Tests.Deployment;
+
+/// <summary>
+/// The chart, linted and rendered by helm with default and production-like values; the fields that keep
+/// the service safe and operable are asserted on the rendered manifests.
+/// </summary>
+public sealed class HelmChartTests
+{
+    private static readonly string Chart = Repository.File("helm", "scoring");
+    private static readonly string ProductionValues = Repository.File("helm", "scoring", "ci", "production-values.yaml");
+
+    [Fact]
+    public async Task The_chart_lints_with_default_and_production_values()
+    {
+        var plain = await HelmAsync("lint", Chart, "--strict");
+        var production = await HelmAsync("lint", Chart, "--strict", "-f", ProductionValues);
+
+        Assert.Equal(0, plain.ExitCode);
+        Assert.Equal(0, production.ExitCode);
+    }
+
+    [Fact]
+    public async Task The_schema_refuses_invalid_values()
+    {
+        var result = await HelmAsync("template", "scoring", Chart, "--set", "shutdown.drainSeconds=0", "--set", "auth.mode=Basic");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("drainSeconds", result.Output, StringComparison.Ordinal);
+        Assert.Contains("auth/mode", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_deployment_has_grpc_probes_a_hardened_context_and_secrets_by_reference()
+    {
+        var manifests = await RenderAsync();
+        var deployment = Single(manifests, "Deployment");
+        var pod = deployment["spec"]["template"]["spec"];
+        var container = pod["containers"][0];
+
+        Assert.Equal("liveness", container["livenessProbe"]["grpc"]["service"].Text());
+        Assert.Equal("readiness", container["readinessProbe"]["grpc"]["service"].Text());
+        Assert.Equal("5080", container["readinessProbe"]["grpc"]["port"].Text());
+
+        Assert.Equal("true", pod["securityContext"]["runAsNonRoot"].Text());
+        Assert.Equal("RuntimeDefault", pod["securityContext"]["seccompProfile"]["type"].Text());
+        Assert.Equal("true", container["securityContext"]["readOnlyRootFilesystem"].Text());
+        Assert.Equal("false", container["securityContext"]["allowPrivilegeEscalation"].Text());
+        Assert.Equal("ALL", container["securityContext"]["capabilities"]["drop"][0].Text());
+
+        var env = Env(container);
+        Assert.Equal(("scoring-database", "connection-string"), SecretRef(env["ConnectionStrings__Scoring"]));
+        Assert.Equal(("scoring-redis", "connection-string"), SecretRef(env["ConnectionStrings__Redis"]));
+        Assert.Equal(("scoring-auth", "signing-key"), SecretRef(env["Auth__SigningKey"]));
+        Assert.Equal("false", env["Database__MigrateOnStartup"]["value"].Text());
+        Assert.DoesNotContain(env.Values, e => e.Has("value") && e["value"].Text().Contains("Password", StringComparison.OrdinalIgnoreCase));
+
+        // Grace covers the pre-stop pause and the drain the service is told about.
+        Assert.Equal("0:00:20", env["Hosting__DrainTime"]["value"].Text());
+        Assert.Equal("30", pod["terminationGracePeriodSeconds"].Text());
+        Assert.Equal("5", container["lifecycle"]["preStop"]["sleep"]["seconds"].Text());
+        Assert.Equal("kubernetes.io/hostname", pod["topologySpreadConstraints"][0]["topologyKey"].Text());
+        Assert.True(container["resources"].Has("limits") && container["resources"].Has("requests"));
+    }
+
+    [Fact]
+    public async Task The_service_declares_h2c_for_grpc_and_a_separate_metrics_port()
+    {
+        var service = Single(await RenderAsync(), "Service");
+        var ports = ((YamlSequenceNode)service["spec"]["ports"]).Children.ToDictionary(p => p["name"].Text());
+
+        Assert.Equal("kubernetes.io/h2c", ports["grpc"]["appProtocol"].Text());
+        Assert.Equal("9464", ports["metrics"]["port"].Text());
+        Assert.Equal("ClusterIP", service["spec"]["type"].Text());
+    }
+
+    [Fact]
+    public async Task Migrations_run_once_per_release_as_a_hook_job()
+    {
+        var job = Single(await RenderAsync(), "Job");
+        var annotations = job["metadata"]["annotations"];
+        var container = job["spec"]["template"]["spec"]["containers"][0];
+
+        Assert.Equal("pre-install,pre-upgrade", annotations["helm.sh/hook"].Text());
+        Assert.Contains("before-hook-creation", annotations["helm.sh/hook-delete-policy"].Text(), StringComparison.Ordinal);
+        Assert.Equal("migrate", container["args"][0].Text());
+        Assert.Equal(("scoring-database", "connection-string"), SecretRef(Env(container)["ConnectionStrings__Scoring"]));
+    }
+
+    [Fact]
+    public async Task The_default_policy_config_map_is_the_services_default_policy()
+    {
+        var configMap = Single(await RenderAsync(), "ConfigMap");
+
+        var policy = PolicyFile.Parse(configMap["data"]["policy.json"].Text(), "chart");
+
+        Assert.Equal(PolicyFile.Serialize(ScoringPolicy.Default), PolicyFile.Serialize(policy));
+    }
+
+    [Fact]
+    public async Task Production_values_render_oidc_network_policy_monitoring_and_a_valid_policy()
+    {
+        var manifests = await RenderAsync("-f", ProductionValues);
+        var container = Single(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+        var env = Env(container);
+
+        Assert.Equal("https://login.example.com/realms/platform", env["Auth__Authority"]["value"].Text());
+        Assert.False(env.ContainsKey("Auth__SigningKey"));
+        Assert.Equal(("scoring-postgres", "npgsql"), SecretRef(env["ConnectionStrings__Scoring"]));
+        Assert.Equal("registry.example.com/trust-safety/scoring:1.4.2", container["image"].Text());
+        Assert.Equal("0:00:45", env["Hosting__DrainTime"]["value"].Text());
+        Assert.Equal("60", Single(manifests, "Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].Text());
+
+        Assert.Contains(manifests, m => Kind(m) == "Service" && m["spec"].Has("clusterIP") && m["spec"]["clusterIP"].Text() == "None");
+        Assert.Equal("metrics", Single(manifests, "ServiceMonitor")["spec"]["endpoints"][0]["port"].Text());
+        Assert.Equal("monitoring", Single(manifests, "NetworkPolicy")["spec"]["ingress"][1]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].Text());
+
+        var policy = PolicyFile.Parse(Single(manifests, "ConfigMap")["data"]["policy.json"].Text(), "production values");
+        Assert.Equal(("platform-2027-01", TimeSpan.FromDays(2)), (policy.Version, policy.ReviewSla));
+    }
+
+    private static string Kind(YamlMappingNode manifest) => manifest["kind"].Text();
+
+    private static YamlMappingNode Single(IReadOnlyList<YamlMappingNode> manifests, string kind) =>
+        Assert.Single(manifests, m => Kind(m) == kind && !(kind == "Service" && m["spec"].Has("clusterIP")));
+
+    private static Dictionary<string, YamlNode> Env(YamlNode container) =>
+        ((YamlSequenceNode)container["env"]).Children.ToDictionary(e => e["name"].Text());
+
+    private static (string Name, string Key) SecretRef(YamlNode variable) =>
+        (variable["valueFrom"]["secretKeyRef"]["name"].Text(), variable["valueFrom"]["secretKeyRef"]["key"].Text());
+
+    private static async Task<IReadOnlyList<YamlMappingNode>> RenderAsync(params string[] extra)
+    {
+        var result = await HelmAsync(["template", "scoring", Chart, .. extra]);
+        Assert.True(result.ExitCode == 0, result.Output);
+
+        var stream = new YamlStream();
+        stream.Load(new StringReader(result.Output));
+        return [.. stream.Documents.Select(d => d.RootNode).OfType<YamlMappingNode>()];
+    }
+
+    private static async Task<(int ExitCode, string Output)> HelmAsync(params string[] arguments)
+    {
+        var helm = Environment.GetEnvironmentVariable("SCORING_HELM") is { Length: > 0 } configured ? configured : "helm";
+        var info = new ProcessStartInfo(helm) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(info)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new InvalidOperationException("helm was not found: run tests/run.sh, which fetches it, or set SCORING_HELM.");
+        }
+
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            return (process.ExitCode, await stdout + await stderr);
+        }
+    }
+}
+
+internal static class YamlNodes
+{
+    public static string Text(this YamlNode node) => ((YamlScalarNode)node).Value ?? "";
+
+    public static bool Has(this YamlNode node, string key) => node is YamlMappingNode map && map.Children.ContainsKey(key);
+}
