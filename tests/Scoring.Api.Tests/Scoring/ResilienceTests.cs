@@ -63,6 +63,8 @@ public sealed class ResilienceTests(TestServers servers)
         Assert.Equal(55, whileDown.Points, 1e-9);
         Assert.Equal(55, batch.Scores[0].Points, 1e-9);
         Assert.Equal(55, otherWhileDown.Points, 1e-9);
+        var readiness = await app.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "readiness" });
+        Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, readiness.Status);
 
         // Redis comes back from its append-only file still holding the entry from before the outage;
         // the server whose write failed rewrites it as soon as it reconnects.
