@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -18,48 +17,26 @@ public static class HostingExtensions
     {
         var hosting = builder.Configuration.GetSection(SectionName).Get<HostingOptions>() ?? new HostingOptions();
 
-        // --urls / ASPNETCORE_URLS keep choosing the gRPC address; Kestrel gets explicit endpoints so the
-        // metrics port can speak HTTP/1.1 beside them.
-        var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : DefaultUrl;
-        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "");
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        // --urls / ASPNETCORE_URLS keep choosing the gRPC address; the metrics endpoint joins them on the
+        // same interface, and each endpoint speaks the protocol its port calls for.
+        var urls = (builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : DefaultUrl)
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .ToList();
+        if (hosting.MetricsPort > 0)
         {
-            IPAddress? metricsAddress = null;
-            foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                var address = BindingAddress.Parse(url);
-                var ip = Listen(kestrel, address.Host, address.Port, HttpProtocols.Http2);
-                metricsAddress ??= ip;
-            }
+            var grpc = BindingAddress.Parse(urls[0]);
+            urls.Add($"http://{grpc.Host}:{hosting.MetricsPort}");
+        }
 
-            if (hosting.MetricsPort > 0)
-            {
-                Listen(kestrel, metricsAddress?.ToString() ?? "localhost", hosting.MetricsPort, HttpProtocols.Http1);
-            }
-        });
+        builder.WebHost.UseUrls([.. urls]);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
+            listen.Protocols = hosting.MetricsPort > 0 && listen.IPEndPoint?.Port == hosting.MetricsPort
+                ? HttpProtocols.Http1
+                : HttpProtocols.Http2));
 
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = hosting.DrainTime);
         builder.Services.AddSingleton(hosting);
         return hosting;
-    }
-
-    /// <summary>Listens on one address; returns the IP used, or null for localhost.</summary>
-    private static IPAddress? Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
-    {
-        void Configure(ListenOptions listen) => listen.Protocols = protocols;
-        switch (host)
-        {
-            case "localhost":
-                kestrel.ListenLocalhost(port, Configure);
-                return null;
-            case "*" or "+" or "0.0.0.0" or "[::]":
-                kestrel.ListenAnyIP(port, Configure);
-                return IPAddress.Any;
-            default:
-                var ip = IPAddress.Parse(host.Trim('[', ']'));
-                kestrel.Listen(ip, port, Configure);
-                return ip;
-        }
     }
 }
 
