@@ -99,6 +99,9 @@ public abstract class AppealContractTests(Backend backend)
         Assert.Equal(first, again);
         var entries = await Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { TargetId = first.AppealId });
         Assert.Single(entries.Entries);
+
+        var other = await RecordAsync(violation.UserId);
+        await AssertFails(StatusCode.AlreadyExists, () => SubmitAsync(other, requestId: "req-1"));
     }
 
     [Fact]

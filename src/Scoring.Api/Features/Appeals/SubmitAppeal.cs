@@ -34,7 +34,10 @@ public sealed class SubmitAppealCommandHandler(
             if (!string.IsNullOrEmpty(command.RequestId)
                 && await db.Appeals.AsNoTracking().SingleOrDefaultAsync(a => a.UserId == command.UserId && a.RequestId == command.RequestId, token) is { } repeated)
             {
-                return repeated;
+                // Like a replayed report: the same key for another violation is a conflict, not a replay.
+                return repeated.ViolationId == command.ViolationId
+                    ? repeated
+                    : throw new ConflictException($"request_id '{command.RequestId}' was already used for another appeal");
             }
 
             var violation = await db.FindViolationAsync(command.ViolationId, command.UserId, token);

@@ -61,10 +61,18 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
         IReadOnlyCollection<string> userIds, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var loaded = await db.LoadScoreStatesAsync(userIds, policy, now, cancellationToken);
+
+        // All writes at once: the Redis client pipelines them, so a cold GetScores costs one round trip, not one per user.
+        var writes = loaded.Select(async pair => (pair.Key, pair.Value, Cached: await cache.SetAsync(pair.Key, pair.Value, CancellationToken.None))).ToList();
         var refreshed = new Dictionary<string, (ScoreState, bool)>(loaded.Count, StringComparer.Ordinal);
-        foreach (var (userId, state) in loaded)
+        foreach (var (userId, state, cached) in await Task.WhenAll(writes))
         {
-            refreshed[userId] = (state, await CacheAsync(userId, state));
+            if (!cached)
+            {
+                await MarkForRepairAsync(userId, state);
+            }
+
+            refreshed[userId] = (state, cached);
         }
 
         return refreshed;
@@ -83,6 +91,13 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
             return true;
         }
 
+        await MarkForRepairAsync(userId, state);
+        return false;
+    }
+
+    /// <summary>Records a failed cache write so that a replica rewrites the entry once Redis answers.</summary>
+    private async Task MarkForRepairAsync(string userId, ScoreState state)
+    {
         try
         {
             await db.MarkCacheRepairAsync(userId, state.Version, CancellationToken.None);
@@ -91,8 +106,6 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
         {
             // The process-local mark in the cache still keeps this replica from serving the stale entry.
         }
-
-        return false;
     }
 
     /// <summary>Computes a score now from state already in hand.</summary>
