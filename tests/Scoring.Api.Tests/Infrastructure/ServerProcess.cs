@@ -13,9 +13,13 @@ public sealed class ServerProcess : IDisposable
     private ServerProcess(Process process, int port, int metricsPort)
     {
         _process = process;
-        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        Address = $"http://127.0.0.1:{port}";
+        _channel = GrpcChannel.ForAddress(Address);
         MetricsPort = metricsPort;
     }
+
+    /// <summary>The gRPC address.</summary>
+    public string Address { get; }
 
     /// <summary>The HTTP/1.1 port serving /metrics.</summary>
     public int MetricsPort { get; }

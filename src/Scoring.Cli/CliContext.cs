@@ -1,0 +1,134 @@
+using System.CommandLine;
+using Google.Protobuf;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+using Scoring.V1;
+
+namespace Scoring.Cli;
+
+/// <summary>What every command needs: clients for the chosen address, and output as tables or JSON.</summary>
+public sealed class CliContext(
+    TextWriter output,
+    TextWriter error,
+    Func<string, string?> environment,
+    Func<string, GrpcChannel> channelFor,
+    Option<string> address,
+    Option<bool> json)
+{
+    public const int Failed = 1;
+
+    private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation().WithFormatDefaultValues(false));
+
+    /// <summary>Runs one call: prints its result, or its status and offending fields with a non-zero exit code.</summary>
+    public Func<ParseResult, CancellationToken, Task<int>> Call<TResponse>(
+        Func<Clients, ParseResult, Metadata, CancellationToken, Task<TResponse>> call, Action<IAnsiConsole, TResponse> render)
+        where TResponse : IMessage
+        => async (parse, cancellationToken) =>
+        {
+            using var channel = channelFor(parse.GetValue(address)!);
+            try
+            {
+                var response = await call(new Clients(channel), parse, Headers(), cancellationToken);
+                if (parse.GetValue(json))
+                {
+                    await output.WriteLineAsync(Json.Format(response));
+                }
+                else
+                {
+                    render(Console(), response);
+                }
+
+                return 0;
+            }
+            catch (RpcException exception)
+            {
+                await ReportAsync(exception);
+                return Failed;
+            }
+        };
+
+    private Metadata Headers()
+    {
+        var headers = new Metadata();
+        if (environment("SCORING_TOKEN") is { Length: > 0 } token)
+        {
+            headers.Add("authorization", $"Bearer {token}");
+        }
+
+        return headers;
+    }
+
+    private IAnsiConsole Console()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = AnsiSupport.Detect,
+            ColorSystem = ColorSystemSupport.Detect,
+        });
+        // Redirected output (scripts, pipes) gets whole rows rather than wrapped ids.
+        if (!console.Profile.Capabilities.Interactive || System.Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 320;
+        }
+
+        return console;
+    }
+
+    /// <summary>The status, the message, and each offending field from google.rpc.BadRequest.</summary>
+    private async Task ReportAsync(RpcException exception)
+    {
+        await error.WriteLineAsync($"error: {ToCode(exception.StatusCode)}: {exception.Status.Detail}");
+        if (exception.GetRpcStatus()?.GetDetail<BadRequest>() is { } badRequest)
+        {
+            foreach (var violation in badRequest.FieldViolations)
+            {
+                await error.WriteLineAsync($"  {violation.Field}: {violation.Description}");
+            }
+        }
+    }
+
+    private static string ToCode(StatusCode code) =>
+        string.Concat(code.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant();
+
+    /// <summary>A two-column table of labels and values.</summary>
+    public static IRenderable Fields(params (string Label, string Value)[] rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("field").AddColumn("value");
+        foreach (var (label, value) in rows)
+        {
+            table.AddRow(Markup.Escape(label), Markup.Escape(value));
+        }
+
+        return table;
+    }
+
+    /// <summary>A table with these columns and rows, escaped.</summary>
+    public static Table Rows(string[] columns, IEnumerable<string[]> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in columns)
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var row in rows)
+        {
+            table.AddRow([.. row.Select(Markup.Escape)]);
+        }
+
+        return table;
+    }
+}
+
+/// <summary>The service clients over one channel.</summary>
+public sealed class Clients(GrpcChannel channel)
+{
+    public ConductScoring.ConductScoringClient Scoring { get; } = new(channel);
+    public V1.Appeals.AppealsClient Appeals { get; } = new(channel);
+    public V1.Audit.AuditClient Audit { get; } = new(channel);
+    public V1.Privacy.PrivacyClient Privacy { get; } = new(channel);
+}

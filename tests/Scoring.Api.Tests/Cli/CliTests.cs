@@ -1,0 +1,172 @@
+extern alias cli;
+
+using System.Diagnostics;
+using System.Text.Json;
+using Grpc.Net.Client;
+using Scoring.Api.Tests.Infrastructure;
+using ScoringCli = cli::Scoring.Cli.ScoringCli;
+
+namespace Scoring.Api.Tests.Cli;
+
+/// <summary>The scoring command against the real service (in process, over its HTTP/2 handler).</summary>
+public sealed class CliTests(SqliteBackend backend) : IClassFixture<SqliteBackend>
+{
+    private async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) =>
+        await RunAsync(backend.App, token: null, args);
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(ScoringApp app, string? token, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await ScoringCli.RunAsync(
+            args, output, error,
+            name => name == "SCORING_TOKEN" ? token : null,
+            address => GrpcChannel.ForAddress(app.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = app.Server.CreateHandler() }));
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    private async Task<JsonElement> JsonAsync(params string[] args)
+    {
+        var (exitCode, output, error) = await RunAsync([.. args, "--json"]);
+        Assert.True(exitCode == 0, error);
+        return JsonDocument.Parse(output).RootElement;
+    }
+
+    [Fact]
+    public async Task Record_then_score_explain_scores_violations_and_policy_read_as_tables()
+    {
+        var user = Requests.NewUserId();
+
+        var recorded = await RunAsync("record", "--source", "cli.test", "--event-id", "e-1" + user, "--user", user, "--category", "fraud", "--severity", "high", "--note", "Fake shop");
+        var score = await RunAsync("score", user, "--explain");
+        var scores = await RunAsync("scores", user, "nobody-" + user);
+        var violations = await RunAsync("violations", user);
+        var policy = await RunAsync("policy");
+
+        Assert.Equal(0, recorded.ExitCode);
+        Assert.Contains("Recorded.", recorded.Output, StringComparison.Ordinal);
+        Assert.Contains("restricted", score.Output, StringComparison.Ordinal);
+        Assert.Contains("90.00:00:00", score.Output, StringComparison.Ordinal);
+        Assert.Contains("good", scores.Output, StringComparison.Ordinal);
+        Assert.Contains("fraud", violations.Output, StringComparison.Ordinal);
+        Assert.Contains("violent_extremism", policy.Output, StringComparison.Ordinal);
+        Assert.All(new[] { score, scores, violations, policy }, r => Assert.Equal(0, r.ExitCode));
+    }
+
+    [Fact]
+    public async Task Json_output_is_the_response_for_scripts()
+    {
+        var user = Requests.NewUserId();
+        await RunAsync("record", "--source", "cli.test", "--event-id", "e-2" + user, "--user", user, "--category", "spam", "--severity", "medium");
+
+        var score = await JsonAsync("score", user);
+
+        Assert.Equal(15, score.GetProperty("points").GetDouble(), 1e-9);
+        Assert.Equal("STANDING_WARNED", score.GetProperty("standing").GetString());
+    }
+
+    [Fact]
+    public async Task A_rejected_call_shows_the_status_and_the_offending_field_and_fails()
+    {
+        var (exitCode, _, error) = await RunAsync("record", "--source", "cli.test", "--event-id", "e-3", "--user", "u 1", "--category", "jaywalking", "--severity", "low");
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("error: INVALID_ARGUMENT", error, StringComparison.Ordinal);
+        Assert.Contains("  user_id:", error, StringComparison.Ordinal);
+        Assert.Contains("  category:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_appeal_audit_and_privacy_commands_walk_a_whole_case()
+    {
+        var user = Requests.NewUserId();
+        var violation = (await JsonAsync("record", "--source", "cli.test", "--event-id", "e-4" + user, "--user", user, "--category", "harassment", "--severity", "high", "--decided-by", "mod-7"))
+            .GetProperty("violation").GetProperty("violationId").GetString()!;
+
+        var appeal = (await JsonAsync("appeal", "submit", "--violation", violation, "--user", user, "--statement", "Out of context")).GetProperty("appealId").GetString()!;
+        var queue = await RunAsync("appeal", "list", "--user", user);
+        var assigned = await JsonAsync("appeal", "assign", appeal, "--reviewer", "rev-1");
+        var decided = await JsonAsync("appeal", "decide", appeal, "--reviewer", "rev-1", "--decision", "reduce", "--new-severity", "low", "--rationale", "Minor");
+        var shown = await RunAsync("appeal", "show", appeal);
+        var audit = await RunAsync("audit", "list", "--user", user);
+        var verified = await RunAsync("audit", "verify", user);
+        var export = await JsonAsync("privacy", "export", user);
+        var erased = await RunAsync("privacy", "erase", user, "--reason", "gdpr_art17_request");
+
+        Assert.Contains(appeal, queue.Output, StringComparison.Ordinal);
+        Assert.Equal("APPEAL_STATE_IN_REVIEW", assigned.GetProperty("state").GetString());
+        Assert.Equal("APPEAL_STATE_REDUCED", decided.GetProperty("appeal").GetProperty("state").GetString());
+        Assert.Equal(5, decided.GetProperty("score").GetProperty("points").GetDouble(), 1e-9);
+        Assert.Contains("reduce to low", shown.Output, StringComparison.Ordinal);
+        Assert.Contains("appeal.decided", audit.Output, StringComparison.Ordinal);
+        Assert.Contains("Intact", verified.Output, StringComparison.Ordinal);
+        Assert.Equal(4, export.GetProperty("auditEntries").GetArrayLength());
+        Assert.Contains("1 violations, 1 appeals", erased.Output, StringComparison.Ordinal);
+
+        var withdrawnCase = (await JsonAsync("record", "--source", "cli.test", "--event-id", "e-5" + user, "--user", user, "--category", "spam", "--severity", "low"))
+            .GetProperty("violation").GetProperty("violationId").GetString()!;
+        var second = (await JsonAsync("appeal", "submit", "--violation", withdrawnCase, "--user", user, "--statement", "Again")).GetProperty("appealId").GetString()!;
+        Assert.Equal("APPEAL_STATE_WITHDRAWN", (await JsonAsync("appeal", "withdraw", second, "--user", user)).GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("record")]
+    [InlineData("score")]
+    [InlineData("scores")]
+    [InlineData("violations")]
+    [InlineData("policy")]
+    [InlineData("appeal submit")]
+    [InlineData("appeal list")]
+    [InlineData("appeal show")]
+    [InlineData("appeal assign")]
+    [InlineData("appeal decide")]
+    [InlineData("appeal withdraw")]
+    [InlineData("audit list")]
+    [InlineData("audit verify")]
+    [InlineData("privacy export")]
+    [InlineData("privacy erase")]
+    public async Task Every_command_has_help(string command)
+    {
+        var (exitCode, output, _) = await RunAsync([.. command.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--help"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+        Assert.Contains("--address", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_token_comes_from_SCORING_TOKEN()
+    {
+        var directory = Directory.CreateTempSubdirectory("scoring-cli-").FullName;
+        using var app = new ScoringApp(Tokens.JwtSettings(new() { ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(directory, "scoring.db")}" }));
+
+        var anonymous = await RunAsync(app, token: null, "policy");
+        var reader = await RunAsync(app, Tokens.Create("dash", ["scoring.reader"], serviceNow: app.Time.GetUtcNow()), "policy");
+
+        Assert.NotEqual(0, anonymous.ExitCode);
+        Assert.Contains("UNAUTHENTICATED", anonymous.Error, StringComparison.Ordinal);
+        Assert.Equal(0, reader.ExitCode);
+    }
+
+    [Fact]
+    public async Task The_installed_command_reaches_a_running_server_through_SCORING_ADDRESS()
+    {
+        using var server = await ServerProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Scoring"] = $"Data Source={Path.Combine(Directory.CreateTempSubdirectory("scoring-cli-").FullName, "scoring.db")}",
+            ["Auth__Mode"] = "None",
+            ["Auth__AllowAnonymous"] = "true",
+        });
+        var cliDll = Path.Combine(AppContext.BaseDirectory, "Scoring.Cli.dll");
+        var info = new ProcessStartInfo("dotnet") { ArgumentList = { cliDll, "policy", "--json" }, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.Environment["SCORING_ADDRESS"] = server.Address;
+
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal("default-2026-11", JsonDocument.Parse(output).RootElement.GetProperty("version").GetString());
+    }
+}
