@@ -89,20 +89,35 @@ public static class ScoreCalculator
     /// <summary>
     /// The first instant after <paramref name="from"/> at which the points fall below <paramref name="threshold"/>.
     /// With no permanent violation the total never rises as time passes (each term decays or drops to 0 at
-    /// expiry), so a binary search over time finds the crossing.
+    /// expiry), so a binary search over time finds the crossing. The terms are flattened once, so each of
+    /// the search's ~40 steps is plain arithmetic: no lookups, no allocations.
     /// </summary>
     private static DateTimeOffset FirstDropAfter(
         ScoringPolicy policy, IReadOnlyCollection<ScoredViolation> violations, DateTimeOffset from, double threshold)
     {
-        // Once every violation has expired the total is 0, below any positive threshold.
-        var latest = violations.Max(v => v.OccurredAt);
-        var low = from;
-        var high = (latest > from ? latest : from) + policy.MaxAge + SearchResolution;
-
-        while (high - low > SearchResolution)
+        var terms = new Term[violations.Count];
+        var count = 0;
+        var latest = from.UtcTicks;
+        foreach (var violation in violations)
         {
-            var middle = low + (high - low) / 2;
-            if (TotalAt(policy, violations, middle) < threshold)
+            if (policy.FindCategory(violation.Category) is not { } category || IsExpired(policy, category, violation, from))
+            {
+                continue;
+            }
+
+            var occurred = violation.OccurredAt.UtcTicks;
+            terms[count++] = new Term(violation.BasePoints, occurred, category.HalfLife.Ticks, occurred + policy.MaxAge.Ticks);
+            latest = Math.Max(latest, occurred);
+        }
+
+        // Once every violation has expired the total is 0, below any positive threshold.
+        var span = terms.AsSpan(0, count);
+        var low = from.UtcTicks;
+        var high = latest + policy.MaxAge.Ticks + SearchResolution.Ticks;
+        while (high - low > SearchResolution.Ticks)
+        {
+            var middle = low + ((high - low) / 2);
+            if (Total(span, middle) < threshold)
             {
                 high = middle;
             }
@@ -112,8 +127,26 @@ public static class ScoreCalculator
             }
         }
 
-        return RoundUpToSecond(high);
+        return RoundUpToSecond(new DateTimeOffset(high, TimeSpan.Zero));
     }
+
+    private static double Total(ReadOnlySpan<Term> terms, long at)
+    {
+        var total = 0.0;
+        foreach (ref readonly var term in terms)
+        {
+            if (at <= term.LastCountingTicks)
+            {
+                var age = Math.Max(0, at - term.OccurredTicks);
+                total += term.BasePoints * double.Exp2(-(age / term.HalfLifeTicks));
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>One counting violation, flattened for the search: it counts until <see cref="LastCountingTicks"/>.</summary>
+    private readonly record struct Term(double BasePoints, long OccurredTicks, double HalfLifeTicks, long LastCountingTicks);
 
     private static DateTimeOffset RoundUpToSecond(DateTimeOffset at)
     {

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Scoring.Benchmarks.ScoreBenchmarks).Assembly).Run(args);
