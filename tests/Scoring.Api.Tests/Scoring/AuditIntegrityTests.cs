@@ -82,14 +82,7 @@ public sealed class AuditIntegrityTests(TestServers servers)
         Assert.True((await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = appeal.UserId })).Valid);
 
         // Someone with superuser rights bypasses the trigger and softens the decision on entry 4.
-        await using (var connection = new NpgsqlConnection(database))
-        {
-            await connection.OpenAsync(TestContext.Current.CancellationToken);
-            await using var command = new NpgsqlCommand(
-                "SET session_replication_role = replica; UPDATE audit_entries SET reason = 'overturn' WHERE user_id = @user AND sequence = 4;", connection);
-            command.Parameters.AddWithValue("user", appeal.UserId);
-            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
+        await TamperAsync(database, appeal.UserId, "UPDATE audit_entries SET reason = 'overturn' WHERE user_id = @user AND sequence = 4;");
 
         var verified = await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = appeal.UserId });
 
@@ -104,18 +97,21 @@ public sealed class AuditIntegrityTests(TestServers servers)
         var appeal = await AppealedViolationAsync(app);
         await app.Appeals.AssignAppealAsync(new AssignAppealRequest { AppealId = appeal.AppealId, ReviewerId = "rev-1" });
 
-        await using (var connection = new NpgsqlConnection(database))
-        {
-            await connection.OpenAsync(TestContext.Current.CancellationToken);
-            await using var command = new NpgsqlCommand(
-                "SET session_replication_role = replica; DELETE FROM audit_entries WHERE user_id = @user AND sequence = 2;", connection);
-            command.Parameters.AddWithValue("user", appeal.UserId);
-            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
+        await TamperAsync(database, appeal.UserId, "DELETE FROM audit_entries WHERE user_id = @user AND sequence = 2;");
 
         var verified = await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = appeal.UserId });
 
         Assert.Equal((false, 2L), (verified.Valid, verified.FirstBrokenSequence));
+    }
+
+    /// <summary>Runs SQL as a superuser who has switched triggers off for the session.</summary>
+    private static async Task TamperAsync(string database, string userId, string sql)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand("SET session_replication_role = replica; " + sql, connection);
+        command.Parameters.AddWithValue("user", userId);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 
     [Theory]
