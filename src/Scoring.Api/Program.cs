@@ -1,13 +1,22 @@
 using Scoring.Api.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
+
+// `migrate` applies pending migrations and exits: the deployment's one-off step (the Helm hook Job).
+// It serves no calls, so it needs no authentication settings.
+var migrateOnly = args is ["migrate", ..];
+if (migrateOnly)
+{
+    builder.Configuration["Auth:Mode"] = "None";
+    builder.Configuration["Auth:AllowAnonymous"] = "true";
+}
+
 builder.AddScoring();
 
 var app = builder.Build();
 app.MapScoring();
 
-// `migrate` applies pending migrations and exits: the deployment's one-off step (the Helm hook Job).
-if (args is ["migrate", ..])
+if (migrateOnly)
 {
     await app.MigrateAsync();
     return;

@@ -98,6 +98,34 @@ public sealed class OperationTests(TestServers servers)
         Assert.All(acknowledged, request => Assert.Contains(request.EventId, stored));
     }
 
+    [Fact]
+    public async Task The_migrate_command_applies_every_migration_and_exits_without_auth_settings()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var serviceDll = typeof(Program).Assembly.Location;
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { serviceDll, "migrate" },
+            WorkingDirectory = Path.GetDirectoryName(serviceDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["Database__Provider"] = "Postgres";
+        info.Environment["ConnectionStrings__Scoring"] = database;
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
+        Assert.True(process.ExitCode == 0, await output);
+
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM \"__EFMigrationsHistory\"", connection);
+        var applied = (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+        Assert.Equal(Directory.GetFiles(Repository.File("src", "Scoring.Api", "Infrastructure", "Persistence", "Migrations", "Postgres"), "*.Designer.cs").Length, applied);
+    }
+
     /// <summary>The value of the first sample of <paramref name="metric"/> whose labels contain <paramref name="label"/>.</summary>
     private static double Sample(string exposition, string metric, string label)
     {
