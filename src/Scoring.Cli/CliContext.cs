@@ -50,7 +50,22 @@ public sealed class CliContext(
             }
         };
 
-    private Metadata Headers()
+    /// <summary>The address a command line names (or the default).</summary>
+    public string Address(ParseResult parse) => parse.GetValue(address)!;
+
+    public bool WantsJson(ParseResult parse) => parse.GetValue(json);
+
+    public TextWriter Output => output;
+
+    public TextWriter Error => error;
+
+    /// <summary>Several channels to the address: each its own HTTP/2 connection.</summary>
+    public IReadOnlyList<GrpcChannel> OpenChannels(ParseResult parse, int count) =>
+        [.. Enumerable.Range(0, count).Select(_ => channelFor(Address(parse)))];
+
+    public IAnsiConsole Tables() => Console();
+
+    public Metadata Headers()
     {
         var headers = new Metadata();
         if (environment("SCORING_TOKEN") is { Length: > 0 } token)

@@ -32,7 +32,8 @@ public static class ScoringCli
         foreach (var command in ScoreCommands.Create(context)
             .Concat(AppealCommands.Create(context))
             .Concat(AuditCommands.Create(context))
-            .Concat(PrivacyCommands.Create(context)))
+            .Concat(PrivacyCommands.Create(context))
+            .Append(BenchCommand.Create(context)))
         {
             root.Subcommands.Add(command);
         }

@@ -126,6 +126,7 @@ public sealed class CliTests(SqliteBackend backend) : IClassFixture<SqliteBacken
     [InlineData("audit verify")]
     [InlineData("privacy export")]
     [InlineData("privacy erase")]
+    [InlineData("bench")]
     public async Task Every_command_has_help(string command)
     {
         var (exitCode, output, _) = await RunAsync([.. command.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--help"]);
@@ -133,6 +134,33 @@ public sealed class CliTests(SqliteBackend backend) : IClassFixture<SqliteBacken
         Assert.Equal(0, exitCode);
         Assert.Contains("Usage:", output, StringComparison.Ordinal);
         Assert.Contains("--address", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("read")]
+    [InlineData("batch-read")]
+    [InlineData("write")]
+    [InlineData("batch-write")]
+    [InlineData("mixed")]
+    public async Task A_bounded_bench_run_reports_throughput_latency_and_errors(string scenario)
+    {
+        var result = await JsonAsync("bench", "--scenario", scenario, "--duration", "1", "--concurrency", "4", "--channels", "2", "--population", "50", "--seed", "7");
+
+        Assert.Equal(scenario, result.GetProperty("scenario").GetString());
+        Assert.True(result.GetProperty("calls").GetInt64() > 0);
+        Assert.True(result.GetProperty("callsPerSecond").GetDouble() > 0);
+        Assert.True(result.GetProperty("p50Ms").GetDouble() <= result.GetProperty("p99Ms").GetDouble());
+        Assert.True(result.GetProperty("p99Ms").GetDouble() <= result.GetProperty("maxMs").GetDouble());
+        Assert.Empty(result.GetProperty("errors").EnumerateObject());
+    }
+
+    [Fact]
+    public async Task Bench_refuses_an_address_off_this_machine()
+    {
+        var (exitCode, _, error) = await RunAsync("bench", "--address", "http://10.1.2.3:5080", "--duration", "1");
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("only against this machine", error, StringComparison.Ordinal);
     }
 
     [Fact]
