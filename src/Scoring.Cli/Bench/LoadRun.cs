@@ -6,7 +6,7 @@ using Scoring.V1;
 namespace Scoring.Cli.Bench;
 
 /// <summary>What one load run asks for.</summary>
-public sealed record LoadSettings(string Scenario, int Concurrency, int Channels, TimeSpan Duration, int Population, int Seed, bool SeedData);
+public sealed record LoadSettings(string Scenario, int Concurrency, int Channels, TimeSpan Duration, int Population, double Skew, int Seed, bool SeedData);
 
 /// <summary>What one load run measured.</summary>
 public sealed record LoadResult(
@@ -22,7 +22,7 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
     public static readonly string[] Scenarios = ["read", "batch-read", "write", "batch-write", "mixed"];
     private const int BatchSize = 100;
 
-    private readonly Zipf _users = new(settings.Population);
+    private readonly Zipf _users = new(settings.Population, settings.Skew);
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private long _sequence;
 

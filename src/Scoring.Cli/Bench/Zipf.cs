@@ -2,7 +2,7 @@ namespace Scoring.Cli.Bench;
 
 /// <summary>
 /// Picks ranks 0..n-1 with probability proportional to 1/(rank+1)^s: a few users are hot, most are
-/// rarely read, as on real platforms.
+/// rarely read, as on real platforms. With s = 0 every user is as likely as any other.
 /// </summary>
 public sealed class Zipf
 {

@@ -21,12 +21,13 @@ internal static class BenchCommand
         var channels = new Option<int>("--channels") { Description = "HTTP/2 connections.", DefaultValueFactory = _ => 4 };
         var duration = new Option<int>("--duration") { Description = "Seconds to run (1-600).", DefaultValueFactory = _ => 10 };
         var population = new Option<int>("--population") { Description = "Users, chosen with a Zipf skew.", DefaultValueFactory = _ => 10_000 };
+        var skew = new Option<double>("--skew") { Description = "The Zipf exponent: 1 makes a few users hot, 0 picks users uniformly.", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<int>("--seed") { Description = "Random seed, for repeatable runs.", DefaultValueFactory = _ => 1 };
         var noSeedData = new Option<bool>("--no-seed-data") { Description = "Skip recording one violation per user before the run." };
 
         var command = new Command("bench", "A bounded load run against a service on this machine (loopback addresses only).")
         {
-            scenario, concurrency, channels, duration, population, seed, noSeedData,
+            scenario, concurrency, channels, duration, population, skew, seed, noSeedData,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -43,6 +44,7 @@ internal static class BenchCommand
                 Math.Clamp(parse.GetValue(channels), 1, 256),
                 TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(duration), 1, 600)),
                 Math.Clamp(parse.GetValue(population), 1, 10_000_000),
+                Math.Clamp(parse.GetValue(skew), 0, 10),
                 parse.GetValue(seed),
                 !parse.GetValue(noSeedData));
 

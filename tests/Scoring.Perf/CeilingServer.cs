@@ -1,0 +1,43 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Scoring.V1;
+
+namespace Scoring.Perf;
+
+/// <summary>
+/// The gRPC ceiling: the same Kestrel and gRPC stack as the service, answering GetScore with a score
+/// built once. Whatever the service spends beyond this is its own work (validation, cache, scoring).
+/// </summary>
+public static class CeilingServer
+{
+    public static async Task<int> RunAsync(string url)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls(url);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+
+        var app = builder.Build();
+        app.MapGrpcService<ConstantScoring>();
+        await app.RunAsync();
+        return 0;
+    }
+
+    private sealed class ConstantScoring : ConductScoring.ConductScoringBase
+    {
+        // Shaped like a real answer, so both servers write responses of about the same size.
+        private static readonly UserScore Score = new()
+        {
+            UserId = "bench-u0",
+            Points = 12.5,
+            Standing = Standing.Warned,
+            ActiveViolations = 3,
+            ComputedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch),
+            PolicyVersion = "2026-01",
+        };
+
+        public override Task<UserScore> GetScore(GetScoreRequest request, ServerCallContext context) => Task.FromResult(Score);
+    }
+}

@@ -1,0 +1,20 @@
+using Scoring.Perf;
+
+// The harness's helpers; tests/perf/run.sh is the only caller.
+return args switch
+{
+    ["ceiling", var url] => await CeilingServer.RunAsync(url),
+    ["frame", "get-score", var userId, var file] => Frames.Write(file, Frames.GetScore(userId)),
+    ["frame", "get-scores", var prefix, var count, var file] => Frames.Write(file, Frames.GetScores(prefix, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture))),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: Scoring.Perf ceiling <url>                                serve GetScore with a constant score
+               Scoring.Perf frame get-score <user-id> <file>             write one framed GetScoreRequest
+               Scoring.Perf frame get-scores <id-prefix> <count> <file>  write one framed GetScoresRequest for <prefix>0..<count-1>
+        """);
+    return 2;
+}

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# The performance run: measures the service on PostgreSQL + Redis against ceilings measured in the same
+# run on the same machine, and prints each figure as a ratio to its ceiling. See tests/perf/PERFORMANCE.md.
+#
+#   bash tests/perf/run.sh            # about 4 minutes after the first build
+#
+# Installs what it needs from Debian packages when missing (as root): postgresql (pgbench), redis-server
+# (redis-benchmark), nghttp2-client (h2load, nghttp) and jq. Starts its own PostgreSQL, Redis, ceiling
+# server and service on free 127.0.0.1 ports, bounds every load run in time, and stops them all on exit.
+#
+# Settings (environment): PERF_DURATION seconds per measurement (default 10), PERF_READ_CONNECTIONS and
+# PERF_READ_STREAMS (default 4 x 64 = 256 calls in flight), PERF_WRITE_CONCURRENCY (default 32 clients
+# or calls in flight for every durable-write figure), PERF_POPULATION users (default 10000).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+
+duration=${PERF_DURATION:-10}
+read_connections=${PERF_READ_CONNECTIONS:-4}
+read_streams=${PERF_READ_STREAMS:-64}
+write_concurrency=${PERF_WRITE_CONCURRENCY:-32}
+population=${PERF_POPULATION:-10000}
+batch=100
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# --- What the run needs -------------------------------------------------------------------------------
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/pgbench' >/dev/null || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-server redis-tools)
+command -v h2load >/dev/null 2>&1 && command -v nghttp >/dev/null 2>&1 || missing+=(nghttp2-client)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+if ((${#missing[@]} > 0)); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/perf/run.sh: needs ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  # Keep the packages from starting system-wide servers; the run starts its own.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$created_policy" -eq 1 ] && rm -f "$policy"
+fi
+pg_bin=$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/pgbench' | sort -V | tail -1)")
+
+say "building (Release)"
+for project in src/Scoring.Api src/Scoring.Cli tests/Scoring.Perf; do
+  dotnet build -c Release "$project" -v quiet -nologo -clp:ErrorsOnly >&2
+done
+api_dll=$repo/src/Scoring.Api/bin/Release/net10.0/Scoring.Api.dll
+cli_dll=$repo/src/Scoring.Cli/bin/Release/net10.0/Scoring.Cli.dll
+perf_dll=$repo/tests/Scoring.Perf/bin/Release/net10.0/Scoring.Perf.dll
+
+# --- Servers, all on loopback, all stopped on exit -----------------------------------------------------
+work=$(mktemp -d /tmp/scoring-perf.XXXXXX)
+chmod 755 "$work"
+pids=()
+pg_data=""
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$pg_data" ]; then as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1 || true; fi
+  if [ -n "${PERF_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# PostgreSQL refuses to run as root; as root, run it as the postgres user the package created.
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+# Waits (bounded) until a log file shows a line, or the process behind it has died.
+wait_for_line() {
+  local file=$1 text=$2 pid=$3
+  for _ in $(seq 600); do
+    grep -q "$text" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "tests/perf/run.sh: '$text' never appeared in $file:" >&2
+  tail -20 "$file" >&2
+  exit 1
+}
+
+say "starting PostgreSQL and Redis"
+pg_port=$(free_port)
+pg_data=$work/pg
+mkdir -p "$pg_data" && [ "$(id -u)" -eq 0 ] && chown postgres "$pg_data"
+as_postgres "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 >/dev/null
+# Durable commits as in production (fsync, synchronous_commit on); room for every client.
+as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -w -l "$pg_data/log" \
+  -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start >/dev/null
+psql() { "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 -q "$@"; }
+psql -c 'CREATE DATABASE ceiling' -c 'CREATE DATABASE scoring'
+
+redis_port=$(free_port)
+redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
+pids+=($!)
+wait_for_line "$work/redis.log" "Ready to accept connections" "${pids[-1]}"
+
+declare -A value unit
+
+# --- Ceilings ------------------------------------------------------------------------------------------
+say "ceiling: pgbench, one-row insert + one-row update per transaction ($write_concurrency clients, ${duration} s)"
+psql -d ceiling <<SQL
+CREATE TABLE users (id bigint PRIMARY KEY, version bigint NOT NULL);
+INSERT INTO users SELECT g, 0 FROM generate_series(1, $population) g;
+CREATE TABLE events (id bigserial PRIMARY KEY, user_id bigint NOT NULL, source text NOT NULL, category text NOT NULL, severity int NOT NULL, at timestamptz NOT NULL);
+CREATE INDEX ON events (user_id);
+SQL
+cat >"$work/single.sql" <<SQL
+\set uid random(1, $population)
+BEGIN;
+INSERT INTO events (user_id, source, category, severity, at) VALUES (:uid, 'bench', 'spam', 1, now());
+UPDATE users SET version = version + 1 WHERE id = :uid;
+END;
+SQL
+cat >"$work/batch.sql" <<SQL
+\set uid random(1, $((population - batch + 1)))
+BEGIN;
+INSERT INTO events (user_id, source, category, severity, at) SELECT :uid + g, 'bench', 'spam', 1, now() FROM generate_series(0, $((batch - 1))) g;
+UPDATE users SET version = version + 1 WHERE id BETWEEN :uid AND :uid + $((batch - 1));
+END;
+SQL
+pgbench() {
+  "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$write_concurrency" -j 2 -T "$duration" "$@" ceiling 2>&1 \
+    | tee -a "$work/pgbench.log" | grep -oP '^tps = \K[0-9.]+'
+}
+value[pg_single]=$(pgbench -f "$work/single.sql"); unit[pg_single]="tx/s"
+say "ceiling: pgbench, $batch-row insert + $batch-row update per transaction"
+value[pg_batch]=$(awk -v tps="$(pgbench -f "$work/batch.sql")" -v n="$batch" 'BEGIN { printf "%.0f", tps * n }'); unit[pg_batch]="rows/s"
+
+say "ceiling: redis-benchmark GET (256 clients, 300-byte values)"
+redis-benchmark -h 127.0.0.1 -p "$redis_port" -t set -n 100000 -r "$population" -d 300 -c 50 -q >/dev/null
+value[redis_get]=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -t get -n 1000000 -r "$population" -d 300 -c 256 --csv \
+  | awk -F, '/"GET"/ { gsub(/"/, "", $2); printf "%.0f", $2 }'); unit[redis_get]="GET/s"
+
+# h2load with a pre-framed gRPC body; p99 comes from its per-request log, since it prints no percentiles.
+# $1 name, $2 address, $3 method, $4 body file.
+h2load_run() {
+  local name=$1 address=$2 method=$3 body=$4 log=$work/$1.h2load
+  h2load -c "$read_connections" -m "$read_streams" -D "$duration" --warm-up-time 2 \
+    -H 'content-type: application/grpc' -H 'te: trailers' -d "$body" --log-file "$work/$name.requests" \
+    "$address/$method" >"$log" 2>&1 &
+  local load=$!
+  # h2load checks only the HTTP status; grpc-status rides in the trailers, so a sample is checked under load.
+  grpc_status_sample "$address/$method" "$body" >"$work/$name.sample"
+  wait "$load"
+  value[$name]=$(grep -oP 'finished in [0-9.]+s, \K[0-9.]+(?= req/s)' "$log")
+  value[${name}_p99]=$(awk -F'\t' '$2 == 200 { print $3 }' "$work/$name.requests" | sort -n \
+    | awk '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); printf "%.2f", v[i] / 1000 }')
+  value[${name}_failed]=$(grep -oP 'requests: .* \K[0-9]+(?= failed)' "$log")
+  value[${name}_sample]=$(sort "$work/$name.sample" | uniq -c | awk '{ printf "%s%s×%s", sep, $2, $1; sep = " " }')
+}
+
+# Sends 20 calls one by one and prints the grpc-status of each (absent trailers print "none").
+grpc_status_sample() {
+  for _ in $(seq 20); do
+    nghttp -n -v -t 10 -H 'content-type: application/grpc' -H 'te: trailers' -d "$2" "$1" 2>&1 \
+      | grep -oP 'grpc-status: \K[0-9]+' | tail -1 || echo none
+  done
+}
+
+say "ceiling: minimal gRPC server, GetScore from memory ($((read_connections * read_streams)) in flight, ${duration} s)"
+ceiling_port=$(free_port)
+dotnet "$perf_dll" ceiling "http://127.0.0.1:$ceiling_port" >"$work/ceiling.log" 2>&1 &
+pids+=($!)
+ceiling_pid=$!
+dotnet "$perf_dll" frame get-score bench-u0 "$work/get-score.bin"
+dotnet "$perf_dll" frame get-scores bench-u "$batch" "$work/get-scores.bin"
+for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$ceiling_port") 2>/dev/null && break; sleep 0.1; done
+h2load_run grpc_ceiling "http://127.0.0.1:$ceiling_port" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
+kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null || true
+unit[grpc_ceiling]="calls/s"
+
+# --- The service on PostgreSQL + Redis -----------------------------------------------------------------
+say "starting the service on PostgreSQL + Redis"
+export ASPNETCORE_ENVIRONMENT=Production
+export Auth__Mode=None Auth__AllowAnonymous=true
+export Database__Provider=Postgres
+export ConnectionStrings__Scoring="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=scoring;Maximum Pool Size=200"
+export ConnectionStrings__Redis="127.0.0.1:$redis_port"
+# The rate limiter would cap the run itself; it is measured by its own tests.
+export RateLimit__Anonymous__PermitsPerSecond=10000000 RateLimit__Anonymous__Burst=10000000
+# From its own directory, where its appsettings.json is (the content root).
+cd "$(dirname "$api_dll")"
+dotnet "$api_dll" migrate >"$work/migrate.log" 2>&1
+service_port=$(free_port)
+dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
+pids+=($!)
+wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
+cd "$repo"
+service=http://127.0.0.1:$service_port
+bench() {
+  dotnet "$cli_dll" bench --address "$service" --population "$population" --json "$@" 2>"$work/bench.progress" \
+    || { echo "tests/perf/run.sh: scoring bench $* failed:" >&2; tail -n 5 "$work/bench.progress" "$work/service.log" >&2; exit 1; }
+}
+
+say "seeding $population users, then warming up with the .NET driver (read, 3 s)"
+bench --scenario read --duration 3 >/dev/null
+
+say "service: GetScore, cache hits ($((read_connections * read_streams)) in flight, h2load)"
+h2load_run get_score "$service" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
+unit[get_score]="calls/s"
+
+say "service: GetScores of $batch, cache hits (h2load)"
+h2load_run get_scores "$service" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
+value[get_scores]=$(awk -v c="${value[get_scores]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores]="scores/s"
+
+say "service: RecordViolation ($write_concurrency in flight, .NET driver)"
+bench --scenario write --duration "$duration" --skew 0 --no-seed-data --concurrency "$write_concurrency" >"$work/write.json"
+value[record]=$(jq '.callsPerSecond' "$work/write.json"); unit[record]="calls/s"
+value[record_p99]=$(jq '.p99Ms' "$work/write.json")
+
+say "service: RecordViolations of $batch ($write_concurrency in flight, .NET driver)"
+bench --scenario batch-write --duration "$duration" --skew 0 --no-seed-data --concurrency "$write_concurrency" >"$work/batch-write.json"
+value[record_batch]=$(jq ".callsPerSecond * $batch" "$work/batch-write.json"); unit[record_batch]="rows/s"
+value[record_batch_p99]=$(jq '.p99Ms' "$work/batch-write.json")
+
+errors=$(jq -s '[.[].errors | to_entries[] | "\(.key)×\(.value)"] | join(" ")' -r "$work/write.json" "$work/batch-write.json")
+
+# --- The table -----------------------------------------------------------------------------------------
+row() { # name, measured key, ceiling key, target ratio, p99 key
+  awk -v name="$1" -v m="${value[$2]}" -v mu="${unit[$2]}" -v c="${value[$3]}" -v cu="${unit[$3]}" -v t="$4" -v p99="${5:+${value[$5]}}" 'BEGIN {
+    r = c > 0 ? m / c : 0
+    verdict = t == "" ? "" : (r >= t ? "met" : "MISSED")
+    printf "| %-36s | %9.0f %-8s | %9.0f %-7s | %5.2f | %-6s | %7s | %-6s |\n", name, m, mu, c, cu, r, (t == "" ? "-" : "≥ " t), (p99 == "" ? "" : sprintf("%.1f", p99)), verdict }'
+}
+{
+  echo
+  echo "Scoring performance, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "bash tests/perf/run.sh  (${duration} s per figure; reads $((read_connections * read_streams)) in flight; writes $write_concurrency in flight; $population users)"
+  echo
+  printf "| %-36s | %-18s | %-17s | %-5s | %-6s | %-7s | %-6s |\n" "measured" "service" "ceiling" "ratio" "target" "p99 ms" "verdict"
+  printf "|%s|%s|%s|%s|%s|%s|%s|\n" "--------------------------------------" "--------------------" "-------------------" "-------" "--------" "---------" "--------"
+  row "GetScore, cache hit" get_score grpc_ceiling 0.40 get_score_p99
+  row "GetScores of $batch, cache hits" get_scores redis_get "" get_scores_p99
+  row "RecordViolation (durable)" record pg_single 0.5 record_p99
+  row "RecordViolations of $batch (durable)" record_batch pg_batch 0.5 record_batch_p99
+  echo
+  echo "ceilings: gRPC from memory ${value[grpc_ceiling]} calls/s (p99 ${value[grpc_ceiling_p99]} ms); redis-benchmark GET ${value[redis_get]}/s;"
+  echo "          pgbench insert+update ${value[pg_single]} tx/s; pgbench $batch-row batches ${value[pg_batch]} rows/s"
+  echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; GetScore ${value[get_score_sample]}; GetScores ${value[get_scores_sample]}"
+  echo "HTTP failures: GetScore ${value[get_score_failed]}, GetScores ${value[get_scores_failed]}; write errors: ${errors:-none}"
+}
