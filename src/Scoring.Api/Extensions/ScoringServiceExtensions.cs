@@ -62,7 +62,8 @@ public static class ScoringServiceExtensions
         ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
         ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
         ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
-        services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Scoped);
+        // Validators hold only the policy and the clock; built once, their rules are not rebuilt per call.
+        services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Singleton);
         services.AddScoped<ScoreReader>();
         services.AddScoped<UserRecordWriter>();
         services.AddScoped<RetentionPurge>();

@@ -35,11 +35,11 @@ public sealed class ConductScoringService(ISender sender, ScoringPolicy policy, 
         var response = new RecordViolationsResponse();
         foreach (var item in results)
         {
-            response.Results.Add(item.Result is { } recorded
+            response.Results.Add(item.Violation is { } violation
                 ? new RecordViolationResult
                 {
-                    Violation = recorded.Violation.ToProto(policy, recorded.Score.ComputedAt),
-                    Duplicate = recorded.Duplicate,
+                    Violation = violation.ToProto(policy, item.At),
+                    Duplicate = item.Duplicate,
                 }
                 : new RecordViolationResult { Error = ExceptionStatus.From(item.Error!) });
         }

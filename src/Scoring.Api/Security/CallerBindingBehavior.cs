@@ -20,19 +20,29 @@ public sealed class CallerBindingBehavior<TMessage, TResponse>(Caller caller) : 
 {
     public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
     {
-        if (caller.IsAuthenticated)
-        {
-            if (message is IClaimsSource claimsSource && claimsSource.Source != caller.ClientId)
-            {
-                throw new PermissionDeniedException($"source '{claimsSource.Source}' is not the calling client");
-            }
+        CallerBinding.Check(caller, message);
+        return next(message, cancellationToken);
+    }
+}
 
-            if (message is IClaimsReviewer claimsReviewer && claimsReviewer.ReviewerId != caller.Subject)
-            {
-                throw new PermissionDeniedException($"reviewer_id '{claimsReviewer.ReviewerId}' is not the caller");
-            }
+/// <summary>The binding check itself, also run on each item of a batch.</summary>
+public static class CallerBinding
+{
+    public static void Check(Caller caller, object message)
+    {
+        if (!caller.IsAuthenticated)
+        {
+            return;
         }
 
-        return next(message, cancellationToken);
+        if (message is IClaimsSource claimsSource && claimsSource.Source != caller.ClientId)
+        {
+            throw new PermissionDeniedException($"source '{claimsSource.Source}' is not the calling client");
+        }
+
+        if (message is IClaimsReviewer claimsReviewer && claimsReviewer.ReviewerId != caller.Subject)
+        {
+            throw new PermissionDeniedException($"reviewer_id '{claimsReviewer.ReviewerId}' is not the caller");
+        }
     }
 }

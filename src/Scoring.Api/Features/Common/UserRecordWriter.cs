@@ -9,8 +9,8 @@ using Scoring.Domain.Scores;
 namespace Scoring.Api.Features.Common;
 
 /// <summary>
-/// Every change to a user's record goes through here, as one transaction: take the user's lock, apply
-/// the change, append its audit entries to the user's chain, read what the score needs, commit. Then
+/// Every change to a user's record goes through here, as one transaction: take the users' locks, apply
+/// the change, append its audit entries to each user's chain, read what the scores need, commit. Then
 /// the cache learns the new state. Writers of one user queue on the lock, so checks made inside the
 /// change see every earlier commit and cannot race.
 /// </summary>
@@ -22,20 +22,37 @@ public sealed class UserRecordWriter(
     public async Task<(T Result, Score Score)> WriteAsync<T>(
         string userId, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken, bool forget = false)
     {
+        var (result, at, states) = await WriteManyAsync([userId], change, cancellationToken, forget);
+        return (result, ScoreCalculator.Compute(policy, states[userId].Violations, at));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="change"/> for several users in one transaction (a batch costs one commit, not
+    /// one per user) and returns its result, the instant it ran at, and each user's score state after it
+    /// (scores are left to callers that need them: computing one costs more than caching it).
+    /// </summary>
+    public async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, ScoreState> States)> WriteManyAsync<T>(
+        IReadOnlyCollection<string> userIds, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken, bool forget = false)
+    {
+        // One order for every writer, so two batches sharing users cannot deadlock on their locks.
+        var users = userIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var now = timeProvider.GetUtcNow();
         T result;
-        ScoreState state;
+        Dictionary<string, ScoreState> states;
         try
         {
+            // A failed SaveChanges rolls the whole transaction back, so savepoints would only cost round trips.
+            db.Database.AutoSavepointsEnabled = false;
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var version = await db.LockNextScoreVersionAsync(userId, cancellationToken);
+            var versions = await db.LockNextScoreVersionsAsync(users, cancellationToken);
 
-            var record = new UserRecordChange(now);
+            var record = new UserRecordChange(now, users.Length == 1 ? users[0] : null);
             result = await change(record, cancellationToken);
-            await AppendAuditAsync(userId, record.AuditChanges, now, cancellationToken);
+            await AppendAuditAsync(record.AuditChanges, now, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
 
-            state = new ScoreState(version, policy.Version, await db.LoadCountingAsync(userId, policy, now, cancellationToken));
+            var counting = await db.LoadCountingAsync(users, policy, now, cancellationToken);
+            states = users.ToDictionary(user => user, user => new ScoreState(versions[user], policy.Version, [.. counting[user]]), StringComparer.Ordinal);
 
             // Acknowledged only after this commit, so an acknowledged change survives a crash.
             await transaction.CommitAsync(cancellationToken);
@@ -47,44 +64,47 @@ public sealed class UserRecordWriter(
 
         if (forget)
         {
-            await cache.RemoveAsync(userId, CancellationToken.None);
+            await Task.WhenAll(users.Select(user => cache.RemoveAsync(user, CancellationToken.None).AsTask()));
         }
         else
         {
-            await scores.CacheAsync(userId, state);
+            // All at once: the Redis client pipelines them into one round trip.
+            await Task.WhenAll(states.Select(pair => scores.CacheAsync(pair.Key, pair.Value).AsTask()));
         }
 
-        return (result, ScoreCalculator.Compute(policy, state.Violations, now));
+        return (result, now, states);
     }
 
-    private async Task AppendAuditAsync(string userId, IReadOnlyList<AuditChange> changes, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task AppendAuditAsync(IReadOnlyList<(string UserId, AuditChange Change)> changes, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (changes.Count == 0)
         {
             return;
         }
 
-        // Under the user's lock, the last entry cannot move: the chain stays gap-free.
-        var previous = await db.AuditEntries.AsNoTracking()
-            .Where(e => e.UserId == userId)
-            .OrderByDescending(e => e.Sequence)
-            .FirstOrDefaultAsync(cancellationToken);
-        foreach (var change in changes)
+        // Under the users' locks, their last entries cannot move: each chain stays gap-free.
+        var heads = await db.LoadAuditHeadsAsync([.. changes.Select(c => c.UserId).Distinct(StringComparer.Ordinal)], cancellationToken);
+        foreach (var (userId, change) in changes)
         {
-            previous = AuditEntry.Append(previous, change, ids.NewId(), userId, now);
-            db.AuditEntries.Add(previous);
+            var entry = AuditEntry.Append(heads.GetValueOrDefault(userId), change, ids.NewId(), userId, now);
+            heads[userId] = entry;
+            db.AuditEntries.Add(entry);
         }
     }
 }
 
 /// <summary>What a change hands back to <see cref="UserRecordWriter"/>: the instant it runs at and its audit entries.</summary>
-public sealed class UserRecordChange(DateTimeOffset now)
+public sealed class UserRecordChange(DateTimeOffset now, string? onlyUser)
 {
-    private readonly List<AuditChange> _auditChanges = [];
+    private readonly List<(string UserId, AuditChange Change)> _auditChanges = [];
 
     public DateTimeOffset Now { get; } = now;
 
-    public IReadOnlyList<AuditChange> AuditChanges => _auditChanges;
+    public IReadOnlyList<(string UserId, AuditChange Change)> AuditChanges => _auditChanges;
 
-    public void Audit(AuditChange change) => _auditChanges.Add(change);
+    /// <summary>Audits a change to the one user this write is for.</summary>
+    public void Audit(AuditChange change) =>
+        Audit(onlyUser ?? throw new InvalidOperationException("A write for several users must name the user of each audit entry."), change);
+
+    public void Audit(string userId, AuditChange change) => _auditChanges.Add((userId, change));
 }

@@ -99,14 +99,7 @@ public sealed class RecordViolationCommandHandler(
             {
                 var violation = Violation.Record(report, policy, ids.NewId(), change.Now);
                 db.Violations.Add(violation);
-                change.Audit(new AuditChange(
-                    Actor: violation.Source,
-                    Action: AuditActions.ViolationRecorded,
-                    TargetId: violation.Id,
-                    Reason: violation.Category,
-                    AfterState: AuditStates.Of(violation.Status),
-                    AfterSeverity: violation.Severity,
-                    AfterPoints: violation.BasePoints));
+                change.Audit(AuditOf(violation));
                 return Task.FromResult(violation);
             }, cancellationToken);
             return new RecordedViolation(violation, score, Duplicate: false);
@@ -118,6 +111,20 @@ public sealed class RecordViolationCommandHandler(
         }
     }
 
+    /// <summary>A retry whose payload differs from the event recorded under its key.</summary>
+    public static ConflictException Conflict(ViolationReport report) =>
+        new($"event_id '{report.EventId}' from source '{report.Source}' was already recorded with a different payload");
+
+    /// <summary>The audit entry of a newly recorded violation.</summary>
+    public static AuditChange AuditOf(Violation violation) => new(
+        Actor: violation.Source,
+        Action: AuditActions.ViolationRecorded,
+        TargetId: violation.Id,
+        Reason: violation.Category,
+        AfterState: AuditStates.Of(violation.Status),
+        AfterSeverity: violation.Severity,
+        AfterPoints: violation.BasePoints);
+
     private async ValueTask<RecordedViolation> ReplayAsync(ViolationReport report, CancellationToken cancellationToken)
     {
         var original = await db.Violations.AsNoTracking()
@@ -125,8 +132,7 @@ public sealed class RecordViolationCommandHandler(
 
         if (!original.IsSameReport(report))
         {
-            throw new ConflictException(
-                $"event_id '{report.EventId}' from source '{report.Source}' was already recorded with a different payload");
+            throw Conflict(report);
         }
 
         // A retry may follow a crash between the original commit and its cache write, so the

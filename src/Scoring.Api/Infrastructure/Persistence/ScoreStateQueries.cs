@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Domain;
 using Scoring.Domain.Appeals;
+using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
 using Scoring.Domain.Violations;
@@ -12,20 +13,44 @@ namespace Scoring.Api.Infrastructure.Persistence;
 public static class ScoreStateQueries
 {
     /// <summary>
-    /// Takes the user's write lock (a row lock held until the transaction ends) and returns the next
-    /// score version. Runs first in every write transaction, so writers of one user queue here and
-    /// each sees every earlier commit.
+    /// Takes the users' write locks (row locks held until the transaction ends) and returns each one's
+    /// next score version. Runs first in every write transaction, so writers of one user queue here and
+    /// each sees every earlier commit. Rows lock in the order given: callers sort the ids.
     /// </summary>
-    public static async Task<long> LockNextScoreVersionAsync(this ScoringDbContext db, string userId, CancellationToken cancellationToken)
+    public static async Task<Dictionary<string, long>> LockNextScoreVersionsAsync(
+        this ScoringDbContext db, IReadOnlyList<string> userIds, CancellationToken cancellationToken)
     {
-        var versions = await db.Database
-            .SqlQuery<long>($"""
-                INSERT INTO user_score_versions (user_id, version) VALUES ({userId}, 1)
-                ON CONFLICT (user_id) DO UPDATE SET version = user_score_versions.version + 1
-                RETURNING version AS "Value"
-                """)
+        // Only placeholders are spliced in; the ids travel as parameters.
+        var sql = $"""
+            INSERT INTO user_score_versions (user_id, version) VALUES {string.Join(", ", userIds.Select((_, i) => $"({{{i}}}, 1)"))}
+            ON CONFLICT (user_id) DO UPDATE SET version = user_score_versions.version + 1
+            RETURNING user_id, version
+            """;
+        var versions = await db.UserScoreVersions
+            .FromSqlRaw(sql, [.. userIds])
+            .AsNoTracking()
             .ToListAsync(cancellationToken);
-        return versions[0];
+        return versions.ToDictionary(v => v.UserId, v => v.Version, StringComparer.Ordinal);
+    }
+
+    /// <summary>The last audit entry of each user that has one: where each chain continues.</summary>
+    public static Task<Dictionary<string, AuditEntry>> LoadAuditHeadsAsync(
+        this ScoringDbContext db, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
+    {
+        // One probe of the (user_id, sequence) index per user, whatever the planner thinks of the table
+        // (EF Core turns the LINQ form into a window over every entry): a lateral join on PostgreSQL;
+        // SQLite, which has no lateral joins, walks the same index for its correlated max.
+        var ids = userIds.ToArray();
+        var heads = db.Database.IsNpgsql()
+            ? db.AuditEntries.FromSql($"""
+                SELECT head.* FROM unnest({ids}) AS u(user_id)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM audit_entries AS e WHERE e.user_id = u.user_id ORDER BY e.sequence DESC LIMIT 1
+                ) AS head
+                """)
+            : db.AuditEntries.Where(e => ids.Contains(e.UserId)
+                && e.Sequence == db.AuditEntries.Where(last => last.UserId == e.UserId).Max(last => last.Sequence));
+        return heads.AsNoTracking().ToDictionaryAsync(e => e.UserId, StringComparer.Ordinal, cancellationToken);
     }
 
     /// <summary>Records (or raises) the version whose cache write failed, keeping the highest.</summary>
@@ -75,15 +100,16 @@ public static class ScoreStateQueries
             id => new ScoreState(versions.GetValueOrDefault(id), policy.Version, [.. byUser[id]]));
     }
 
-    /// <summary>The score state of one user inside its write transaction, after the change.</summary>
-    public static async Task<List<ScoredViolation>> LoadCountingAsync(
-        this ScoringDbContext db, string userId, ScoringPolicy policy, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>The counting violations of each user inside its write transaction, after the change.</summary>
+    public static async Task<ILookup<string, ScoredViolation>> LoadCountingAsync(
+        this ScoringDbContext db, IReadOnlyCollection<string> userIds, ScoringPolicy policy, DateTimeOffset at, CancellationToken cancellationToken)
     {
         // CountingAt keeps only active violations, so an open appeal is all "contested" needs to check.
-        return await db.Violations.AsNoTracking()
-            .Where(v => v.UserId == userId)
+        var counting = await db.Violations.AsNoTracking()
+            .Where(v => userIds.Contains(v.UserId))
             .CountingAt(policy, at)
-            .Select(v => new ScoredViolation(v.Id, v.Category, v.Severity, v.BasePoints, v.OccurredAt, v.AppealState == AppealState.Submitted || v.AppealState == AppealState.InReview))
+            .Select(v => new { v.UserId, Scored = new ScoredViolation(v.Id, v.Category, v.Severity, v.BasePoints, v.OccurredAt, v.AppealState == AppealState.Submitted || v.AppealState == AppealState.InReview) })
             .ToListAsync(cancellationToken);
+        return counting.ToLookup(v => v.UserId, v => v.Scored, StringComparer.Ordinal);
     }
 }
