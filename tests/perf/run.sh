@@ -125,11 +125,15 @@ INSERT INTO events (user_id, source, category, severity, at) VALUES (:uid, 'benc
 UPDATE users SET version = version + 1 WHERE id = :uid;
 END;
 SQL
+# 100 users picked at random, as the service's batch-write picks them, locked in id order (as the
+# service orders its locks) so concurrent batches queue instead of deadlocking. DISTINCT may drop a
+# repeated pick (about one batch in two hundred loses one row); the row rate counts 100 per batch.
 cat >"$work/batch.sql" <<SQL
-\set uid random(1, $((population - batch + 1)))
 BEGIN;
-INSERT INTO events (user_id, source, category, severity, at) SELECT :uid + g, 'bench', 'spam', 1, now() FROM generate_series(0, $((batch - 1))) g;
-UPDATE users SET version = version + 1 WHERE id BETWEEN :uid AND :uid + $((batch - 1));
+WITH picked AS (SELECT DISTINCT 1 + (random() * ($population - 1))::bigint AS id FROM generate_series(1, $batch)),
+locked AS (SELECT u.id FROM users u JOIN picked USING (id) ORDER BY u.id FOR UPDATE OF u),
+inserted AS (INSERT INTO events (user_id, source, category, severity, at) SELECT id, 'bench', 'spam', 1, now() FROM locked)
+UPDATE users SET version = users.version + 1 FROM locked WHERE users.id = locked.id;
 END;
 SQL
 pgbench() {
@@ -137,7 +141,7 @@ pgbench() {
     | tee -a "$work/pgbench.log" | grep -oP '^tps = \K[0-9.]+'
 }
 value[pg_single]=$(pgbench -f "$work/single.sql"); unit[pg_single]="tx/s"
-say "ceiling: pgbench, $batch-row insert + $batch-row update per transaction"
+say "ceiling: pgbench, $batch-row insert + $batch-row update per transaction (random users)"
 value[pg_batch]=$(awk -v tps="$(pgbench -f "$work/batch.sql")" -v n="$batch" 'BEGIN { printf "%.0f", tps * n }'); unit[pg_batch]="rows/s"
 
 say "ceiling: redis-benchmark GET (256 clients, 300-byte values)"
@@ -184,7 +188,9 @@ kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null || true
 unit[grpc_ceiling]="calls/s"
 
 # --- The service on PostgreSQL + Redis -----------------------------------------------------------------
-say "starting the service on PostgreSQL + Redis"
+# Two instances on the same database and Redis: the default (every read asks Redis) and one keeping
+# near copies (Cache:LocalTtl=1s), each measured on the same reads.
+say "starting the service on PostgreSQL + Redis (default, and with near copies)"
 export ASPNETCORE_ENVIRONMENT=Production
 export Auth__Mode=None Auth__AllowAnonymous=true
 export Database__Provider=Postgres
@@ -196,44 +202,57 @@ export RateLimit__Anonymous__PermitsPerSecond=10000000 RateLimit__Anonymous__Bur
 cd "$(dirname "$api_dll")"
 dotnet "$api_dll" migrate >"$work/migrate.log" 2>&1
 service_port=$(free_port)
-dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
+# Each instance its own metrics port too.
+Hosting__MetricsPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
 pids+=($!)
 wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
+near_port=$(free_port)
+Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
+pids+=($!)
+wait_for_line "$work/near.log" "Application started" "${pids[-1]}"
 cd "$repo"
 service=http://127.0.0.1:$service_port
+near=http://127.0.0.1:$near_port
 bench() {
-  dotnet "$cli_dll" bench --address "$service" --population "$population" --json "$@" 2>"$work/bench.progress" \
+  dotnet "$cli_dll" bench --population "$population" --json "$@" 2>"$work/bench.progress" \
     || { echo "tests/perf/run.sh: scoring bench $* failed:" >&2; tail -n 5 "$work/bench.progress" "$work/service.log" >&2; exit 1; }
 }
 
-say "seeding $population users, then warming up with the .NET driver (read, 3 s)"
-bench --scenario read --duration 3 >/dev/null
+say "seeding $population users, then warming up both instances with the .NET driver (read, 3 s each)"
+bench --address "$service" --scenario read --duration 3 >/dev/null
+bench --address "$near" --scenario read --duration 3 --no-seed-data >/dev/null
 
 say "service: GetScore, cache hits ($((read_connections * read_streams)) in flight, h2load)"
 h2load_run get_score "$service" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 unit[get_score]="calls/s"
+say "service with near copies: GetScore, cache hits"
+h2load_run get_score_near "$near" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
+unit[get_score_near]="calls/s"
 
 say "service: GetScores of $batch, cache hits (h2load)"
 h2load_run get_scores "$service" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
 value[get_scores]=$(awk -v c="${value[get_scores]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores]="scores/s"
+say "service with near copies: GetScores of $batch, cache hits"
+h2load_run get_scores_near "$near" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
+value[get_scores_near]=$(awk -v c="${value[get_scores_near]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores_near]="scores/s"
 
 say "service: RecordViolation ($write_concurrency in flight, .NET driver)"
-bench --scenario write --duration "$duration" --skew 0 --no-seed-data --concurrency "$write_concurrency" >"$work/write.json"
+bench --address "$service" --scenario write --duration "$duration" --skew 0 --no-seed-data --concurrency "$write_concurrency" >"$work/write.json"
 value[record]=$(jq '.callsPerSecond' "$work/write.json"); unit[record]="calls/s"
 value[record_p99]=$(jq '.p99Ms' "$work/write.json")
 
 say "service: RecordViolations of $batch ($write_concurrency in flight, .NET driver)"
-bench --scenario batch-write --duration "$duration" --skew 0 --no-seed-data --concurrency "$write_concurrency" >"$work/batch-write.json"
+bench --address "$service" --scenario batch-write --duration "$duration" --skew 0 --no-seed-data --concurrency "$write_concurrency" >"$work/batch-write.json"
 value[record_batch]=$(jq ".callsPerSecond * $batch" "$work/batch-write.json"); unit[record_batch]="rows/s"
 value[record_batch_p99]=$(jq '.p99Ms' "$work/batch-write.json")
 
 errors=$(jq -s '[.[].errors | to_entries[] | "\(.key)×\(.value)"] | join(" ")' -r "$work/write.json" "$work/batch-write.json")
 
 # --- The table -----------------------------------------------------------------------------------------
-row() { # name, measured key, ceiling key, target ratio, p99 key
-  awk -v name="$1" -v m="${value[$2]}" -v mu="${unit[$2]}" -v c="${value[$3]}" -v cu="${unit[$3]}" -v t="$4" -v p99="${5:+${value[$5]}}" 'BEGIN {
+row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in ms
+  awk -v name="$1" -v m="${value[$2]}" -v mu="${unit[$2]}" -v c="${value[$3]}" -v cu="${unit[$3]}" -v t="$4" -v p99="${5:+${value[$5]}}" -v limit="${6:-}" 'BEGIN {
     r = c > 0 ? m / c : 0
-    verdict = t == "" ? "" : (r >= t ? "met" : "MISSED")
+    verdict = t == "" ? "" : (r >= t && (limit == "" || p99 + 0 < limit + 0) ? "met" : "MISSED")
     printf "| %-36s | %9.0f %-8s | %9.0f %-7s | %5.2f | %-6s | %7s | %-6s |\n", name, m, mu, c, cu, r, (t == "" ? "-" : "≥ " t), (p99 == "" ? "" : sprintf("%.1f", p99)), verdict }'
 }
 {
@@ -242,14 +261,18 @@ row() { # name, measured key, ceiling key, target ratio, p99 key
   echo "bash tests/perf/run.sh  (${duration} s per figure; reads $((read_connections * read_streams)) in flight; writes $write_concurrency in flight; $population users)"
   echo
   printf "| %-36s | %-18s | %-17s | %-5s | %-6s | %-7s | %-6s |\n" "measured" "service" "ceiling" "ratio" "target" "p99 ms" "verdict"
+  # GetScore rows also need p99 under 10 ms to be met.
   printf "|%s|%s|%s|%s|%s|%s|%s|\n" "--------------------------------------" "--------------------" "-------------------" "-------" "--------" "---------" "--------"
-  row "GetScore, cache hit" get_score grpc_ceiling 0.40 get_score_p99
-  row "GetScores of $batch, cache hits" get_scores redis_get "" get_scores_p99
+  row "GetScore, cache hit (Redis)" get_score grpc_ceiling 0.40 get_score_p99 10
+  row "GetScore, cache hit (near copy)" get_score_near grpc_ceiling 0.40 get_score_near_p99 10
+  row "GetScores of $batch, cache hits (Redis)" get_scores redis_get "" get_scores_p99
+  row "GetScores of $batch, hits (near copies)" get_scores_near redis_get "" get_scores_near_p99
   row "RecordViolation (durable)" record pg_single 0.5 record_p99
   row "RecordViolations of $batch (durable)" record_batch pg_batch 0.5 record_batch_p99
   echo
   echo "ceilings: gRPC from memory ${value[grpc_ceiling]} calls/s (p99 ${value[grpc_ceiling_p99]} ms); redis-benchmark GET ${value[redis_get]}/s;"
   echo "          pgbench insert+update ${value[pg_single]} tx/s; pgbench $batch-row batches ${value[pg_batch]} rows/s"
-  echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; GetScore ${value[get_score_sample]}; GetScores ${value[get_scores_sample]}"
-  echo "HTTP failures: GetScore ${value[get_score_failed]}, GetScores ${value[get_scores_failed]}; write errors: ${errors:-none}"
+  echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; GetScore ${value[get_score_sample]} / near ${value[get_score_near_sample]};"
+  echo "          GetScores ${value[get_scores_sample]} / near ${value[get_scores_near_sample]}"
+  echo "HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}, GetScores ${value[get_scores_failed]} / near ${value[get_scores_near_failed]}; write errors: ${errors:-none}"
 }

@@ -129,7 +129,10 @@ public static class ScoringServiceExtensions
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(configuration));
         builder.Services.AddSingleton<RedisScoreCache>();
-        builder.Services.AddSingleton<IScoreCache>(sp => sp.GetRequiredService<RedisScoreCache>());
+        builder.Services.AddSingleton<NearScoreCache>();
+        builder.Services.AddSingleton<IScoreCache>(sp => sp.GetRequiredService<IOptions<CacheOptions>>().Value.LocalTtl > TimeSpan.Zero
+            ? sp.GetRequiredService<NearScoreCache>()
+            : sp.GetRequiredService<RedisScoreCache>());
         builder.Services.AddHostedService<ScoreCacheRepairService>();
     }
 

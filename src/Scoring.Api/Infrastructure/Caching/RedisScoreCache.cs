@@ -37,6 +37,12 @@ public sealed partial class RedisScoreCache : IScoreCache
         return 1
         """;
 
+    /// <summary>
+    /// Every write and removal publishes "version:tag" here (tag: the user's hash), so replicas holding
+    /// near copies (<see cref="NearScoreCache"/>) drop older ones. Erasures publish the largest version.
+    /// </summary>
+    public static readonly RedisChannel ChangeChannel = RedisChannel.Literal("scoring:v1:score-changed");
+
     private readonly IConnectionMultiplexer _redis;
     private readonly ResiliencePipeline _reads;
     private readonly ResiliencePipeline _writes;
@@ -139,6 +145,8 @@ public sealed partial class RedisScoreCache : IScoreCache
                 (_redis.GetDatabase(), userId, state, payload, _ttlSeconds),
                 cancellationToken);
 
+            Announce(userId, state.Version);
+
             // Written, or refused for a newer entry: either way Redis is now at least as new as this state.
             if (_unsynced.TryGetValue(userId, out var failed) && failed <= state.Version)
             {
@@ -175,6 +183,7 @@ public sealed partial class RedisScoreCache : IScoreCache
                 },
                 (_redis.GetDatabase(), userId, _erasureGuard),
                 cancellationToken);
+            Announce(userId, long.MaxValue);
             return true;
         }
         catch (Exception exception) when (IsCacheFault(exception, cancellationToken))
@@ -184,6 +193,20 @@ public sealed partial class RedisScoreCache : IScoreCache
             return false;
         }
     }
+
+    public static bool TryParseChangeNotice(RedisValue notice, out string tag, out long version)
+    {
+        var text = (string?)notice ?? "";
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        tag = colon < 0 ? "" : text[(colon + 1)..];
+        return long.TryParse(text.AsSpan(0, Math.Max(colon, 0)), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out version)
+            && tag.Length > 0;
+    }
+
+    // Fire and forget: a lost notice only keeps a near copy until its short TTL ends.
+    private void Announce(string userId, long version) =>
+        _redis.GetSubscriber().Publish(
+            ChangeChannel, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{version}:{ScoreCacheKeys.Tag(userId)}"), CommandFlags.FireAndForget);
 
     // A caller's own cancellation is not a cache fault; everything else from Redis or Polly is.
     private static bool IsCacheFault(Exception exception, CancellationToken cancellationToken) =>

@@ -15,5 +15,6 @@ public static class ScoreCacheKeys
 
     public static RedisKey ErasureGuard(string userId) => $"scoring:v1:erased:{{{Tag(userId)}}}";
 
-    private static string Tag(string userId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
+    /// <summary>The user's hash: the part of every key, and of every change notice, that names the user.</summary>
+    public static string Tag(string userId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
 }

@@ -10,6 +10,7 @@ public sealed class ScoringMetrics
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _cacheErrors;
     private readonly Counter<long> _cacheRepairs;
+    private readonly Counter<long> _cacheNotices;
     private readonly Meter _meter;
 
     public ScoringMetrics(IMeterFactory meterFactory)
@@ -18,6 +19,7 @@ public sealed class ScoringMetrics
         _cacheLookups = meter.CreateCounter<long>("scoring.cache.lookups", "{lookup}", "Score cache lookups by result (hit or miss).");
         _cacheErrors = meter.CreateCounter<long>("scoring.cache.errors", "{error}", "Score cache calls that failed and fell back to the database.");
         _cacheRepairs = meter.CreateCounter<long>("scoring.cache.repairs", "{entry}", "Cache entries rewritten after a failed write, once Redis answered again.");
+        _cacheNotices = meter.CreateCounter<long>("scoring.cache.change_notices", "{notice}", "Change notices received for near copies (each write to Redis, from any replica, sends one).");
     }
 
     public void CacheLookups(long hits, long misses)
@@ -34,6 +36,8 @@ public sealed class ScoringMetrics
     }
 
     public void CacheError(string operation) => _cacheErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public void CacheChangeNotice() => _cacheNotices.Add(1);
 
     public void CacheRepaired(long entries) => _cacheRepairs.Add(entries);
 

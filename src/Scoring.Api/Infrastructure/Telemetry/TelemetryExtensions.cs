@@ -24,7 +24,10 @@ public static class TelemetryExtensions
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName))
             .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
+                // Request rate, errors and durations, and connections. Not routing or rate-limiter
+                // meters: measured per call, they cost 5 % of a cached read for little insight
+                // (rejections show as RESOURCE_EXHAUSTED in the request metrics).
+                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
                 .AddRuntimeInstrumentation()
                 .AddMeter(ScoringMetrics.MeterName)
                 .AddMeter("Npgsql")

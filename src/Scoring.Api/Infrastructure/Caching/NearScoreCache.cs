@@ -1,0 +1,215 @@
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Scoring.Api.Infrastructure.Telemetry;
+using Scoring.Api.Options;
+using StackExchange.Redis;
+
+namespace Scoring.Api.Infrastructure.Caching;
+
+/// <summary>
+/// Short-lived copies of Redis entries in this process, so a hot-path read that hits costs no round trip
+/// (the performance run measured a Redis round trip at more than half of a cached GetScore). Every write
+/// to Redis, from any replica, publishes a change notice (<see cref="RedisScoreCache.ChangeChannel"/>);
+/// on a notice this process drops its older copy. A copy therefore lags a write on another replica by the
+/// pub/sub delay, and by at most <see cref="CacheOptions.LocalTtl"/> should a notice be lost. While the
+/// subscription is down no copy is used, and all are dropped when it comes back.
+/// </summary>
+public sealed partial class NearScoreCache : IScoreCache, IDisposable
+{
+    private readonly RedisScoreCache _redis;
+    private readonly IConnectionMultiplexer _connection;
+    private readonly ScoringMetrics _metrics;
+    private readonly ILogger<NearScoreCache> _logger;
+    private readonly TimeSpan _ttl;
+    private readonly long _capacity;
+    private readonly Lock _gate = new();
+    private MemoryCache _copies;
+    private volatile bool _listening;
+
+    public NearScoreCache(RedisScoreCache redis, IConnectionMultiplexer connection, IOptions<CacheOptions> options, ScoringMetrics metrics, ILogger<NearScoreCache> logger)
+    {
+        _redis = redis;
+        _connection = connection;
+        _metrics = metrics;
+        _logger = logger;
+        _ttl = options.Value.LocalTtl;
+        _capacity = options.Value.InProcessCapacity;
+        _copies = NewCopies();
+
+        connection.ConnectionFailed += (_, e) => OnSubscriptionChanged(e.ConnectionType, up: false);
+        connection.ConnectionRestored += (_, e) => OnSubscriptionChanged(e.ConnectionType, up: true);
+        Subscribe();
+    }
+
+    public async ValueTask<ScoreState?[]> GetAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken)
+    {
+        if (!_listening)
+        {
+            return await _redis.GetAsync(userIds, cancellationToken);
+        }
+
+        var states = new ScoreState?[userIds.Count];
+        List<int>? misses = null;
+        for (var i = 0; i < userIds.Count; i++)
+        {
+            if (_copies.Get(userIds[i]) is Copy { State: var state })
+            {
+                states[i] = state;
+            }
+            else
+            {
+                (misses ??= []).Add(i);
+            }
+        }
+
+        if (misses is null)
+        {
+            return states;
+        }
+
+        var fetched = await _redis.GetAsync([.. misses.Select(i => userIds[i])], cancellationToken);
+        for (var m = 0; m < misses.Count; m++)
+        {
+            if (fetched[m] is { } state)
+            {
+                states[misses[m]] = state;
+                Keep(userIds[misses[m]], state);
+            }
+        }
+
+        return states;
+    }
+
+    public async ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
+    {
+        var written = await _redis.SetAsync(userId, state, cancellationToken);
+        if (written)
+        {
+            Keep(userId, state);
+        }
+        else
+        {
+            // Redis may hold something older: no copy here until a later write or read succeeds.
+            Forget(ScoreCacheKeys.Tag(userId), state.Version);
+        }
+
+        return written;
+    }
+
+    public async ValueTask<bool> RemoveAsync(string userId, CancellationToken cancellationToken)
+    {
+        Forget(ScoreCacheKeys.Tag(userId), long.MaxValue);
+        return await _redis.RemoveAsync(userId, cancellationToken);
+    }
+
+    public void Dispose() => _copies.Dispose();
+
+    /// <summary>Keeps a copy unless one at least as new is held, or a notice of a newer version came first.</summary>
+    private void Keep(string userId, ScoreState state)
+    {
+        // Hashing only here, on misses and writes: hits look copies up by user id.
+        var noticeKey = NoticeKey(ScoreCacheKeys.Tag(userId));
+        lock (_gate)
+        {
+            var notice = _copies.Get(noticeKey) as Notice;
+            if (notice?.MinimumVersion > state.Version || (_copies.Get(userId) is Copy { State: var current } && !state.Supersedes(current)))
+            {
+                return;
+            }
+
+            _copies.Set(userId, new Copy(state), Options());
+            _copies.Set(noticeKey, new Notice(userId, Math.Max(notice?.MinimumVersion ?? 0, state.Version)), Options());
+        }
+    }
+
+    /// <summary>Drops the copy of the user behind <paramref name="tag"/> if older than <paramref name="version"/>, and refuses older copies for a while.</summary>
+    private void Forget(string tag, long version)
+    {
+        var noticeKey = NoticeKey(tag);
+        lock (_gate)
+        {
+            var notice = _copies.Get(noticeKey) as Notice;
+            if (notice?.UserId is { } userId && _copies.Get(userId) is Copy { State.Version: var held } && held >= version)
+            {
+                return;
+            }
+
+            if (notice?.UserId is { } stale)
+            {
+                _copies.Remove(stale);
+            }
+
+            // Kept as a tombstone: a read already in flight must not bring back what this notice replaced.
+            _copies.Set(noticeKey, new Notice(notice?.UserId, Math.Max(notice?.MinimumVersion ?? 0, version)), Options());
+        }
+    }
+
+    // User ids contain no whitespace, so no user id is ever a notice key.
+    private static string NoticeKey(string tag) => "notice " + tag;
+
+    private MemoryCacheEntryOptions Options() => new() { Size = 1, AbsoluteExpirationRelativeToNow = _ttl };
+
+    // In the background: a slow or absent Redis must not hold up start-up or a call. Until the
+    // subscription is confirmed, reads go to Redis.
+    private void Subscribe() => _ = Task.Run(async () =>
+    {
+        try
+        {
+            var subscriber = _connection.GetSubscriber();
+            await subscriber.SubscribeAsync(RedisScoreCache.ChangeChannel, (_, notice) => OnNotice(notice));
+            _listening = subscriber.IsConnected(RedisScoreCache.ChangeChannel);
+        }
+        catch (Exception exception)
+        {
+            // Retried when the connection comes back.
+            LogSubscriptionDown(exception.GetType().Name);
+        }
+    });
+
+    private void OnNotice(RedisValue notice)
+    {
+        if (RedisScoreCache.TryParseChangeNotice(notice, out var key, out var version))
+        {
+            Forget(key, version);
+        }
+
+        _metrics.CacheChangeNotice();
+    }
+
+    private void OnSubscriptionChanged(ConnectionType type, bool up)
+    {
+        if (type != ConnectionType.Subscription)
+        {
+            return;
+        }
+
+        // Notices may have been missed while down: every copy is suspect.
+        _listening = false;
+        lock (_gate)
+        {
+            var old = _copies;
+            _copies = NewCopies();
+            old.Dispose();
+        }
+
+        if (up)
+        {
+            Subscribe();
+        }
+        else
+        {
+            _metrics.CacheError("subscription");
+            LogSubscriptionDown("connection lost");
+        }
+    }
+
+    private MemoryCache NewCopies() => new(new MemoryCacheOptions { SizeLimit = _capacity });
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Score change notices are not arriving ({Reason}); reads go to Redis until they do")]
+    private partial void LogSubscriptionDown(string reason);
+
+    private sealed record Copy(ScoreState State);
+
+    /// <summary>What a change notice for one hash needs: whose copy to drop, and the oldest version still welcome.</summary>
+    private sealed record Notice(string? UserId, long MinimumVersion);
+}
