@@ -110,6 +110,21 @@ wait_for_line "$work/redis.log" "Ready to accept connections" "${pids[-1]}"
 
 declare -A value unit
 
+# CPU seconds used so far, for the per-operation costs under the table. PostgreSQL's backends are the
+# postmaster's children: live ones are read directly, exited ones are in its children's totals.
+tick=$(getconf CLK_TCK)
+pg_cpu() {
+  local postmaster children
+  postmaster=$(head -1 "$pg_data/postmaster.pid")
+  children=$(pgrep -P "$postmaster" | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  cat "/proc/$postmaster/stat" $(printf '/proc/%s/stat ' $children) 2>/dev/null \
+    | awk -v tick="$tick" '{ s += $14 + $15 + (NR == 1 ? $16 + $17 : 0) } END { printf "%.2f", s / tick }'
+}
+process_cpu() { awk -v tick="$tick" '{ printf "%.2f", ($14 + $15) / tick }' "/proc/$1/stat"; }
+# Milliseconds of CPU per operation: (after - before) seconds over a count.
+per_op() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.3f", (n > 0 ? (b - a) * 1000 / n : 0) }'; }
+
 # --- Ceilings ------------------------------------------------------------------------------------------
 say "ceiling: pgbench, one-row insert + one-row update per transaction ($write_concurrency clients, ${duration} s)"
 psql -d ceiling <<SQL
@@ -140,9 +155,14 @@ pgbench() {
   "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$write_concurrency" -j 2 -T "$duration" "$@" ceiling 2>&1 \
     | tee -a "$work/pgbench.log" | grep -oP '^tps = \K[0-9.]+'
 }
-value[pg_single]=$(pgbench -f "$work/single.sql"); unit[pg_single]="tx/s"
+cpu_before=$(pg_cpu)
+pgbench -f "$work/single.sql" >"$work/pg_single.tps"
+value[pg_single]=$(cat "$work/pg_single.tps"); unit[pg_single]="tx/s"
+value[pg_single_cpu]=$(per_op "$cpu_before" "$(pg_cpu)" "$(grep -oP '^number of transactions actually processed: \K[0-9]+' "$work/pgbench.log" | tail -1)")
 say "ceiling: pgbench, $batch-row insert + $batch-row update per transaction (random users)"
+cpu_before=$(pg_cpu)
 value[pg_batch]=$(awk -v tps="$(pgbench -f "$work/batch.sql")" -v n="$batch" 'BEGIN { printf "%.0f", tps * n }'); unit[pg_batch]="rows/s"
+value[pg_batch_cpu]=$(per_op "$cpu_before" "$(pg_cpu)" "$(grep -oP '^number of transactions actually processed: \K[0-9]+' "$work/pgbench.log" | tail -1)")
 
 say "ceiling: redis-benchmark GET (256 clients, 300-byte values)"
 redis-benchmark -h 127.0.0.1 -p "$redis_port" -t set -n 100000 -r "$population" -d 300 -c 50 -q >/dev/null
@@ -205,6 +225,7 @@ service_port=$(free_port)
 # Each instance its own metrics port too.
 Hosting__MetricsPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
 pids+=($!)
+service_pid=$!
 wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
 near_port=$(free_port)
 Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
@@ -237,12 +258,18 @@ h2load_run get_scores_near "$near" scoring.v1.ConductScoring/GetScores "$work/ge
 value[get_scores_near]=$(awk -v c="${value[get_scores_near]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores_near]="scores/s"
 
 say "service: RecordViolation ($write_concurrency in flight, .NET driver)"
+pg_before=$(pg_cpu); service_before=$(process_cpu "$service_pid")
 bench --address "$service" --scenario write --duration "$duration" --skew 0 --no-seed-data --concurrency "$write_concurrency" >"$work/write.json"
+value[record_pg_cpu]=$(per_op "$pg_before" "$(pg_cpu)" "$(jq '.calls' "$work/write.json")")
+value[record_service_cpu]=$(per_op "$service_before" "$(process_cpu "$service_pid")" "$(jq '.calls' "$work/write.json")")
 value[record]=$(jq '.callsPerSecond' "$work/write.json"); unit[record]="calls/s"
 value[record_p99]=$(jq '.p99Ms' "$work/write.json")
 
 say "service: RecordViolations of $batch ($write_concurrency in flight, .NET driver)"
+pg_before=$(pg_cpu); service_before=$(process_cpu "$service_pid")
 bench --address "$service" --scenario batch-write --duration "$duration" --skew 0 --no-seed-data --concurrency "$write_concurrency" >"$work/batch-write.json"
+value[record_batch_pg_cpu]=$(per_op "$pg_before" "$(pg_cpu)" "$(jq '.calls' "$work/batch-write.json")")
+value[record_batch_service_cpu]=$(per_op "$service_before" "$(process_cpu "$service_pid")" "$(jq '.calls' "$work/batch-write.json")")
 value[record_batch]=$(jq ".callsPerSecond * $batch" "$work/batch-write.json"); unit[record_batch]="rows/s"
 value[record_batch_p99]=$(jq '.p99Ms' "$work/batch-write.json")
 
@@ -274,5 +301,7 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   echo "          pgbench insert+update ${value[pg_single]} tx/s; pgbench $batch-row batches ${value[pg_batch]} rows/s"
   echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; GetScore ${value[get_score_sample]} / near ${value[get_score_near_sample]};"
   echo "          GetScores ${value[get_scores_sample]} / near ${value[get_scores_near_sample]}"
+  echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
+  echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
   echo "HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}, GetScores ${value[get_scores_failed]} / near ${value[get_scores_near_failed]}; write errors: ${errors:-none}"
 }
