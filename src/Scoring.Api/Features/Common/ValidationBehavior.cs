@@ -10,6 +10,16 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
 {
     public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
     {
+        await Validation.EnsureValidAsync(validators, message, cancellationToken);
+        return await next(message, cancellationToken);
+    }
+}
+
+/// <summary>The check itself, also run on each item of a batch.</summary>
+public static class Validation
+{
+    public static async ValueTask EnsureValidAsync<T>(IEnumerable<IValidator<T>> validators, T message, CancellationToken cancellationToken)
+    {
         foreach (var validator in validators)
         {
             var result = await validator.ValidateAsync(message, cancellationToken);
@@ -18,7 +28,5 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
                 throw new ValidationException(result.Errors);
             }
         }
-
-        return await next(message, cancellationToken);
     }
 }

@@ -42,7 +42,7 @@ public sealed class RecordViolationsCommandHandler(
     ScoringPolicy policy,
     IIdGenerator ids,
     Caller caller,
-    IValidator<RecordViolationCommand> validator,
+    IEnumerable<IValidator<RecordViolationCommand>> validators,
     ISender sender,
     TimeProvider timeProvider) : ICommandHandler<RecordViolationsCommand, IReadOnlyList<RecordViolationsItemResult>>
 {
@@ -55,12 +55,9 @@ public sealed class RecordViolationsCommandHandler(
             var item = command.Violations[i];
             try
             {
+                // The checks the pipeline runs for a single record.
                 CallerBinding.Check(caller, item);
-                var validation = await validator.ValidateAsync(item, cancellationToken);
-                if (!validation.IsValid)
-                {
-                    throw new ValidationException(validation.Errors);
-                }
+                await Validation.EnsureValidAsync(validators, item, cancellationToken);
 
                 accepted.Add((i, item.ToReport()));
             }

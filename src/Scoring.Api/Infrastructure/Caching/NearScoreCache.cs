@@ -23,6 +23,7 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
     private readonly TimeSpan _ttl;
     private readonly long _capacity;
     private readonly Lock _gate = new();
+    private readonly Action<RedisChannel, RedisValue> _onNotice;
     private MemoryCache _copies;
     private volatile bool _listening;
 
@@ -35,6 +36,7 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
         _ttl = options.Value.LocalTtl;
         _capacity = options.Value.InProcessCapacity;
         _copies = NewCopies();
+        _onNotice = (_, notice) => OnNotice(notice);
 
         connection.ConnectionFailed += (_, e) => OnSubscriptionChanged(e.ConnectionType, up: false);
         connection.ConnectionRestored += (_, e) => OnSubscriptionChanged(e.ConnectionType, up: true);
@@ -150,13 +152,15 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
     private MemoryCacheEntryOptions Options() => new() { Size = 1, AbsoluteExpirationRelativeToNow = _ttl };
 
     // In the background: a slow or absent Redis must not hold up start-up or a call. Until the
-    // subscription is confirmed, reads go to Redis.
+    // subscription is confirmed, reads go to Redis. Unsubscribing first keeps exactly one handler
+    // however many reconnects subscribe again.
     private void Subscribe() => _ = Task.Run(async () =>
     {
         try
         {
             var subscriber = _connection.GetSubscriber();
-            await subscriber.SubscribeAsync(RedisScoreCache.ChangeChannel, (_, notice) => OnNotice(notice));
+            await subscriber.UnsubscribeAsync(RedisScoreCache.ChangeChannel, _onNotice);
+            await subscriber.SubscribeAsync(RedisScoreCache.ChangeChannel, _onNotice);
             _listening = subscriber.IsConnected(RedisScoreCache.ChangeChannel);
         }
         catch (Exception exception)
