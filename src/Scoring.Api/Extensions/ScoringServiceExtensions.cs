@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Features.Privacy;
 using Scoring.Api.Features.Scores;
+using Scoring.Api.Features.Violations;
 using Scoring.Api.Grpc;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
@@ -66,6 +67,8 @@ public static class ScoringServiceExtensions
         services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Singleton);
         services.AddScoped<ScoreReader>();
         services.AddScoped<UserRecordWriter>();
+        services.AddScoped<ViolationRecorder>();
+        services.AddSingleton<ViolationWriteQueue>();
         services.AddScoped<RetentionPurge>();
         services.AddHostedService<RetentionService>();
 

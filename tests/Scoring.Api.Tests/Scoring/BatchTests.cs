@@ -1,10 +1,14 @@
+using Grpc.Core;
 using Scoring.Api.Tests.Infrastructure;
 using Scoring.V1;
 using static Scoring.Api.Tests.Infrastructure.Requests;
 
 namespace Scoring.Api.Tests.Scoring;
 
-/// <summary>RecordViolations writes a batch in one transaction; each item keeps the single record's meaning.</summary>
+/// <summary>
+/// Batches, and single records arriving together, are written in one transaction; each item keeps the
+/// single record's meaning.
+/// </summary>
 public abstract class BatchTests(Backend backend)
 {
     private ScoringApp App => backend.App;
@@ -92,6 +96,48 @@ public abstract class BatchTests(Backend backend)
         var scores = await App.Scoring.GetScoresAsync(new GetScoresRequest { UserIds = { batches.Select(b => b.Violations[0].UserId) } });
         Assert.Equal(1, scores.Scores.Sum(s => s.ActiveViolations));
         Assert.Equal(1, scores.Scores.Single(s => s.UserId == winner).ActiveViolations);
+    }
+
+    [Fact]
+    public async Task Single_records_arriving_together_each_count_once_and_a_repeat_replays()
+    {
+        var users = Enumerable.Range(0, 10).Select(_ => NewUserId()).ToArray();
+        var requests = users.SelectMany(user => Enumerable.Range(0, 3).Select(_ => Violation(user, "spam", Severity.Low))).ToList();
+        var repeated = Violation(users[0], "spam", Severity.Low);
+
+        var calls = requests.Append(repeated).Append(repeated).Select(r => App.Scoring.RecordViolationAsync(r).ResponseAsync);
+        var responses = await Task.WhenAll(calls);
+
+        var pair = responses[^2..];
+        Assert.Equal(1, pair.Count(r => r.Duplicate));
+        Assert.Equal(pair[0].Violation.ViolationId, pair[1].Violation.ViolationId);
+        Assert.All(responses, r => Assert.True(r.Score.ActiveViolations >= 1));
+        var scores = await App.Scoring.GetScoresAsync(new GetScoresRequest { UserIds = { users } });
+        Assert.Equal([4, .. Enumerable.Repeat(3, 9)], scores.Scores.Select(s => s.ActiveViolations));
+    }
+
+    [Fact]
+    public async Task Two_records_of_one_event_with_different_payloads_at_once_record_one_and_refuse_the_other()
+    {
+        var first = Violation(NewUserId());
+        var changed = first.Clone();
+        changed.Note = "changed";
+
+        var outcomes = await Task.WhenAll(new[] { first, changed }.Select(async request =>
+        {
+            try
+            {
+                await App.Scoring.RecordViolationAsync(request);
+                return StatusCode.OK;
+            }
+            catch (RpcException e)
+            {
+                return e.StatusCode;
+            }
+        }));
+
+        Assert.Equal([StatusCode.OK, StatusCode.AlreadyExists], outcomes.Order());
+        Assert.Equal(1, (await App.Scoring.GetScoreAsync(new GetScoreRequest { UserId = first.UserId })).ActiveViolations);
     }
 }
 

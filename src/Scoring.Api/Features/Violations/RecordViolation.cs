@@ -82,62 +82,9 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
     }
 }
 
-public sealed class RecordViolationCommandHandler(
-    ScoringDbContext db,
-    UserRecordWriter writer,
-    ScoreReader scores,
-    ScoringPolicy policy,
-    IIdGenerator ids,
-    TimeProvider timeProvider) : ICommandHandler<RecordViolationCommand, RecordedViolation>
+/// <summary>Goes through the write queue, so single records arriving together share one commit.</summary>
+public sealed class RecordViolationCommandHandler(ViolationWriteQueue queue) : ICommandHandler<RecordViolationCommand, RecordedViolation>
 {
-    public async ValueTask<RecordedViolation> Handle(RecordViolationCommand command, CancellationToken cancellationToken)
-    {
-        var report = command.ToReport();
-        try
-        {
-            var (violation, score) = await writer.WriteAsync(report.UserId, (change, _) =>
-            {
-                var violation = Violation.Record(report, policy, ids.NewId(), change.Now);
-                db.Violations.Add(violation);
-                change.Audit(AuditOf(violation));
-                return Task.FromResult(violation);
-            }, cancellationToken);
-            return new RecordedViolation(violation, score, Duplicate: false);
-        }
-        catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
-        {
-            // The unique (source, event_id) index is the only judge of "already recorded".
-            return await ReplayAsync(report, cancellationToken);
-        }
-    }
-
-    /// <summary>A retry whose payload differs from the event recorded under its key.</summary>
-    public static ConflictException Conflict(ViolationReport report) =>
-        new($"event_id '{report.EventId}' from source '{report.Source}' was already recorded with a different payload");
-
-    /// <summary>The audit entry of a newly recorded violation.</summary>
-    public static AuditChange AuditOf(Violation violation) => new(
-        Actor: violation.Source,
-        Action: AuditActions.ViolationRecorded,
-        TargetId: violation.Id,
-        Reason: violation.Category,
-        AfterState: AuditStates.Of(violation.Status),
-        AfterSeverity: violation.Severity,
-        AfterPoints: violation.BasePoints);
-
-    private async ValueTask<RecordedViolation> ReplayAsync(ViolationReport report, CancellationToken cancellationToken)
-    {
-        var original = await db.Violations.AsNoTracking()
-            .SingleAsync(v => v.Source == report.Source && v.EventId == report.EventId, cancellationToken);
-
-        if (!original.IsSameReport(report))
-        {
-            throw Conflict(report);
-        }
-
-        // A retry may follow a crash between the original commit and its cache write, so the
-        // replay rewrites the cache from the database rather than trusting it.
-        var refreshed = await scores.RefreshAsync([original.UserId], timeProvider.GetUtcNow(), cancellationToken);
-        return new RecordedViolation(original, scores.Compute(refreshed[original.UserId].State), Duplicate: true);
-    }
+    public async ValueTask<RecordedViolation> Handle(RecordViolationCommand command, CancellationToken cancellationToken) =>
+        await queue.RecordAsync(command.ToReport(), cancellationToken);
 }

@@ -32,18 +32,13 @@ public sealed class RecordViolationsCommandValidator : AbstractValidator<RecordV
 
 /// <summary>
 /// Checks every item as a single record would be checked, then records all the valid ones in one
-/// transaction: one lock statement, one insert batch, one commit and one cache round trip for the batch.
-/// Each item keeps the single record's semantics: a known event with the same payload is a replay, with
-/// a different payload a conflict, and a repeat inside the batch replays the first.
+/// transaction (<see cref="ViolationRecorder.RecordAllAsync"/>): one lock statement, one insert batch,
+/// one commit and one cache round trip for the batch.
 /// </summary>
 public sealed class RecordViolationsCommandHandler(
-    ScoringDbContext db,
-    UserRecordWriter writer,
-    ScoringPolicy policy,
-    IIdGenerator ids,
+    ViolationRecorder recorder,
     Caller caller,
     IEnumerable<IValidator<RecordViolationCommand>> validators,
-    ISender sender,
     TimeProvider timeProvider) : ICommandHandler<RecordViolationsCommand, IReadOnlyList<RecordViolationsItemResult>>
 {
     public async ValueTask<IReadOnlyList<RecordViolationsItemResult>> Handle(RecordViolationsCommand command, CancellationToken cancellationToken)
@@ -58,7 +53,6 @@ public sealed class RecordViolationsCommandHandler(
                 // The checks the pipeline runs for a single record.
                 CallerBinding.Check(caller, item);
                 await Validation.EnsureValidAsync(validators, item, cancellationToken);
-
                 accepted.Add((i, item.ToReport()));
             }
             catch (Exception exception) when (IsClientError(exception))
@@ -74,70 +68,31 @@ public sealed class RecordViolationsCommandHandler(
 
         try
         {
-            await RecordAllAsync(accepted, results, cancellationToken);
+            var (outcomes, at, _) = await recorder.RecordAllAsync([.. accepted.Select(a => a.Report)], cancellationToken);
+            for (var a = 0; a < accepted.Count; a++)
+            {
+                var (violation, duplicate, error) = outcomes[a];
+                results[accepted[a].Index] = error is null ? new(violation, duplicate, at, null) : RecordViolationsItemResult.Failed(error, at);
+            }
         }
         catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
         {
             // Another call recorded one of these events after this one looked: item by item instead,
             // where the unique index decides each event on its own.
-            foreach (var (index, _) in accepted)
+            foreach (var (index, report) in accepted)
             {
-                results[index] = await RecordOneAsync(command.Violations[index], cancellationToken);
+                results[index] = await RecordOneAsync(report, cancellationToken);
             }
         }
 
         return results;
     }
 
-    private async Task RecordAllAsync(List<(int Index, ViolationReport Report)> accepted, RecordViolationsItemResult[] results, CancellationToken cancellationToken)
-    {
-        var users = accepted.Select(a => a.Report.UserId).ToHashSet(StringComparer.Ordinal);
-        var (outcomes, at, _) = await writer.WriteManyAsync(users, async (change, token) =>
-        {
-            var known = await LoadRecordedAsync(accepted, token);
-            var outcomes = new List<(int Index, Violation Violation, bool Duplicate, Exception? Error)>(accepted.Count);
-            foreach (var (index, report) in accepted)
-            {
-                if (known.TryGetValue((report.Source, report.EventId), out var original))
-                {
-                    outcomes.Add((index, original, true, original.IsSameReport(report) ? null : RecordViolationCommandHandler.Conflict(report)));
-                    continue;
-                }
-
-                var violation = Violation.Record(report, policy, ids.NewId(), change.Now);
-                db.Violations.Add(violation);
-                change.Audit(violation.UserId, RecordViolationCommandHandler.AuditOf(violation));
-                known[(report.Source, report.EventId)] = violation;
-                outcomes.Add((index, violation, false, null));
-            }
-
-            return outcomes;
-        }, cancellationToken);
-
-        foreach (var (index, violation, duplicate, error) in outcomes)
-        {
-            results[index] = error is null ? new(violation, duplicate, at, null) : RecordViolationsItemResult.Failed(error, at);
-        }
-    }
-
-    /// <summary>The events of this batch that are already recorded, by (source, event id).</summary>
-    private async Task<Dictionary<(string Source, string EventId), Violation>> LoadRecordedAsync(
-        List<(int Index, ViolationReport Report)> accepted, CancellationToken cancellationToken)
-    {
-        var sources = accepted.Select(a => a.Report.Source).Distinct().ToArray();
-        var eventIds = accepted.Select(a => a.Report.EventId).Distinct().ToArray();
-        var candidates = await db.Violations.AsNoTracking()
-            .Where(v => eventIds.Contains(v.EventId) && sources.Contains(v.Source))
-            .ToListAsync(cancellationToken);
-        var wanted = accepted.Select(a => (a.Report.Source, a.Report.EventId)).ToHashSet();
-        return candidates.Where(v => wanted.Contains((v.Source, v.EventId))).ToDictionary(v => (v.Source, v.EventId));
-    }
-
-    private async Task<RecordViolationsItemResult> RecordOneAsync(RecordViolationCommand item, CancellationToken cancellationToken)
+    private async Task<RecordViolationsItemResult> RecordOneAsync(ViolationReport report, CancellationToken cancellationToken)
     {
         try
         {
-            var recorded = await sender.Send(item, cancellationToken);
+            var recorded = await recorder.RecordOneAsync(report, cancellationToken);
             return new(recorded.Violation, recorded.Duplicate, recorded.Score.ComputedAt, null);
         }
         catch (Exception exception) when (IsClientError(exception))
