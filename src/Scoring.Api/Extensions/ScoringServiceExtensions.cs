@@ -100,7 +100,7 @@ public static class ScoringServiceExtensions
         {
             connectionString = options.Provider == DatabaseProvider.Sqlite
                 ? ScoringDatabase.DefaultSqliteConnection
-                : throw new InvalidOperationException("Database:Provider is Postgres but ConnectionStrings:Scoring is not set.");
+                : throw new InvalidConfigurationException("ConnectionStrings:Scoring must be set when Database:Provider is Postgres.");
         }
 
         // Each provider has its own context type, which owns that provider's migrations.
@@ -168,6 +168,8 @@ public static class ScoringServiceExtensions
     /// </summary>
     public static async Task PrepareAsync(this WebApplication app)
     {
+        // The authentication rules first: a refusal there must come before any migration or warning.
+        _ = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         _ = app.Services.GetRequiredService<ScoringPolicy>();
         app.WarnIfAnonymous(app.Services.GetRequiredService<SecuritySettings>().Mode);
         if (app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
@@ -175,6 +177,8 @@ public static class ScoringServiceExtensions
             await app.MigrateAsync();
         }
     }
+
+    private static Exception Innermost(Exception exception) => exception.InnerException is { } inner ? Innermost(inner) : exception;
 
     /// <summary>
     /// Applies pending migrations. EF Core takes a database lock while migrating, so replicas (or a hook
@@ -184,7 +188,16 @@ public static class ScoringServiceExtensions
     {
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
-        await db.Database.MigrateAsync();
+        try
+        {
+            await db.Database.MigrateAsync();
+        }
+        catch (Exception exception) when (DatabaseErrors.IsUnavailable(exception))
+        {
+            throw new InvalidConfigurationException(
+                $"ConnectionStrings:Scoring: the database cannot be reached to migrate it ({Innermost(exception).Message})", exception);
+        }
+
         if (db.Database.IsSqlite())
         {
             // Write-ahead logging lets readers proceed while one writer commits.

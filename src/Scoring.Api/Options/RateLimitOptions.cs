@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Scoring.Api.Options;
 
@@ -7,14 +8,26 @@ public sealed class RateLimitOptions
 {
     public const string SectionName = "RateLimit";
 
+    [ValidateObjectMembers]
     public RateLimitRule Reader { get; set; } = new() { PermitsPerSecond = 2000, Burst = 4000 };
+    [ValidateObjectMembers]
     public RateLimitRule Writer { get; set; } = new() { PermitsPerSecond = 500, Burst = 1000 };
+    [ValidateObjectMembers]
     public RateLimitRule Reviewer { get; set; } = new() { PermitsPerSecond = 50, Burst = 100 };
+    [ValidateObjectMembers]
     public RateLimitRule Admin { get; set; } = new() { PermitsPerSecond = 50, Burst = 100 };
 
     /// <summary>Callers without a token (Auth:Mode None), partitioned by remote address.</summary>
+    [ValidateObjectMembers]
     public RateLimitRule Anonymous { get; set; } = new() { PermitsPerSecond = 2000, Burst = 4000 };
 }
+
+/// <summary>
+/// Checks each rule's ranges at start: data-annotation validation alone stops at the top level, so a
+/// nested <c>RateLimit:Writer:Burst=0</c> would otherwise pass.
+/// </summary>
+[OptionsValidator]
+public sealed partial class RateLimitOptionsValidator : IValidateOptions<RateLimitOptions>;
 
 public sealed class RateLimitRule
 {

@@ -16,8 +16,11 @@ public static partial class SecurityExtensions
     public static AuthMode AddScoringSecurity(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
-        var mode = ResolveMode(options, builder.Environment);
+        // Unset means None in Development; anywhere else AuthOptionsValidator stops start-up before a call is served.
+        var mode = options.Mode ?? AuthMode.None;
         var services = builder.Services;
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<AuthOptions>, AuthOptionsValidator>();
 
         services.AddHttpContextAccessor();
         services.AddScoped<Caller>();
@@ -56,7 +59,8 @@ public static partial class SecurityExtensions
                 : new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireAssertion(_ => false).Build();
         });
 
-        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>();
         services.AddRateLimiter(limiter =>
         {
             limiter.OnRejected = RejectAsResourceExhausted;
@@ -94,43 +98,6 @@ public static partial class SecurityExtensions
         {
             LogAnonymous(app.Logger, app.Environment.EnvironmentName);
         }
-    }
-
-    private static AuthMode ResolveMode(AuthOptions options, IHostEnvironment environment)
-    {
-        var development = environment.IsDevelopment();
-        var mode = options.Mode ?? (development
-            ? AuthMode.None
-            : throw new InvalidOperationException(
-                $"Auth:Mode must be set (None or Jwt) outside the Development environment (this is {environment.EnvironmentName})."));
-
-        if (mode == AuthMode.None && !development && !options.AllowAnonymous)
-        {
-            throw new InvalidOperationException(
-                "Auth:Mode is None outside Development: set Auth:AllowAnonymous=true to run without authentication on purpose.");
-        }
-
-        if (mode == AuthMode.Jwt)
-        {
-            var hasAuthority = !string.IsNullOrWhiteSpace(options.Authority);
-            var hasKey = !string.IsNullOrWhiteSpace(options.SigningKey);
-            if (hasAuthority == hasKey)
-            {
-                throw new InvalidOperationException("Auth:Mode Jwt needs exactly one of Auth:Authority (OIDC) or Auth:SigningKey (HS256).");
-            }
-
-            if (string.IsNullOrWhiteSpace(options.Audience))
-            {
-                throw new InvalidOperationException("Auth:Mode Jwt needs Auth:Audience.");
-            }
-
-            if (hasKey && (string.IsNullOrWhiteSpace(options.Issuer) || Encoding.UTF8.GetByteCount(options.SigningKey!) < 32))
-            {
-                throw new InvalidOperationException("Auth:SigningKey needs Auth:Issuer and a key of at least 32 bytes.");
-            }
-        }
-
-        return mode;
     }
 
     private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions options)

@@ -70,6 +70,70 @@ public sealed class ServerProcess : IDisposable
         return new ServerProcess(process, port, metricsPort);
     }
 
+    /// <summary>
+    /// Runs the service with these settings and arguments until it exits by itself, for start-up that must
+    /// fail. Should it start listening instead, it is killed and the exit code is null.
+    /// </summary>
+    public static async Task<(int? ExitCode, string Output, string Error)> RunToExitAsync(
+        IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var serviceDll = typeof(Program).Assembly.Location;
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(serviceDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(serviceDll);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add($"http://127.0.0.1:{ExternalProcess.FreePort()}");
+        info.Environment["Hosting__MetricsPort"] = ExternalProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("The service did not start.");
+        var output = new System.Text.StringBuilder();
+        var error = new System.Text.StringBuilder();
+        var started = false;
+        process.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+
+            if (e.Data?.Contains("Application started", StringComparison.Ordinal) == true)
+            {
+                started = true;
+                process.Kill(entireProcessTree: true);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (error)
+                {
+                    error.AppendLine(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        // The parameterless wait also drains the redirected streams.
+        process.WaitForExit();
+        return (started ? null : process.ExitCode, output.ToString(), error.ToString());
+    }
+
     /// <summary>SIGTERM, as Kubernetes sends it; returns the exit code once the process has drained and exited.</summary>
     public async Task<int> TerminateAsync(TimeSpan within)
     {

@@ -22,7 +22,14 @@ public static class PolicyFile
             throw new InvalidPolicyException($"Scoring:PolicyFile '{path}' cannot be read: {e.Message}");
         }
 
-        return Parse(json, path);
+        try
+        {
+            return Parse(json, path);
+        }
+        catch (InvalidPolicyException e)
+        {
+            throw new InvalidPolicyException($"Scoring:PolicyFile: {e.Message}");
+        }
     }
 
     public static ScoringPolicy Parse(string json, string origin)
