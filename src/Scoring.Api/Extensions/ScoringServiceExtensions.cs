@@ -1,4 +1,5 @@
 using FluentValidation;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -22,7 +23,6 @@ namespace Scoring.Api.Extensions;
 
 public static class ScoringServiceExtensions
 {
-    public const int DefaultMaxReceiveMessageSize = 1024 * 1024;
     private const string ReadinessTag = "readiness";
     private const string LivenessTag = "liveness";
 
@@ -46,11 +46,13 @@ public static class ScoringServiceExtensions
         var authMode = builder.AddScoringSecurity();
         services.AddSingleton(new SecuritySettings(authMode));
 
-        services.AddGrpc(grpc =>
+        services.AddOptions<GrpcOptions>().BindConfiguration(GrpcOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddGrpc();
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcOptions>>((grpc, transport) =>
         {
             grpc.Interceptors.Add<ExceptionInterceptor>();
             // Bounded input: a larger request is refused with RESOURCE_EXHAUSTED before it is parsed.
-            grpc.MaxReceiveMessageSize = builder.Configuration.GetValue("Grpc:MaxReceiveMessageSize", DefaultMaxReceiveMessageSize);
+            grpc.MaxReceiveMessageSize = transport.Value.MaxReceiveMessageSize;
         });
         services.AddGrpcReflection();
 
@@ -151,9 +153,20 @@ public static class ScoringServiceExtensions
         app.MapGrpcService<AuditService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<PrivacyService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
 
-        // Probes, tooling and scrapes stay open whatever the authentication mode.
+        // Probes and scrapes stay open whatever the authentication mode; reflection only where allowed.
         app.MapGrpcHealthChecksService().AllowAnonymous();
-        app.MapGrpcReflectionService().AllowAnonymous();
+        var reflection = app.MapGrpcReflectionService();
+        if (app.Services.GetRequiredService<SecuritySettings>().Mode == AuthMode.None
+            || app.Services.GetRequiredService<IOptions<GrpcOptions>>().Value.AnonymousReflection)
+        {
+            reflection.AllowAnonymous();
+        }
+        else
+        {
+            // Any authenticated caller, whatever its roles; the fallback policy would deny everyone.
+            reflection.RequireAuthorization(policy => policy.RequireAuthenticatedUser());
+        }
+
         var metricsPort = app.Services.GetRequiredService<HostingOptions>().MetricsPort;
         if (metricsPort > 0)
         {

@@ -102,18 +102,34 @@ public sealed class SecurityTests(JwtBackend backend) : IClassFixture<JwtBackend
         await AssertFails(StatusCode.ResourceExhausted, () => App.Scoring.RecordViolationsAsync(batch, writer).ResponseAsync);
     }
 
-    [Fact]
-    public async Task Health_and_reflection_answer_without_a_token()
+    private static async Task<IReadOnlyList<string>> ListServicesAsync(global::Grpc.Net.Client.GrpcChannel channel, Metadata? headers = null)
     {
-        var health = await App.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "readiness" });
-        var reflection = new global::Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(App.Channel);
-        using var call = reflection.ServerReflectionInfo();
+        var reflection = new global::Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(channel);
+        using var call = reflection.ServerReflectionInfo(headers);
         await call.RequestStream.WriteAsync(new global::Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
         await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+        return [.. call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name)];
+    }
+
+    [Fact]
+    public async Task Health_answers_without_a_token_and_reflection_does_only_when_Grpc_AnonymousReflection_allows_it()
+    {
+        var directory = Directory.CreateTempSubdirectory("scoring-reflection-").FullName;
+        using var open = new ScoringApp(Tokens.JwtSettings(new()
+        {
+            ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(directory, "scoring.db")}",
+            ["Grpc:AnonymousReflection"] = "true",
+        }));
+
+        var health = await App.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "readiness" });
+        await AssertFails(StatusCode.Unauthenticated, () => ListServicesAsync(App.Channel));
+        var withToken = await ListServicesAsync(App.Channel, As("dash-1", "scoring.reader"));
+        var allowedAnonymous = await ListServicesAsync(open.Channel);
 
         Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
-        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
-        Assert.Contains(call.ResponseStream.Current.ListServicesResponse.Service, s => s.Name == "scoring.v1.Privacy");
+        Assert.Contains("scoring.v1.Privacy", withToken);
+        Assert.Contains("scoring.v1.Privacy", allowedAnonymous);
     }
 
     [Fact]
