@@ -103,6 +103,17 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public async Task With_an_authority_and_no_issuer_the_issuer_is_left_to_the_discovery_document()
+    {
+        var oidc = Env(Single(await RenderAsync("--set", "auth.authority=https://login.example.com/realms/platform"), "Deployment")
+            ["spec"]["template"]["spec"]["containers"][0]);
+        var sharedKey = Env(Single(await RenderAsync(), "Deployment")["spec"]["template"]["spec"]["containers"][0]);
+
+        Assert.False(oidc.ContainsKey("Auth__Issuer"), "a default issuer would refuse every token the authority issues");
+        Assert.Equal("scoring", sharedKey["Auth__Issuer"]["value"].Text());
+    }
+
+    [Fact]
     public async Task Production_values_render_oidc_network_policy_monitoring_and_a_valid_policy()
     {
         var manifests = await RenderAsync("-f", ProductionValues);
