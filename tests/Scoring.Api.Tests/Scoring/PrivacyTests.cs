@@ -117,6 +117,26 @@ public sealed class PrivacyTests(TestServers servers)
         Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<RetentionPurge>().RunAsync(TestContext.Current.CancellationToken));
     }
 
+    [Fact]
+    public async Task A_failed_retention_run_logs_the_whole_exception()
+    {
+        // An unmigrated database: the background run fails on its first query.
+        using var app = new ScoringApp(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = await servers.Postgres.CreateDatabaseAsync(),
+            ["Database:MigrateOnStartup"] = "false",
+        });
+        _ = app.Server;
+
+        await app.Logs.WaitForAsync(e => e.Message.StartsWith("Retention purge failed", StringComparison.Ordinal), TimeSpan.FromMinutes(1));
+
+        var failure = Assert.Single(app.Logs.Entries, e => e.Message.StartsWith("Retention purge failed", StringComparison.Ordinal));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, failure.Level);
+        var exception = Assert.IsType<PostgresException>(failure.Exception, exactMatch: false);
+        Assert.Equal(PostgresErrorCodes.UndefinedTable, exception.SqlState);
+    }
+
     private static async Task<long> RowsMentioningAsync(string database, string userId, params string[] tables)
     {
         await using var connection = new NpgsqlConnection(database);

@@ -108,8 +108,9 @@ public sealed partial class RetentionService(
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // The database may be down or not migrated yet; the next round tries again.
-                LogFailed(exception.GetType().Name);
+                // The database may be down or not migrated yet; the next round tries again. The whole
+                // exception goes to the log (only there: no caller sees it) so the cause can be found.
+                LogFailed(exception);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -118,6 +119,6 @@ public sealed partial class RetentionService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention purged {Count} violations")]
     private partial void LogPurged(int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention purge failed ({ErrorType}); will retry")]
-    private partial void LogFailed(string errorType);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention purge failed; will retry")]
+    private partial void LogFailed(Exception exception);
 }
