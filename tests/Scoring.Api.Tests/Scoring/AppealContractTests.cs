@@ -322,6 +322,37 @@ public abstract class AppealContractTests(Backend backend)
         Assert.Equal((true, 5L, 0L), (verified.Valid, verified.EntriesChecked, verified.FirstBrokenSequence));
     }
 
+    [Fact]
+    public async Task The_entries_about_a_violation_include_every_entry_about_its_appeals_oldest_first_in_pages()
+    {
+        var violation = await RecordAsync();
+        var other = await RecordAsync(violation.UserId, Severity.Low);
+        await SubmitAsync(other);
+        var withdrawn = await SubmitAsync(violation);
+        await Appeals.WithdrawAppealAsync(new WithdrawAppealRequest { AppealId = withdrawn.AppealId, UserId = violation.UserId });
+        var appeal = await SubmitAsync(violation);
+        await Appeals.AssignAppealAsync(new AssignAppealRequest { AppealId = appeal.AppealId, ReviewerId = "rev-1" });
+        await DecideAsync(appeal, "rev-1", AppealDecision.Overturn);
+
+        var entries = new List<AuditEntry>();
+        var page = new ListAuditEntriesResponse { NextPageToken = "" };
+        do
+        {
+            page = await Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { TargetId = violation.ViolationId, PageSize = 2, PageToken = page.NextPageToken });
+            entries.AddRange(page.Entries);
+        }
+        while (page.NextPageToken != "");
+
+        Assert.Equal(
+            ["violation.recorded", "appeal.submitted", "appeal.withdrawn", "appeal.submitted", "appeal.assigned", "appeal.decided"],
+            entries.Select(e => e.Action));
+        Assert.Equal(
+            [violation.ViolationId, withdrawn.AppealId, withdrawn.AppealId, appeal.AppealId, appeal.AppealId, appeal.AppealId],
+            entries.Select(e => e.TargetId));
+        Assert.Equal(entries.Select(e => e.Sequence).Order(), entries.Select(e => e.Sequence));
+        Assert.Equal(("overturn", "overturned"), (entries[^1].Reason, entries[^1].AfterState));
+    }
+
     /// <summary>The original report again: a duplicate, which must not be audited.</summary>
     private static RecordViolationRequest ReplayOf(Violation original) => new()
     {

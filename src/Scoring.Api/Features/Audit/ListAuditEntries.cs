@@ -7,7 +7,7 @@ using Scoring.Domain.Audit;
 
 namespace Scoring.Api.Features.Audit;
 
-/// <summary>Audit entries of a user's chain or about one target, oldest first.</summary>
+/// <summary>Audit entries of a user's chain or about one target (a violation with its appeals, or an appeal), oldest first.</summary>
 public sealed record ListAuditEntriesQuery(string? UserId, string? TargetId, int PageSize, string? PageToken) : IQuery<AuditPage>;
 
 /// <param name="NextPageToken">Null on the last page.</param>
@@ -39,10 +39,14 @@ public sealed class ListAuditEntriesQueryHandler(ScoringDbContext db) : IQueryHa
 
         if (!string.IsNullOrEmpty(query.TargetId))
         {
-            entries = entries.Where(e => e.TargetId == query.TargetId);
+            // A violation's story includes its appeals: their entries (the decision that overturned or
+            // reduced it among them) are filed under the appeal's id.
+            var targetId = query.TargetId;
+            var appealsOfTarget = db.Appeals.Where(a => a.ViolationId == targetId).Select(a => a.Id);
+            entries = entries.Where(e => e.TargetId == targetId || appealsOfTarget.Contains(e.TargetId));
         }
 
-        // A target belongs to one user, so within either filter (sequence, id) is chronological and unique.
+        // A violation and its appeals belong to one user, so within either filter (sequence, id) is chronological and unique.
         if (Paging.TryContinueAfter(query.PageToken, out var after))
         {
             entries = entries.Where(e => e.Sequence > after.Position || (e.Sequence == after.Position && string.Compare(e.Id, after.Id) > 0));
