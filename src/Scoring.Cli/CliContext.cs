@@ -96,7 +96,12 @@ public sealed class CliContext(
     /// <summary>The status, the message, and each offending field from google.rpc.BadRequest.</summary>
     private async Task ReportAsync(RpcException exception)
     {
-        await error.WriteLineAsync($"error: {ToCode(exception.StatusCode)}: {exception.Status.Detail}");
+        await error.WriteLineAsync($"error: {ToCode(exception.StatusCode)}: {Detail(exception)}");
+        if (exception.StatusCode == StatusCode.Unauthenticated && environment("SCORING_TOKEN") is not { Length: > 0 })
+        {
+            await error.WriteLineAsync("  SCORING_TOKEN is not set: the call went without a bearer token");
+        }
+
         if (exception.GetRpcStatus()?.GetDetail<BadRequest>() is { } badRequest)
         {
             foreach (var violation in badRequest.FieldViolations)
@@ -104,6 +109,23 @@ public sealed class CliContext(
                 await error.WriteLineAsync($"  {violation.Field}: {violation.Description}");
             }
         }
+    }
+
+    /// <summary>
+    /// The status message; for a refusal, the reason from the RFC 6750 challenge when the message lacks it
+    /// (a proxy or an older service answering a bare HTTP 401/403).
+    /// </summary>
+    private static string Detail(RpcException exception)
+    {
+        if (exception.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied
+            && exception.Trailers.GetValue("www-authenticate") is { } challenge
+            && System.Text.RegularExpressions.Regex.Match(challenge, "error_description=\"([^\"]*)\"") is { Success: true } reason
+            && !exception.Status.Detail.Contains(reason.Groups[1].Value, StringComparison.Ordinal))
+        {
+            return reason.Groups[1].Value;
+        }
+
+        return exception.Status.Detail;
     }
 
     private static string ToCode(StatusCode code) =>

@@ -29,6 +29,7 @@ public static partial class SecurityExtensions
         {
             services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
                 .AddJwtBearer(jwt => ConfigureJwt(jwt, options));
+            services.AddSingleton<IAuthorizationMiddlewareResultHandler, CallRefusals>();
         }
         else
         {
@@ -48,8 +49,7 @@ public static partial class SecurityExtensions
                         return;
                     }
 
-                    rule.RequireAuthenticatedUser()
-                        .RequireAssertion(context => ScoringRoles.Of(context.User).Overlaps(roles));
+                    rule.RequireAuthenticatedUser().AddRequirements(new AnyRoleRequirement(roles));
                 });
             }
 

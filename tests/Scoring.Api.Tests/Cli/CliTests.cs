@@ -178,6 +178,24 @@ public sealed class CliTests(SqliteBackend backend) : IClassFixture<SqliteBacken
     }
 
     [Fact]
+    public async Task A_refused_call_shows_why()
+    {
+        var directory = Directory.CreateTempSubdirectory("scoring-cli-").FullName;
+        using var app = new ScoringApp(Tokens.JwtSettings(new() { ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(directory, "scoring.db")}" }));
+        var now = app.Time.GetUtcNow();
+
+        var anonymous = await RunAsync(app, token: null, "policy");
+        var expired = await RunAsync(app, Tokens.Create("dash", ["scoring.reader"], expired: true, serviceNow: now), "policy");
+        var reader = await RunAsync(app, Tokens.Create("dash", ["scoring.reader"], serviceNow: now), "privacy", "erase", "u-1", "--reason", "gdpr");
+
+        Assert.Contains("error: UNAUTHENTICATED: missing token", anonymous.Error, StringComparison.Ordinal);
+        Assert.Contains("SCORING_TOKEN is not set", anonymous.Error, StringComparison.Ordinal);
+        Assert.Contains("error: UNAUTHENTICATED: token expired", expired.Error, StringComparison.Ordinal);
+        Assert.Contains("error: PERMISSION_DENIED: missing role scoring.admin", reader.Error, StringComparison.Ordinal);
+        Assert.All(new[] { anonymous, expired, reader }, r => Assert.Equal(1, r.ExitCode));
+    }
+
+    [Fact]
     public async Task The_installed_command_reaches_a_running_server_through_SCORING_ADDRESS()
     {
         using var server = await ServerProcess.StartAsync(new Dictionary<string, string>

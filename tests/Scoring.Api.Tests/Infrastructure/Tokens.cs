@@ -34,7 +34,8 @@ public static class Tokens
     /// A token valid around both the real clock and the service's fake one, unless <paramref name="expired"/>.
     /// </summary>
     public static string Create(
-        string subject, string[] roles, string? clientId = null, bool expired = false, string signingKey = SigningKey, DateTimeOffset? serviceNow = null)
+        string subject, string[] roles, string? clientId = null, bool expired = false, string signingKey = SigningKey, DateTimeOffset? serviceNow = null,
+        string issuer = Issuer, string audience = Audience)
     {
         var real = TimeProvider.System.GetUtcNow();
         var fake = serviceNow ?? real;
@@ -51,8 +52,8 @@ public static class Tokens
         {
             Subject = new ClaimsIdentity([new Claim("sub", subject)]),
             Claims = claims,
-            Issuer = Issuer,
-            Audience = Audience,
+            Issuer = issuer,
+            Audience = audience,
             IssuedAt = (earliest - TimeSpan.FromHours(2)).UtcDateTime,
             NotBefore = (earliest - TimeSpan.FromHours(2)).UtcDateTime,
             Expires = expired ? (earliest - TimeSpan.FromHours(1)).UtcDateTime : (latest + TimeSpan.FromHours(1)).UtcDateTime,

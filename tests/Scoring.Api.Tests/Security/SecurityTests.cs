@@ -61,6 +61,52 @@ public sealed class SecurityTests(JwtBackend backend) : IClassFixture<JwtBackend
         Assert.Equal(["svc.reports", "svc.reports", "rev-1"], entries.Select(e => e.Actor));
     }
 
+    [Theory]
+    [InlineData("missing", "missing token")]
+    [InlineData("expired", "token expired")]
+    [InlineData("bad-signature", "bad signature")]
+    [InlineData("wrong-audience", "wrong audience")]
+    [InlineData("wrong-issuer", "wrong issuer")]
+    public async Task An_unauthenticated_call_says_why_in_the_status_and_the_challenge_and_the_log(string token, string reason)
+    {
+        var now = App.Time.GetUtcNow();
+        var jwt = token switch
+        {
+            "missing" => null,
+            "expired" => Tokens.Create("dash-1", ["scoring.reader"], expired: true, serviceNow: now),
+            "bad-signature" => Tokens.Create("dash-1", ["scoring.reader"], signingKey: "another-key-another-key-another-key-0123", serviceNow: now),
+            "wrong-audience" => Tokens.Create("dash-1", ["scoring.reader"], serviceNow: now, audience: "someone-else"),
+            _ => Tokens.Create("dash-1", ["scoring.reader"], serviceNow: now, issuer: "https://elsewhere.test"),
+        };
+
+        var refused = await Assert.ThrowsAsync<RpcException>(
+            () => App.Scoring.GetPolicyAsync(new GetPolicyRequest(), jwt is null ? null : Tokens.Bearer(jwt)).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        Assert.Equal(reason, refused.Status.Detail);
+        Assert.Contains($"error_description=\"{reason}\"", refused.Trailers.GetValue("www-authenticate"), StringComparison.Ordinal);
+        var logged = Assert.Single(App.Logs.Entries, e => e.Message == $"Refused /scoring.v1.ConductScoring/GetPolicy: UNAUTHENTICATED, {reason}");
+        Assert.Equal(LogLevel.Information, logged.Level);
+        Assert.DoesNotContain(App.Logs.Entries, e => jwt is not null && e.Message.Contains(jwt.Split('.')[2], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_call_without_the_role_says_which_role_is_missing()
+    {
+        var reader = As("dash-1", "scoring.reader");
+
+        var refused = await Assert.ThrowsAsync<RpcException>(
+            () => App.Privacy.EraseUserAsync(new EraseUserRequest { UserId = NewUserId(), Reason = "gdpr" }, reader).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Equal("missing role scoring.admin", refused.Status.Detail);
+        Assert.Equal(
+            "Bearer error=\"insufficient_scope\", error_description=\"missing role scoring.admin\", scope=\"scoring.admin\"",
+            refused.Trailers.GetValue("www-authenticate"));
+        Assert.Contains(App.Logs.Entries, e => e.Level == LogLevel.Information
+            && e.Message == "Refused /scoring.v1.Privacy/EraseUser: PERMISSION_DENIED, missing role scoring.admin");
+    }
+
     [Fact]
     public async Task A_caller_over_its_rate_gets_resource_exhausted_and_others_are_unaffected()
     {
