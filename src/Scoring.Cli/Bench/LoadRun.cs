@@ -17,7 +17,12 @@ public sealed record LoadResult(
 /// Keeps a fixed number of calls in flight over several HTTP/2 connections for a fixed time, and records
 /// every call's latency. The population's scores are seeded first, so reads hit real data.
 /// </summary>
-public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channels, Metadata headers, Action<string> progress)
+/// <remarks>
+/// A call refused with RESOURCE_EXHAUSTED (over the rate limit) or UNAVAILABLE makes its worker back off
+/// (<see cref="Backoff"/>) instead of asking again at once: spinning through refusals measures nothing and
+/// only burns the CPU the service needs.
+/// </remarks>
+public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channels, Metadata headers, Action<string> progress, TimeProvider? time = null)
 {
     public static readonly string[] Scenarios = ["read", "batch-read", "write", "batch-write", "mixed"];
     private const int BatchSize = 100;
@@ -35,6 +40,8 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
 
         var latencies = new ConcurrentBag<List<long>>();
         var errors = new ConcurrentDictionary<string, long>();
+        var backedOff = new ConcurrentDictionary<StatusCode, long>();
+        var clock = time ?? TimeProvider.System;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(settings.Duration);
         var started = Stopwatch.GetTimestamp();
@@ -43,6 +50,7 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
         var workers = Enumerable.Range(0, settings.Concurrency).Select(worker => Task.Run(async () =>
         {
             var random = new Random(settings.Seed * 7919 + worker);
+            var backoff = new Backoff(new Random(settings.Seed * 104_729 + worker));
             var client = channels[worker % channels.Count];
             var mine = new List<long>(4096);
             latencies.Add(mine);
@@ -54,6 +62,7 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
                     await CallAsync(client, random, stop.Token);
                     mine.Add(Stopwatch.GetTimestamp() - begin);
                     Interlocked.Increment(ref completed);
+                    backoff.Reset();
                 }
                 catch (Exception) when (stop.IsCancellationRequested)
                 {
@@ -62,6 +71,18 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
                 catch (RpcException e)
                 {
                     errors.AddOrUpdate(e.StatusCode.ToString(), 1, (_, n) => n + 1);
+                    if (e.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable)
+                    {
+                        backedOff.AddOrUpdate(e.StatusCode, 1, (_, n) => n + 1);
+                        try
+                        {
+                            await Task.Delay(backoff.Next(), clock, stop.Token);
+                        }
+                        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                        {
+                            // The run ended during the wait.
+                        }
+                    }
                 }
             }
         }, CancellationToken.None)).ToArray();
@@ -71,11 +92,20 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
             var all = Task.WhenAll(workers);
             while (!all.IsCompleted && await Task.WhenAny(all, ticker.WaitForNextTickAsync(CancellationToken.None).AsTask()) != all)
             {
-                var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                progress($"{elapsed,6:0.0} s  {Interlocked.Read(ref completed) / elapsed,10:#,0} calls/s  errors {errors.Values.Sum()}");
+                Progress();
             }
 
             await all;
+            Progress();
+        }
+
+        void Progress()
+        {
+            var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var waiting = backedOff.IsEmpty
+                ? ""
+                : "  backing off: " + string.Join(", ", backedOff.OrderBy(b => b.Key).Select(b => $"{b.Value} {ToCode(b.Key)}"));
+            progress($"{elapsed,6:0.0} s  {Interlocked.Read(ref completed) / elapsed,10:#,0} calls/s  errors {errors.Values.Sum()}{waiting}");
         }
 
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -86,6 +116,8 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
             Percentile(0.50), Percentile(0.95), Percentile(0.99), sorted.Length == 0 ? 0 : Milliseconds(sorted[^1]),
             errors.ToDictionary());
     }
+
+    private static string ToCode(StatusCode code) => code == StatusCode.ResourceExhausted ? "RESOURCE_EXHAUSTED" : code.ToString().ToUpperInvariant();
 
     private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 

@@ -51,7 +51,7 @@ internal static class BenchCommand
             var opened = cli.OpenChannels(parse, settings.Channels);
             try
             {
-                var run = new LoadRun(settings, [.. opened.Select(c => new Clients(c))], cli.Headers(), line => cli.Error.WriteLine(line));
+                var run = new LoadRun(settings, [.. opened.Select(c => new Clients(c))], cli.Headers(), line => cli.Error.WriteLine(line), TimeProvider.System);
                 var result = await run.RunAsync(cancellationToken);
                 await Report(cli, parse, result);
                 return result.Errors.Count == 0 ? 0 : CliContext.Failed;

@@ -155,6 +155,30 @@ public sealed class CliTests(SqliteBackend backend) : IClassFixture<SqliteBacken
     }
 
     [Fact]
+    public async Task Bench_backs_off_when_the_rate_limit_refuses_instead_of_spinning()
+    {
+        var directory = Directory.CreateTempSubdirectory("scoring-bench-").FullName;
+        using var app = new ScoringApp(new()
+        {
+            ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(directory, "scoring.db")}",
+            ["RateLimit:Anonymous:PermitsPerSecond"] = "0",
+            ["RateLimit:Anonymous:Burst"] = "5",
+        });
+
+        var (_, output, error) = await RunAsync(app, token: null,
+            "bench", "--scenario", "read", "--duration", "2", "--concurrency", "4", "--channels", "1", "--population", "10", "--no-seed-data", "--json");
+
+        var result = JsonDocument.Parse(output).RootElement;
+        var refused = result.GetProperty("errors").GetProperty("ResourceExhausted").GetInt64();
+        var attempts = result.GetProperty("calls").GetInt64() + refused;
+        // The shortest waits the schedule allows (half of 10, 20, 40 … 1000 ms, capped) fit at most 9 times
+        // into 2 s, so each worker asks at most 10 times after the burst: 5 + 4 × 10. Without back-off a
+        // worker asks again the moment it is refused, thousands of times.
+        Assert.InRange(attempts, 6, 5 + (4 * 10));
+        Assert.Contains($"backing off: {refused} RESOURCE_EXHAUSTED", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bench_refuses_an_address_off_this_machine()
     {
         var (exitCode, _, error) = await RunAsync("bench", "--address", "http://10.1.2.3:5080", "--duration", "1");
