@@ -10,10 +10,13 @@ public sealed class RateLimitOptions
 
     [ValidateObjectMembers]
     public RateLimitRule Reader { get; set; } = new() { PermitsPerSecond = 2000, Burst = 4000 };
+
     [ValidateObjectMembers]
     public RateLimitRule Writer { get; set; } = new() { PermitsPerSecond = 500, Burst = 1000 };
+
     [ValidateObjectMembers]
     public RateLimitRule Reviewer { get; set; } = new() { PermitsPerSecond = 50, Burst = 100 };
+
     [ValidateObjectMembers]
     public RateLimitRule Admin { get; set; } = new() { PermitsPerSecond = 50, Burst = 100 };
 
