@@ -68,7 +68,8 @@ public static class ScoringServiceExtensions
         services.AddScoped<ScoreReader>();
         services.AddScoped<UserRecordWriter>();
         services.AddScoped<ViolationRecorder>();
-        services.AddSingleton<ViolationWriteQueue>();
+        services.AddSingleton<ViolationWritePipeline>();
+        services.AddHostedService(sp => sp.GetRequiredService<ViolationWritePipeline>());
         services.AddScoped<RetentionPurge>();
         services.AddHostedService<RetentionService>();
 
@@ -123,6 +124,8 @@ public static class ScoringServiceExtensions
         if (string.IsNullOrWhiteSpace(redis))
         {
             builder.Services.AddSingleton<IScoreCache, InMemoryScoreCache>();
+            // One process whose cache dies with it: nothing can be left stale, so nothing is tracked.
+            builder.Services.AddSingleton(new CacheSyncLedger(tracking: false));
             return;
         }
 
@@ -136,7 +139,8 @@ public static class ScoringServiceExtensions
         builder.Services.AddSingleton<IScoreCache>(sp => sp.GetRequiredService<IOptions<CacheOptions>>().Value.LocalTtl > TimeSpan.Zero
             ? sp.GetRequiredService<NearScoreCache>()
             : sp.GetRequiredService<RedisScoreCache>());
-        builder.Services.AddHostedService<ScoreCacheRepairService>();
+        builder.Services.AddSingleton(new CacheSyncLedger(tracking: true));
+        builder.Services.AddHostedService<ScoreCacheSyncService>();
     }
 
     private static ScoringPolicy LoadPolicy(ScoringOptions options) =>

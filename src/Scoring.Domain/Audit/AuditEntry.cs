@@ -37,9 +37,25 @@ public sealed class AuditEntry
     public string Hash { get; private set; } = null!;
     public string? PreviousHash { get; private set; }
 
+    /// <summary>Where the chain continues after this entry.</summary>
+    public AuditHead Head => new(Sequence, Hash, OccurredAt);
+
     /// <summary>Appends <paramref name="change"/> after <paramref name="previous"/> (null for the user's first entry).</summary>
-    public static AuditEntry Append(AuditEntry? previous, AuditChange change, string id, string userId, DateTimeOffset at)
+    public static AuditEntry Append(AuditEntry? previous, AuditChange change, string id, string userId, DateTimeOffset at) =>
+        Continue(previous?.Head, change, id, userId, at);
+
+    /// <summary>
+    /// Appends <paramref name="change"/> after the entry <paramref name="previous"/> describes (null for
+    /// the user's first entry). Its time is never earlier than the previous entry's, so times within one
+    /// chain never decrease even when replicas' clocks disagree.
+    /// </summary>
+    public static AuditEntry Continue(AuditHead? previous, AuditChange change, string id, string userId, DateTimeOffset at)
     {
+        if (previous is not null && at < previous.OccurredAt)
+        {
+            at = previous.OccurredAt;
+        }
+
         var entry = new AuditEntry
         {
             Id = id,
@@ -102,6 +118,9 @@ public sealed class AuditEntry
         return builder.ToString();
     }
 }
+
+/// <summary>The last entry of a user's chain, as far as appending needs it.</summary>
+public sealed record AuditHead(long Sequence, string Hash, DateTimeOffset OccurredAt);
 
 /// <summary>What changed, before the chain places it: the facts an entry records.</summary>
 public sealed record AuditChange(
