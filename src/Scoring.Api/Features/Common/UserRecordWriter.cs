@@ -15,7 +15,7 @@ namespace Scoring.Api.Features.Common;
 /// change see every earlier commit and cannot race.
 /// </summary>
 public sealed class UserRecordWriter(
-    ScoringDbContext db, ScoreReader scores, IScoreCache cache, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider)
+    ScoringDbContext db, ScoreReader scores, IScoreCache cache, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider, AuditKeyring auditKeys)
 {
     /// <summary>Runs <paramref name="change"/> for <paramref name="userId"/> and returns its result with the score after it.</summary>
     /// <param name="forget">An erasure: afterwards the cache forgets the user instead of learning the new state.</param>
@@ -86,7 +86,7 @@ public sealed class UserRecordWriter(
         var heads = await db.LoadAuditHeadsAsync([.. changes.Select(c => c.UserId).Distinct(StringComparer.Ordinal)], cancellationToken);
         foreach (var (userId, change) in changes)
         {
-            var entry = AuditEntry.Append(heads.GetValueOrDefault(userId), change, ids.NewId(), userId, now);
+            var entry = AuditEntry.Append(heads.GetValueOrDefault(userId), change, ids.NewId(), userId, now, auditKeys.Current);
             heads[userId] = entry;
             db.AuditEntries.Add(entry);
         }
