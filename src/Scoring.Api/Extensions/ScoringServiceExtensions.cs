@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Scoring.Api.Features.Audit;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Features.Privacy;
 using Scoring.Api.Features.Scores;
@@ -42,6 +43,7 @@ public static class ScoringServiceExtensions
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => LoadPolicy(sp.GetRequiredService<IOptions<ScoringOptions>>().Value));
+        services.AddAuditKeys();
 
         var authMode = builder.AddScoringSecurity();
         services.AddSingleton(new SecuritySettings(authMode));
@@ -174,6 +176,7 @@ public static class ScoringServiceExtensions
     {
         _ = app.Services.GetRequiredService<ScoringPolicy>();
         app.WarnIfAnonymous(app.Services.GetRequiredService<SecuritySettings>().Mode);
+        app.LogAuditKey();
         if (app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
         {
             await app.MigrateAsync();

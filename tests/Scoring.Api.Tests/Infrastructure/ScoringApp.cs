@@ -18,6 +18,9 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The audit key every test app and server process chains with unless a test says otherwise (base64 of 32 bytes).</summary>
+    public static readonly string AuditKey = Convert.ToBase64String("scoring-tests-audit-chain-key-32"u8);
+
     private readonly Dictionary<string, string?> _settings;
     private readonly string _environment;
     private readonly Action<IServiceCollection>? _services;
@@ -28,11 +31,13 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
     {
         _services = services;
         _environment = environment;
-        // Authentication is off unless a test turns it on; the auth tests do. A null value removes a setting.
+        // Authentication is off unless a test turns it on; the auth tests do. The audit key is set, as in
+        // production. A null value removes a setting.
         _settings = new Dictionary<string, string?>
         {
             ["Auth:Mode"] = "None",
             ["Auth:AllowAnonymous"] = "true",
+            ["Audit:ChainKey"] = AuditKey,
         };
         foreach (var (key, value) in settings)
         {

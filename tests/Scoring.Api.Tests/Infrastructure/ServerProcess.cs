@@ -43,6 +43,8 @@ public sealed class ServerProcess : IDisposable
             UseShellExecute = false,
         };
         info.Environment["Hosting__MetricsPort"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // The process runs as Production, which refuses to start without an audit key.
+        info.Environment["Audit__ChainKey"] = ScoringApp.AuditKey;
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

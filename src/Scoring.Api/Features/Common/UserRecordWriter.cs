@@ -16,7 +16,7 @@ namespace Scoring.Api.Features.Common;
 /// Nothing touches the database after the commit, and the context is used by one operation at a time.
 /// </summary>
 public sealed class UserRecordWriter(
-    ScoringDbContext db, IScoreCache cache, CacheSyncLedger ledger, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider)
+    ScoringDbContext db, IScoreCache cache, CacheSyncLedger ledger, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider, AuditKeyring auditKeys)
 {
     /// <summary>Runs <paramref name="change"/> for <paramref name="userId"/> and returns its result with the score after it.</summary>
     public async Task<(T Result, Score Score)> WriteAsync<T>(
@@ -98,7 +98,7 @@ public sealed class UserRecordWriter(
                 db.UserScoreVersions.Attach(row);
             }
 
-            var entry = AuditEntry.Continue(row.AuditHead, change, ids.NewId(), userId, now);
+            var entry = AuditEntry.Continue(row.AuditHead, change, ids.NewId(), userId, now, auditKeys.Current);
             row.ContinueAuditAt(entry);
             db.AuditEntries.Add(entry);
         }
