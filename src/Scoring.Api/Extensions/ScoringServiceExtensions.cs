@@ -49,6 +49,8 @@ public static class ScoringServiceExtensions
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ExceptionInterceptor>();
+            // Inside the exception mapping, which turns its refusal into INVALID_ARGUMENT.
+            grpc.Interceptors.Add<RequestTextInterceptor>();
             // Bounded input: a larger request is refused with RESOURCE_EXHAUSTED before it is parsed.
             grpc.MaxReceiveMessageSize = builder.Configuration.GetValue("Grpc:MaxReceiveMessageSize", DefaultMaxReceiveMessageSize);
         });
