@@ -54,6 +54,8 @@ public static class ScoringServiceExtensions
             // Bounded input: a larger request is refused with RESOURCE_EXHAUSTED before it is parsed.
             grpc.MaxReceiveMessageSize = builder.Configuration.GetValue("Grpc:MaxReceiveMessageSize", DefaultMaxReceiveMessageSize);
         });
+        // Stateless: one instance, not one per call.
+        services.AddSingleton<RequestTextInterceptor>();
         services.AddGrpcReflection();
 
         services.AddMediator(options =>
