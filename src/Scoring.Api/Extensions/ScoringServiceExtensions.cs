@@ -56,6 +56,7 @@ public static class ScoringServiceExtensions
         });
         // Stateless: one instance, not one per call.
         services.AddSingleton<RequestTextInterceptor>();
+        services.AddGrpcDecodingErrorsAsInvalidArgument();
         services.AddGrpcReflection();
 
         services.AddMediator(options =>
