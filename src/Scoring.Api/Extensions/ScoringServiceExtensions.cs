@@ -51,9 +51,14 @@ public static class ScoringServiceExtensions
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ExceptionInterceptor>();
+            // Inside the exception mapping, which turns its refusal into INVALID_ARGUMENT.
+            grpc.Interceptors.Add<RequestTextInterceptor>();
             // Bounded input: a larger request is refused with RESOURCE_EXHAUSTED before it is parsed.
             grpc.MaxReceiveMessageSize = builder.Configuration.GetValue("Grpc:MaxReceiveMessageSize", DefaultMaxReceiveMessageSize);
         });
+        // Stateless: one instance, not one per call.
+        services.AddSingleton<RequestTextInterceptor>();
+        services.AddGrpcDecodingErrorsAsInvalidArgument();
         services.AddGrpcReflection();
 
         services.AddMediator(options =>
