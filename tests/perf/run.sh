@@ -214,6 +214,9 @@ say "starting the service on PostgreSQL + Redis (default, and with near copies)"
 export ASPNETCORE_ENVIRONMENT=Production
 export Auth__Mode=None Auth__AllowAnonymous=true
 export Database__Provider=Postgres
+# Production needs the audit chain's secret; a fresh one per run.
+Audit__ChainKey=$(head -c 32 /dev/urandom | base64)
+export Audit__ChainKey
 export ConnectionStrings__Scoring="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=scoring;Maximum Pool Size=200"
 export ConnectionStrings__Redis="127.0.0.1:$redis_port"
 # The rate limiter would cap the run itself; it is measured by its own tests.

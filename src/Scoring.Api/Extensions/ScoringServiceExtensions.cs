@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Scoring.Api.Features.Audit;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Features.Privacy;
 using Scoring.Api.Features.Scores;
@@ -42,6 +43,7 @@ public static class ScoringServiceExtensions
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => LoadPolicy(sp.GetRequiredService<IOptions<ScoringOptions>>().Value));
+        services.AddAuditKeys();
 
         var authMode = builder.AddScoringSecurity();
         services.AddSingleton(new SecuritySettings(authMode));
@@ -51,9 +53,14 @@ public static class ScoringServiceExtensions
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcOptions>>((grpc, transport) =>
         {
             grpc.Interceptors.Add<ExceptionInterceptor>();
+            // Inside the exception mapping, which turns its refusal into INVALID_ARGUMENT.
+            grpc.Interceptors.Add<RequestTextInterceptor>();
             // Bounded input: a larger request is refused with RESOURCE_EXHAUSTED before it is parsed.
             grpc.MaxReceiveMessageSize = transport.Value.MaxReceiveMessageSize;
         });
+        // Stateless: one instance, not one per call.
+        services.AddSingleton<RequestTextInterceptor>();
+        services.AddGrpcDecodingErrorsAsInvalidArgument();
         services.AddGrpcReflection();
 
         services.AddMediator(options =>
@@ -70,7 +77,8 @@ public static class ScoringServiceExtensions
         services.AddScoped<ScoreReader>();
         services.AddScoped<UserRecordWriter>();
         services.AddScoped<ViolationRecorder>();
-        services.AddSingleton<ViolationWriteQueue>();
+        services.AddSingleton<ViolationWritePipeline>();
+        services.AddHostedService(sp => sp.GetRequiredService<ViolationWritePipeline>());
         services.AddScoped<RetentionPurge>();
         services.AddHostedService<RetentionService>();
 
@@ -125,6 +133,8 @@ public static class ScoringServiceExtensions
         if (string.IsNullOrWhiteSpace(redis))
         {
             builder.Services.AddSingleton<IScoreCache, InMemoryScoreCache>();
+            // One process whose cache dies with it: nothing can be left stale, so nothing is tracked.
+            builder.Services.AddSingleton(new CacheSyncLedger(tracking: false));
             return;
         }
 
@@ -138,7 +148,8 @@ public static class ScoringServiceExtensions
         builder.Services.AddSingleton<IScoreCache>(sp => sp.GetRequiredService<IOptions<CacheOptions>>().Value.LocalTtl > TimeSpan.Zero
             ? sp.GetRequiredService<NearScoreCache>()
             : sp.GetRequiredService<RedisScoreCache>());
-        builder.Services.AddHostedService<ScoreCacheRepairService>();
+        builder.Services.AddSingleton(new CacheSyncLedger(tracking: true));
+        builder.Services.AddHostedService<ScoreCacheSyncService>();
     }
 
     private static ScoringPolicy LoadPolicy(ScoringOptions options) =>
@@ -185,6 +196,7 @@ public static class ScoringServiceExtensions
         _ = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         _ = app.Services.GetRequiredService<ScoringPolicy>();
         app.WarnIfAnonymous(app.Services.GetRequiredService<SecuritySettings>().Mode);
+        app.LogAuditKey();
         if (app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
         {
             await app.MigrateAsync();

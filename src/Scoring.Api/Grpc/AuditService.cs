@@ -30,6 +30,8 @@ public sealed class AuditService(ISender sender) : V1.Audit.AuditBase
             Valid = verification.FirstBrokenSequence is null,
             EntriesChecked = verification.EntriesChecked,
             FirstBrokenSequence = verification.FirstBrokenSequence ?? 0,
+            BreakReason = verification.Break.ToProto(),
+            UnknownKeyId = verification.UnknownKeyId ?? "",
         };
     }
 }

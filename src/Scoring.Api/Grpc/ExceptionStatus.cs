@@ -25,6 +25,7 @@ public static class ExceptionStatus
         PermissionDeniedException denied => Simple(Code.PermissionDenied, denied.Message),
         ConflictException conflict => Simple(Code.AlreadyExists, conflict.Message),
         DomainException rule => Simple(Code.FailedPrecondition, rule.Message),
+        UnavailableException unavailable => Simple(Code.Unavailable, unavailable.Message),
         _ when DatabaseErrors.IsUnavailable(exception) => Simple(Code.Unavailable, "The database is unavailable; retry later."),
         OperationCanceledException => Simple(Code.Cancelled, "The call was cancelled."),
         _ => Simple(Code.Internal, InternalMessage),

@@ -123,6 +123,16 @@ internal static class ProtoMapper
         Hash = entry.Hash,
         PreviousHash = entry.PreviousHash ?? "",
         ItemCount = entry.ItemCount,
+        KeyId = entry.KeyId ?? "",
+    };
+
+    public static AuditChainBreak ToProto(this Domain.Audit.AuditChainBreak reason) => reason switch
+    {
+        Domain.Audit.AuditChainBreak.None => AuditChainBreak.Unspecified,
+        Domain.Audit.AuditChainBreak.Mismatch => AuditChainBreak.Mismatch,
+        Domain.Audit.AuditChainBreak.UnknownKey => AuditChainBreak.UnknownKey,
+        Domain.Audit.AuditChainBreak.Unkeyed => AuditChainBreak.Unkeyed,
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 
     public static Policy ToProto(this ScoringPolicy policy)

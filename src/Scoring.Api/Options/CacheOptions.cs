@@ -22,13 +22,9 @@ public sealed class CacheOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long reads leave Redis alone after repeated failures; also how often pending repairs are retried.</summary>
+    /// <summary>How long reads leave Redis alone after repeated failures; also how often each replica looks for entries to repair.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How long after an erasure the cache refuses writes for that user (longer than any write can be in flight).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan ErasureGuard { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// With Redis: how long this process may answer from its own near copy of an entry, saving the Redis

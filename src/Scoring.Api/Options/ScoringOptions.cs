@@ -12,6 +12,13 @@ public sealed class ScoringOptions
     [System.ComponentModel.DataAnnotations.Range(1, 36500)]
     public int RetentionDays { get; set; } = 730;
 
+    /// <summary>
+    /// Reports the write pipeline holds while they wait for a writer. When it is full, new reports are
+    /// answered UNAVAILABLE at once (backpressure) instead of waiting without bound.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 1_000_000)]
+    public int WriteQueueCapacity { get; set; } = 10_000;
+
     /// <summary>How often the retention purge runs.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 

@@ -5,9 +5,10 @@ using System.Text;
 namespace Scoring.Domain.Audit;
 
 /// <summary>
-/// One state change on a user's record, chained to the user's previous entry by hash so that any
-/// edit, insertion or deletion is detectable. Holds codes, states, severities and points, never free
-/// text: statements, notes and rationales stay in their own records.
+/// One state change on a user's record, chained to the user's previous entry by an HMAC under a secret
+/// <see cref="AuditKey"/>, so that an edit, insertion, deletion or reorder by anyone without the key is
+/// detectable. Holds codes, states, severities and points, never free text: statements, notes and
+/// rationales stay in their own records.
 /// </summary>
 public sealed class AuditEntry
 {
@@ -34,12 +35,32 @@ public sealed class AuditEntry
     /// <summary>For an aggregate entry (an erasure, a retention purge): how many records it covers.</summary>
     public long ItemCount { get; private set; }
 
+    /// <summary>HMAC-SHA256 (lower-case hex) under the key <see cref="KeyId"/>; plain SHA-256 for an unkeyed entry.</summary>
     public string Hash { get; private set; } = null!;
     public string? PreviousHash { get; private set; }
 
-    /// <summary>Appends <paramref name="change"/> after <paramref name="previous"/> (null for the user's first entry).</summary>
-    public static AuditEntry Append(AuditEntry? previous, AuditChange change, string id, string userId, DateTimeOffset at)
+    /// <summary>The id of the <see cref="AuditKey"/> that chained this entry; null for an entry written before keys (SHA-256 only).</summary>
+    public string? KeyId { get; private set; }
+
+    /// <summary>Where the chain continues after this entry.</summary>
+    public AuditHead Head => new(Sequence, Hash, OccurredAt);
+
+    /// <summary>Appends <paramref name="change"/> after <paramref name="previous"/> (null for the user's first entry), chained under <paramref name="key"/>.</summary>
+    public static AuditEntry Append(AuditEntry? previous, AuditChange change, string id, string userId, DateTimeOffset at, AuditKey key) =>
+        Continue(previous?.Head, change, id, userId, at, key);
+
+    /// <summary>
+    /// Appends <paramref name="change"/> after the entry <paramref name="previous"/> describes (null for
+    /// the user's first entry), chained under <paramref name="key"/>. Its time is never earlier than the
+    /// previous entry's, so times within one chain never decrease even when replicas' clocks disagree.
+    /// </summary>
+    public static AuditEntry Continue(AuditHead? previous, AuditChange change, string id, string userId, DateTimeOffset at, AuditKey key)
     {
+        if (previous is not null && at < previous.OccurredAt)
+        {
+            at = previous.OccurredAt;
+        }
+
         var entry = new AuditEntry
         {
             Id = id,
@@ -58,29 +79,40 @@ public sealed class AuditEntry
             AfterPoints = change.AfterPoints,
             ItemCount = change.ItemCount,
             PreviousHash = previous?.Hash,
+            KeyId = key.Id,
         };
-        entry.Hash = entry.ComputeHash();
+        entry.Hash = key.Sign(entry.Canonical());
         return entry;
     }
 
-    /// <summary>SHA-256 (lower-case hex) over the previous hash and the canonical encoding of every other field.</summary>
-    public string ComputeHash()
+    /// <summary>
+    /// Whether <see cref="Hash"/> is what <paramref name="key"/> (null for an unkeyed entry: SHA-256) gives
+    /// for this entry; compared in constant time, so repeated checks do not reveal how much of a forgery matched.
+    /// </summary>
+    internal bool HashMatches(AuditKey? key)
     {
-        var bytes = Encoding.UTF8.GetBytes(Canonical());
-        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var canonical = Canonical();
+        var expected = key is null ? Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical))) : key.Sign(canonical);
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(Hash));
     }
 
     /// <summary>
-    /// Length-prefixed fields in a fixed order, invariant formats: no two different entries encode alike.
-    /// Changing this breaks every existing chain, so it is versioned by its first field.
+    /// What the hash covers: length-prefixed fields in a fixed order, invariant formats, so no two different
+    /// entries encode alike. Versioned by its first field: <c>audit-v2</c> then the key id for keyed entries;
+    /// <c>audit-v1</c> (no key id) for entries written before keys, which must keep verifying unchanged.
     /// </summary>
-    private string Canonical()
+    public string Canonical()
     {
-        var builder = new StringBuilder("audit-v1");
+        var builder = new StringBuilder(KeyId is null ? "audit-v1" : "audit-v2");
         void Field(string? value)
         {
             value ??= "";
             builder.Append('|').Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
+        }
+
+        if (KeyId is not null)
+        {
+            Field(KeyId);
         }
 
         Field(PreviousHash);
@@ -102,6 +134,9 @@ public sealed class AuditEntry
         return builder.ToString();
     }
 }
+
+/// <summary>The last entry of a user's chain, as far as appending needs it.</summary>
+public sealed record AuditHead(long Sequence, string Hash, DateTimeOffset OccurredAt);
 
 /// <summary>What changed, before the chain places it: the facts an entry records.</summary>
 public sealed record AuditChange(
@@ -129,42 +164,104 @@ public static class AuditActions
     public const string RetentionPurged = "retention.purged";
 }
 
+/// <summary>Why a chain does not verify, at its first broken sequence.</summary>
+public enum AuditChainBreak
+{
+    /// <summary>The chain verifies.</summary>
+    None,
+
+    /// <summary>A sequence number, a link to the previous hash, or a hash does not match: an edit, insertion, deletion or reorder.</summary>
+    Mismatch,
+
+    /// <summary>The entry names a key id that no configured key has (a previous key was removed, or the id was forged).</summary>
+    UnknownKey,
+
+    /// <summary>
+    /// An unkeyed (SHA-256) entry after a keyed one, or a chain with no keyed entry while unkeyed chains are
+    /// not accepted: anyone can compute SHA-256, so a rewrite into unkeyed entries would otherwise pass.
+    /// </summary>
+    Unkeyed,
+}
+
 /// <summary>Checks a chain entry by entry, from the first, without holding it in memory.</summary>
-public sealed class AuditChainVerifier
+public sealed class AuditChainVerifier(AuditKeyring keyring)
 {
     private string? _previousHash;
+    private bool _keyed;
+    private long? _firstBroken;
+    private AuditChainBreak _break;
 
     public long EntriesChecked { get; private set; }
 
-    /// <summary>The first sequence whose number, link or hash does not verify; null while the chain is intact.</summary>
-    public long? FirstBrokenSequence { get; private set; }
+    /// <summary>The first sequence that does not verify; null while the chain is intact.</summary>
+    public long? FirstBrokenSequence => _firstBroken ?? (UnacceptedUnkeyedChain ? 1 : null);
+
+    /// <summary>Why <see cref="FirstBrokenSequence"/> does not verify.</summary>
+    public AuditChainBreak Break => _firstBroken is not null ? _break : UnacceptedUnkeyedChain ? AuditChainBreak.Unkeyed : AuditChainBreak.None;
+
+    /// <summary>With <see cref="AuditChainBreak.UnknownKey"/>: the key id no configured key has.</summary>
+    public string? UnknownKeyId { get; private set; }
+
+    // Unkeyed entries are protected only by a keyed entry after them; a chain of nothing else proves nothing.
+    private bool UnacceptedUnkeyedChain => EntriesChecked > 0 && !_keyed && !keyring.AcceptUnkeyedChains;
 
     public void Add(AuditEntry entry)
     {
         EntriesChecked++;
-        var expected = EntriesChecked;
-        if (FirstBrokenSequence is null
-            && (entry.Sequence != expected || entry.PreviousHash != _previousHash || entry.Hash != entry.ComputeHash()))
+        if (_firstBroken is null)
         {
-            FirstBrokenSequence = Math.Min(entry.Sequence, expected);
+            var found = Check(entry, EntriesChecked);
+            if (found != AuditChainBreak.None)
+            {
+                _firstBroken = Math.Min(entry.Sequence, EntriesChecked);
+                _break = found;
+                UnknownKeyId = found == AuditChainBreak.UnknownKey ? entry.KeyId : null;
+            }
         }
 
+        _keyed |= entry.KeyId is not null;
         _previousHash = entry.Hash;
+    }
+
+    private AuditChainBreak Check(AuditEntry entry, long expectedSequence)
+    {
+        if (entry.Sequence != expectedSequence || entry.PreviousHash != _previousHash)
+        {
+            return AuditChainBreak.Mismatch;
+        }
+
+        if (entry.KeyId is null)
+        {
+            // Entries written before keys come first in a chain; one after a keyed entry is a downgrade.
+            return _keyed ? AuditChainBreak.Unkeyed : entry.HashMatches(null) ? AuditChainBreak.None : AuditChainBreak.Mismatch;
+        }
+
+        var key = keyring.Find(entry.KeyId);
+        if (key is null)
+        {
+            return AuditChainBreak.UnknownKey;
+        }
+
+        return entry.HashMatches(key) ? AuditChainBreak.None : AuditChainBreak.Mismatch;
     }
 }
 
 /// <summary>Checks a whole chain.</summary>
 public static class AuditChain
 {
-    /// <summary>The first sequence whose number, link or hash does not verify; null when the chain is intact.</summary>
-    public static long? FirstBroken(IEnumerable<AuditEntry> entriesInOrder)
+    /// <summary>The first sequence that does not verify with <paramref name="keyring"/>; null when the chain is intact.</summary>
+    public static long? FirstBroken(IEnumerable<AuditEntry> entriesInOrder, AuditKeyring keyring) =>
+        Verify(entriesInOrder, keyring).FirstBrokenSequence;
+
+    /// <summary>Checks every entry and returns the verifier, which says where and why the chain breaks.</summary>
+    public static AuditChainVerifier Verify(IEnumerable<AuditEntry> entriesInOrder, AuditKeyring keyring)
     {
-        var verifier = new AuditChainVerifier();
+        var verifier = new AuditChainVerifier(keyring);
         foreach (var entry in entriesInOrder)
         {
             verifier.Add(entry);
         }
 
-        return verifier.FirstBrokenSequence;
+        return verifier;
     }
 }

@@ -135,6 +135,35 @@ public sealed class HelmChartTests
         Assert.Equal(("platform-2027-01", TimeSpan.FromDays(2)), (policy.Version, policy.ReviewSla));
     }
 
+    [Fact]
+    public async Task The_audit_key_and_the_rotated_out_keys_come_from_a_secret_and_only_the_replicas_get_them()
+    {
+        var defaults = await RenderAsync();
+        var production = await RenderAsync("-f", ProductionValues);
+
+        var env = Env(Single(defaults, "Deployment")["spec"]["template"]["spec"]["containers"][0]);
+        Assert.Equal(("scoring-audit", "chain-key"), SecretRef(env["Audit__ChainKey"]));
+        Assert.DoesNotContain(env.Keys, name => name.StartsWith("Audit__PreviousKeys__", StringComparison.Ordinal));
+
+        var productionEnv = Env(Single(production, "Deployment")["spec"]["template"]["spec"]["containers"][0]);
+        Assert.Equal(("scoring-audit-chain", "chain-key-2027"), SecretRef(productionEnv["Audit__ChainKey"]));
+        Assert.Equal(("scoring-audit-chain", "chain-key-2026"), SecretRef(productionEnv["Audit__PreviousKeys__3f9c0a1b2c3d4e5f"]));
+
+        Assert.DoesNotContain(Env(Single(production, "Job")["spec"]["template"]["spec"]["containers"][0]).Keys,
+            name => name.StartsWith("Audit__", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("audit.existingSecret=", "audit.chainKeyKey=chain-key", "/audit/existingSecret")]
+    [InlineData("audit.previousKeys[0].id=not-a-key-id", "audit.previousKeys[0].secretKey=old", "/audit/previousKeys/0/id")]
+    public async Task The_schema_refuses_a_missing_audit_secret_or_a_malformed_previous_key_id(string setting, string other, string expected)
+    {
+        var result = await HelmAsync("template", "scoring", Chart, "--set", setting, "--set", other);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Output, StringComparison.Ordinal);
+    }
+
     private static string Kind(YamlMappingNode manifest) => manifest["kind"].Text();
 
     private static YamlMappingNode Single(IReadOnlyList<YamlMappingNode> manifests, string kind) =>

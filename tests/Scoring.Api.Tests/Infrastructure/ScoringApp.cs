@@ -18,18 +18,26 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The audit key every test app and server process chains with unless a test says otherwise (base64 of 32 bytes).</summary>
+    public static readonly string AuditKey = Convert.ToBase64String("scoring-tests-audit-chain-key-32"u8);
+
     private readonly Dictionary<string, string?> _settings;
     private readonly string _environment;
+    private readonly Action<IServiceCollection>? _services;
     private GrpcChannel? _channel;
 
-    public ScoringApp(Dictionary<string, string?> settings, FakeTimeProvider? time = null, string environment = "Testing")
+    /// <param name="services">Test seams added after the app's own services (a failing cache, an interceptor).</param>
+    public ScoringApp(Dictionary<string, string?> settings, FakeTimeProvider? time = null, string environment = "Testing", Action<IServiceCollection>? services = null)
     {
+        _services = services;
         _environment = environment;
-        // Authentication is off unless a test turns it on; the auth tests do. A null value removes a setting.
+        // Authentication is off unless a test turns it on; the auth tests do. The audit key is set, as in
+        // production. A null value removes a setting.
         _settings = new Dictionary<string, string?>
         {
             ["Auth:Mode"] = "None",
             ["Auth:AllowAnonymous"] = "true",
+            ["Audit:ChainKey"] = AuditKey,
         };
         foreach (var (key, value) in settings)
         {
@@ -50,14 +58,14 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
     public CommandCounter Commands { get; } = new();
     public LogCollector Logs { get; } = new();
 
-    public static ScoringApp OnPostgres(string connectionString, string? redis, FakeTimeProvider? time = null) => new(new()
+    public static ScoringApp OnPostgres(string connectionString, string? redis, FakeTimeProvider? time = null, Action<IServiceCollection>? services = null) => new(new()
     {
         ["Database:Provider"] = "Postgres",
         ["ConnectionStrings:Scoring"] = connectionString,
         ["ConnectionStrings:Redis"] = redis,
         // Generous, so a busy test machine never turns a slow cache write into a repair these tests don't expect.
         ["Cache:WriteTimeout"] = "00:00:10",
-    }, time);
+    }, time, services: services);
 
     public static ScoringApp OnSqlite(string file, FakeTimeProvider? time = null) => new(new()
     {
@@ -94,6 +102,7 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
             services.AddSingleton<IInterceptor>(Commands);
             services.AddSingleton<IStartupFilter>(Commands);
             services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
+            _services?.Invoke(services);
         });
     }
 

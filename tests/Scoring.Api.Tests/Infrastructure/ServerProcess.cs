@@ -43,6 +43,8 @@ public sealed class ServerProcess : IDisposable
             UseShellExecute = false,
         };
         info.Environment["Hosting__MetricsPort"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // The process runs as Production, which refuses to start without an audit key.
+        info.Environment["Audit__ChainKey"] = ScoringApp.AuditKey;
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
@@ -94,6 +96,8 @@ public sealed class ServerProcess : IDisposable
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{ExternalProcess.FreePort()}");
         info.Environment["Hosting__MetricsPort"] = ExternalProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // As in StartAsync: only the setting under test may be wrong.
+        info.Environment["Audit__ChainKey"] = ScoringApp.AuditKey;
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

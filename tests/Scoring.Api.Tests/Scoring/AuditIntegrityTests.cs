@@ -1,6 +1,14 @@
+using System.Security.Cryptography;
+using System.Text;
 using Grpc.Core;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Options;
 using Scoring.Api.Tests.Infrastructure;
+using DomainAuditEntry = Scoring.Domain.Audit.AuditEntry;
 using Scoring.V1;
 using static Scoring.Api.Tests.Infrastructure.Requests;
 
@@ -104,13 +112,164 @@ public sealed class AuditIntegrityTests(TestServers servers)
         Assert.Equal((false, 2L), (verified.Valid, verified.FirstBrokenSequence));
     }
 
+    [Theory]
+    [InlineData("sha256", AuditChainBreak.Mismatch)]
+    [InlineData("hmac-under-a-guessed-key", AuditChainBreak.Mismatch)]
+    [InlineData("unkeyed-sha256", AuditChainBreak.Unkeyed)]
+    public async Task An_entry_rewritten_with_every_later_hash_recomputed_without_the_key_is_reported_at_the_rewrite(
+        string rehash, AuditChainBreak expected)
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        var appeal = await AppealedViolationAsync(app);
+        await app.Appeals.AssignAppealAsync(new AssignAppealRequest { AppealId = appeal.AppealId, ReviewerId = "rev-1" });
+        await Decide(app, appeal, "rev-1", AppealDecision.Uphold);
+        Assert.True((await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = appeal.UserId })).Valid);
+
+        // Someone who can write the database but does not hold the key rewrites entry 2 and rechains
+        // entries 2 to 4 so that each links to the rewritten one before it, as SHA-256 once allowed.
+        var guessedKey = "a guess at the audit key, 32 bytes"u8.ToArray();
+        var entries = await AuditEntriesAsync(database, appeal.UserId);
+        for (var i = 1; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            Write(entry, nameof(DomainAuditEntry.PreviousHash), entries[i - 1].Hash);
+            if (i == 1)
+            {
+                Write(entry, nameof(DomainAuditEntry.Reason), "withdrawn_by_mistake");
+            }
+
+            if (rehash == "unkeyed-sha256")
+            {
+                Write(entry, nameof(DomainAuditEntry.KeyId), null);
+            }
+
+            var canonical = Encoding.UTF8.GetBytes(entry.Canonical());
+            Write(entry, nameof(DomainAuditEntry.Hash), Convert.ToHexStringLower(
+                rehash == "hmac-under-a-guessed-key" ? HMACSHA256.HashData(guessedKey, canonical) : SHA256.HashData(canonical)));
+            await TamperAsync(database, appeal.UserId,
+                "UPDATE audit_entries SET reason = @reason, key_id = @key_id, previous_hash = @previous_hash, hash = @hash WHERE id = @id;",
+                ("reason", entry.Reason), ("key_id", (object?)entry.KeyId ?? DBNull.Value), ("previous_hash", entry.PreviousHash!),
+                ("hash", entry.Hash), ("id", entry.Id));
+        }
+
+        var verified = await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = appeal.UserId });
+
+        Assert.Equal((false, 4L, 2L, expected), (verified.Valid, verified.EntriesChecked, verified.FirstBrokenSequence, verified.BreakReason));
+    }
+
+    [Fact]
+    public async Task Entries_under_a_rotated_out_key_verify_while_it_is_a_previous_key_and_are_reported_unknown_without_it()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var oldKey = ScoringApp.AuditKey;
+        var newKey = Convert.ToBase64String("the next audit chain key, 32 byt"u8);
+        var oldKeyId = Domain.Audit.AuditKey.IdOf(Convert.FromBase64String(oldKey));
+        string userId;
+        using (var before = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString))
+        {
+            userId = (await AppealedViolationAsync(before)).UserId;
+        }
+
+        using (var rotated = new ScoringApp(Settings(newKey, ("Audit:PreviousKeys:" + oldKeyId, oldKey))))
+        {
+            await rotated.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Low));
+            var entries = (await rotated.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { UserId = userId })).Entries;
+            Assert.Equal([oldKeyId, oldKeyId, Domain.Audit.AuditKey.IdOf(Convert.FromBase64String(newKey))], entries.Select(e => e.KeyId));
+            Assert.True((await rotated.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = userId })).Valid);
+        }
+
+        using var forgotten = new ScoringApp(Settings(newKey));
+        var verified = await forgotten.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = userId });
+
+        Assert.Equal((false, 1L, AuditChainBreak.UnknownKey, oldKeyId),
+            (verified.Valid, verified.FirstBrokenSequence, verified.BreakReason, verified.UnknownKeyId));
+
+        Dictionary<string, string?> Settings(string key, params (string Name, string Value)[] more)
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                ["Database:Provider"] = "Postgres",
+                ["ConnectionStrings:Scoring"] = database,
+                ["ConnectionStrings:Redis"] = servers.Redis.ConnectionString,
+                ["Audit:ChainKey"] = key,
+            };
+            foreach (var (name, value) in more)
+            {
+                settings[name] = value;
+            }
+
+            return settings;
+        }
+    }
+
+    [Fact]
+    public void In_Production_the_service_refuses_to_start_without_an_audit_key()
+    {
+        using var app = new ScoringApp(new() { ["Audit:ChainKey"] = null }, environment: "Production");
+
+        var error = Assert.ThrowsAny<OptionsValidationException>(() => app.Server);
+
+        Assert.StartsWith("Audit__ChainKey is not set: outside Development and Testing (this is Production)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Audit:ChainKey", "c2hvcnQ=", "Audit__ChainKey must be base64 of at least 32 random bytes")]
+    [InlineData("Audit:ChainKey", "not base64 at all, though long enough", "Audit__ChainKey must be base64")]
+    [InlineData("Audit:PreviousKeys:0123456789abcdef", "c2NvcmluZy10ZXN0cy1hdWRpdC1jaGFpbi1rZXktMzI=", "Audit__PreviousKeys__0123456789abcdef holds the key whose id is")]
+    public void A_malformed_audit_key_stops_start_up(string setting, string value, string expected)
+    {
+        using var app = new ScoringApp(new() { [setting] = value });
+
+        var error = Assert.ThrowsAny<OptionsValidationException>(() => app.Server);
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task In_Testing_without_an_audit_key_the_service_chains_with_the_development_key_and_warns()
+    {
+        var directory = Directory.CreateTempSubdirectory("scoring-devkey-").FullName;
+        using var app = new ScoringApp(new()
+        {
+            ["Audit:ChainKey"] = null,
+            ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(directory, "scoring.db")}",
+        });
+
+        var appeal = await AppealedViolationAsync(app);
+
+        var developmentKeyId = Domain.Audit.AuditKey.IdOf(Convert.FromBase64String(AuditOptions.DevelopmentKey));
+        var entries = (await app.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { UserId = appeal.UserId })).Entries;
+        Assert.All(entries, e => Assert.Equal(developmentKeyId, e.KeyId));
+        Assert.Contains(app.Logs.Entries, e => e.Level == LogLevel.Warning
+            && e.Message.Contains("Audit__ChainKey is not set", StringComparison.Ordinal)
+            && e.Message.Contains(developmentKeyId, StringComparison.Ordinal));
+    }
+
+    private static async Task<List<DomainAuditEntry>> AuditEntriesAsync(string database, string userId)
+    {
+        await using var db = new PostgresScoringDbContext((DbContextOptions<PostgresScoringDbContext>)new DbContextOptionsBuilder<PostgresScoringDbContext>()
+            .UseScoringDatabase(DatabaseProvider.Postgres, database).Options);
+        return await db.AuditEntries.AsNoTracking().Where(e => e.UserId == userId).OrderBy(e => e.Sequence)
+            .ToListAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Sets a field of a loaded entry, as a row written straight to the database would hold it.</summary>
+    private static void Write(DomainAuditEntry entry, string property, object? value) =>
+        typeof(DomainAuditEntry).GetProperty(property)!.SetValue(entry, value);
+
     /// <summary>Runs SQL as a superuser who has switched triggers off for the session.</summary>
-    private static async Task TamperAsync(string database, string userId, string sql)
+    private static async Task TamperAsync(string database, string userId, string sql, params (string Name, object Value)[] parameters)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using var command = new NpgsqlCommand("SET session_replication_role = replica; " + sql, connection);
         command.Parameters.AddWithValue("user", userId);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
         await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 

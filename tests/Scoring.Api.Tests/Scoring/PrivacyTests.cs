@@ -45,7 +45,7 @@ public sealed class PrivacyTests(TestServers servers)
     }
 
     [Fact]
-    public async Task After_an_erasure_nothing_but_the_audit_trail_mentions_the_user_and_the_chain_still_verifies()
+    public async Task After_an_erasure_nothing_but_the_audit_trail_and_its_lock_row_mentions_the_user_and_the_chain_still_verifies()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
         using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
@@ -57,7 +57,9 @@ public sealed class PrivacyTests(TestServers servers)
         var erased = await app.Privacy.EraseUserAsync(new EraseUserRequest { UserId = userId, Reason = "gdpr_art17_request" });
 
         Assert.Equal((userId, 2, 1), (erased.UserId, erased.ViolationsErased, erased.AppealsErased));
-        Assert.Equal(0, await RowsMentioningAsync(database, userId, "violations", "appeals", "user_score_versions", "score_cache_repairs"));
+        Assert.Equal(0, await RowsMentioningAsync(database, userId, "violations", "appeals"));
+        // The lock row stays, as the audit trail does, so versions keep growing across the erasure.
+        Assert.Equal(1, await RowsMentioningAsync(database, userId, "user_score_versions"));
         Assert.Equal(0, await RedisKeysMentioningAsync(userId));
 
         var entries = (await app.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { UserId = userId })).Entries;

@@ -7,18 +7,20 @@ using Scoring.Domain.Audit;
 
 namespace Scoring.Api.Features.Audit;
 
-/// <summary>Recomputes a user's hash chain from the first entry.</summary>
+/// <summary>Recomputes a user's chain from the first entry with the configured audit keys.</summary>
 public sealed record VerifyAuditChainQuery(string UserId) : IQuery<ChainVerification>;
 
 /// <param name="FirstBrokenSequence">Null when the chain verifies.</param>
-public sealed record ChainVerification(long EntriesChecked, long? FirstBrokenSequence);
+/// <param name="Break">Why the first broken sequence does not verify.</param>
+/// <param name="UnknownKeyId">With <see cref="AuditChainBreak.UnknownKey"/>: the key id no configured key has.</param>
+public sealed record ChainVerification(long EntriesChecked, long? FirstBrokenSequence, AuditChainBreak Break = AuditChainBreak.None, string? UnknownKeyId = null);
 
 public sealed class VerifyAuditChainQueryValidator : AbstractValidator<VerifyAuditChainQuery>
 {
     public VerifyAuditChainQueryValidator() => RuleFor(q => q.UserId).UserId();
 }
 
-public sealed class VerifyAuditChainQueryHandler(ScoringDbContext db) : IQueryHandler<VerifyAuditChainQuery, ChainVerification>
+public sealed class VerifyAuditChainQueryHandler(ScoringDbContext db, AuditKeyring keyring) : IQueryHandler<VerifyAuditChainQuery, ChainVerification>
 {
     public async ValueTask<ChainVerification> Handle(VerifyAuditChainQuery query, CancellationToken cancellationToken)
     {
@@ -28,12 +30,12 @@ public sealed class VerifyAuditChainQueryHandler(ScoringDbContext db) : IQueryHa
             .OrderBy(e => e.Sequence)
             .AsAsyncEnumerable();
 
-        var verifier = new AuditChainVerifier();
+        var verifier = new AuditChainVerifier(keyring);
         await foreach (var entry in entries.WithCancellation(cancellationToken))
         {
             verifier.Add(entry);
         }
 
-        return new ChainVerification(verifier.EntriesChecked, verifier.FirstBrokenSequence);
+        return new ChainVerification(verifier.EntriesChecked, verifier.FirstBrokenSequence, verifier.Break, verifier.UnknownKeyId);
     }
 }

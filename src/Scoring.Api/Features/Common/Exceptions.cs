@@ -7,3 +7,6 @@ public sealed class NotFoundException(string message) : Exception(message);
 
 /// <summary>The key is taken by something different: the caller's request conflicts with stored state.</summary>
 public sealed class ConflictException(string message) : DomainException(message);
+
+/// <summary>The service cannot take the call now (a full write queue, shutting down); the caller should retry later.</summary>
+public sealed class UnavailableException(string message) : Exception(message);

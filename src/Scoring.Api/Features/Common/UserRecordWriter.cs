@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Scoring.Api.Features.Scores;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Domain.Audit;
@@ -9,20 +8,21 @@ using Scoring.Domain.Scores;
 namespace Scoring.Api.Features.Common;
 
 /// <summary>
-/// Every change to a user's record goes through here, as one transaction: take the users' locks, apply
-/// the change, append its audit entries to each user's chain, read what the scores need, commit. Then
-/// the cache learns the new state. Writers of one user queue on the lock, so checks made inside the
-/// change see every earlier commit and cannot race.
+/// Every change to a user's record goes through here, as one transaction: lock the users (which also
+/// marks their cache entries as possibly stale), take the time, apply the change, append its audit
+/// entries to each user's chain, read what the scores need, commit. Then the cache learns the new state,
+/// and only once it has does the mark go (later, in the background: <see cref="CacheSyncLedger"/>).
+/// Writers of one user queue on the lock, so checks made inside the change see every earlier commit.
+/// Nothing touches the database after the commit, and the context is used by one operation at a time.
 /// </summary>
 public sealed class UserRecordWriter(
-    ScoringDbContext db, ScoreReader scores, IScoreCache cache, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider)
+    ScoringDbContext db, IScoreCache cache, CacheSyncLedger ledger, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider, AuditKeyring auditKeys)
 {
     /// <summary>Runs <paramref name="change"/> for <paramref name="userId"/> and returns its result with the score after it.</summary>
-    /// <param name="forget">An erasure: afterwards the cache forgets the user instead of learning the new state.</param>
     public async Task<(T Result, Score Score)> WriteAsync<T>(
-        string userId, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken, bool forget = false)
+        string userId, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
     {
-        var (result, at, states) = await WriteManyAsync([userId], change, cancellationToken, forget);
+        var (result, at, states) = await WriteManyAsync([userId], change, cancellationToken);
         return (result, ScoreCalculator.Compute(policy, states[userId].Violations, at));
     }
 
@@ -32,27 +32,30 @@ public sealed class UserRecordWriter(
     /// (scores are left to callers that need them: computing one costs more than caching it).
     /// </summary>
     public async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, ScoreState> States)> WriteManyAsync<T>(
-        IReadOnlyCollection<string> userIds, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken, bool forget = false)
+        IReadOnlyCollection<string> userIds, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
     {
-        // One order for every writer, so two batches sharing users cannot deadlock on their locks.
+        // One order for every writer, so two groups sharing users cannot deadlock on their locks.
         var users = userIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var now = timeProvider.GetUtcNow();
         T result;
+        DateTimeOffset now;
         Dictionary<string, ScoreState> states;
         try
         {
             // A failed SaveChanges rolls the whole transaction back, so savepoints would only cost round trips.
             db.Database.AutoSavepointsEnabled = false;
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var versions = await db.LockNextScoreVersionsAsync(users, cancellationToken);
+            var rows = await db.LockUsersAsync(users, cancellationToken);
 
+            // After the locks: a writer that waited for another must not stamp an earlier time than it.
+            now = timeProvider.GetUtcNow();
             var record = new UserRecordChange(now, users.Length == 1 ? users[0] : null);
             result = await change(record, cancellationToken);
-            await AppendAuditAsync(record.AuditChanges, now, cancellationToken);
+            AppendAudit(record.AuditChanges, rows, now);
             await db.SaveChangesAsync(cancellationToken);
 
             var counting = await db.LoadCountingAsync(users, policy, now, cancellationToken);
-            states = users.ToDictionary(user => user, user => new ScoreState(versions[user], policy.Version, [.. counting[user]]), StringComparer.Ordinal);
+            states = users.ToDictionary(
+                user => user, user => new ScoreState(rows[user].Version, policy.Version, [.. counting[user]]), StringComparer.Ordinal);
 
             // Acknowledged only after this commit, so an acknowledged change survives a crash.
             await transaction.CommitAsync(cancellationToken);
@@ -62,32 +65,41 @@ public sealed class UserRecordWriter(
             db.ChangeTracker.Clear();
         }
 
-        if (forget)
-        {
-            await Task.WhenAll(users.Select(user => cache.RemoveAsync(user, CancellationToken.None).AsTask()));
-        }
-        else
-        {
-            // All at once: the Redis client pipelines them into one round trip.
-            await Task.WhenAll(states.Select(pair => scores.CacheAsync(pair.Key, pair.Value).AsTask()));
-        }
-
+        await SyncCacheAsync(states);
         return (result, now, states);
     }
 
-    private async Task AppendAuditAsync(IReadOnlyList<(string UserId, AuditChange Change)> changes, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Tells the cache the committed state, all users at once (the Redis client pipelines them into one
+    /// round trip). A write that fails leaves the user marked in the database, so a replica rewrites it
+    /// once Redis answers; one that succeeds is acknowledged in the background.
+    /// </summary>
+    private async Task SyncCacheAsync(Dictionary<string, ScoreState> states)
     {
-        if (changes.Count == 0)
+        // Not cancellable: the change is committed and the cache must learn about it.
+        var writes = states.Select(async pair => (pair.Key, pair.Value.Version, Cached: await cache.SetAsync(pair.Key, pair.Value, CancellationToken.None)));
+        foreach (var (userId, version, cached) in await Task.WhenAll(writes))
         {
-            return;
+            if (cached)
+            {
+                ledger.Acknowledge(userId, version);
+            }
         }
+    }
 
-        // Under the users' locks, their last entries cannot move: each chain stays gap-free.
-        var heads = await db.LoadAuditHeadsAsync([.. changes.Select(c => c.UserId).Distinct(StringComparer.Ordinal)], cancellationToken);
+    private void AppendAudit(IReadOnlyList<(string UserId, AuditChange Change)> changes, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now)
+    {
         foreach (var (userId, change) in changes)
         {
-            var entry = AuditEntry.Append(heads.GetValueOrDefault(userId), change, ids.NewId(), userId, now);
-            heads[userId] = entry;
+            // Under the user's lock the head cannot move: each chain stays gap-free, and the lock row keeps it.
+            var row = rows[userId];
+            if (db.Entry(row).State == EntityState.Detached)
+            {
+                db.UserScoreVersions.Attach(row);
+            }
+
+            var entry = AuditEntry.Continue(row.AuditHead, change, ids.NewId(), userId, now, auditKeys.Current);
+            row.ContinueAuditAt(entry);
             db.AuditEntries.Add(entry);
         }
     }

@@ -10,7 +10,8 @@ using Scoring.Domain.Audit;
 namespace Scoring.Api.Features.Privacy;
 
 /// <summary>
-/// Erases a user (GDPR Art. 17): violations, appeals and score state go, in the database and the cache.
+/// Erases a user (GDPR Art. 17): violations, appeals and score state go, in the database and the cache
+/// (which learns the empty state like any other change, so it never fails open when Redis is down).
 /// The audit trail stays, as a legal record; it never held free text, and the erasure is added to it.
 /// </summary>
 public sealed record EraseUserCommand(string UserId, string Reason) : ICommand<Erasure>;
@@ -39,9 +40,8 @@ public sealed class EraseUserCommandHandler(ScoringDbContext db, UserRecordWrite
         {
             var appeals = await db.Appeals.Where(a => a.UserId == userId).ExecuteDeleteAsync(token);
             var violations = await db.Violations.Where(v => v.UserId == userId).ExecuteDeleteAsync(token);
-            await db.ScoreCacheRepairs.Where(r => r.UserId == userId).ExecuteDeleteAsync(token);
-            // The lock row goes too; the transaction still holds the lock until it commits.
-            await db.UserScoreVersions.Where(u => u.UserId == userId).ExecuteDeleteAsync(token);
+            // The lock row stays, holding no personal data: its version keeps growing, so the cache learns
+            // the empty state as newer than anything it held, even from a snapshot restored later.
 
             change.Audit(new AuditChange(
                 Actor: caller.ClientId ?? "anonymous",
@@ -50,7 +50,7 @@ public sealed class EraseUserCommandHandler(ScoringDbContext db, UserRecordWrite
                 Reason: command.Reason,
                 ItemCount: violations + appeals));
             return new Erasure(userId, violations, appeals, change.Now);
-        }, cancellationToken, forget: true);
+        }, cancellationToken);
         return erasure;
     }
 }

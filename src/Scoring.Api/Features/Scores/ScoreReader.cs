@@ -40,7 +40,7 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
             var loaded = await RefreshAsync(misses, now, cancellationToken);
             for (var i = 0; i < states.Length; i++)
             {
-                states[i] ??= loaded[userIds[i]].State;
+                states[i] ??= loaded[userIds[i]];
             }
         }
 
@@ -53,59 +53,17 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
         return scores;
     }
 
-    /// <summary>
-    /// Reads the users' state from the database, ignoring the cache, and writes it to the cache.
-    /// <c>Cached</c> tells whether the cache now holds this state or a newer one.
-    /// </summary>
-    public async ValueTask<Dictionary<string, (ScoreState State, bool Cached)>> RefreshAsync(
+    /// <summary>Reads the users' state from the database, ignoring the cache, and writes it to the cache.</summary>
+    private async ValueTask<Dictionary<string, ScoreState>> RefreshAsync(
         IReadOnlyCollection<string> userIds, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var loaded = await db.LoadScoreStatesAsync(userIds, policy, now, cancellationToken);
 
-        // All writes at once: the Redis client pipelines them, so a cold GetScores costs one round trip, not one per user.
-        var writes = loaded.Select(async pair => (pair.Key, pair.Value, Cached: await cache.SetAsync(pair.Key, pair.Value, CancellationToken.None))).ToList();
-        var refreshed = new Dictionary<string, (ScoreState, bool)>(loaded.Count, StringComparer.Ordinal);
-        foreach (var (userId, state, cached) in await Task.WhenAll(writes))
-        {
-            if (!cached)
-            {
-                await MarkForRepairAsync(userId, state);
-            }
-
-            refreshed[userId] = (state, cached);
-        }
-
-        return refreshed;
-    }
-
-    /// <summary>
-    /// Writes freshly read or committed state to the cache. If that fails, the user is recorded for
-    /// repair before the caller replies, so the stale entry is rewritten later by any replica
-    /// (<see cref="ScoreCacheRepairService"/>), even if this one crashes.
-    /// </summary>
-    public async ValueTask<bool> CacheAsync(string userId, ScoreState state)
-    {
-        // Not cancellable: the data is read or committed, and the cache must learn about it.
-        if (await cache.SetAsync(userId, state, CancellationToken.None))
-        {
-            return true;
-        }
-
-        await MarkForRepairAsync(userId, state);
-        return false;
-    }
-
-    /// <summary>Records a failed cache write so that a replica rewrites the entry once Redis answers.</summary>
-    private async Task MarkForRepairAsync(string userId, ScoreState state)
-    {
-        try
-        {
-            await db.MarkCacheRepairAsync(userId, state.Version, CancellationToken.None);
-        }
-        catch (Exception exception) when (DatabaseErrors.IsUnavailable(exception))
-        {
-            // The process-local mark in the cache still keeps this replica from serving the stale entry.
-        }
+        // All writes at once: the Redis client pipelines them, so a cold GetScores costs one round trip,
+        // not one per user. A failed write needs no repair: it replaces nothing newer than what the
+        // database already marks as unsynced, and this process reads those users from the database.
+        await Task.WhenAll(loaded.Select(pair => cache.SetAsync(pair.Key, pair.Value, CancellationToken.None).AsTask()));
+        return loaded;
     }
 
     /// <summary>Computes a score now from state already in hand.</summary>

@@ -82,9 +82,22 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
     }
 }
 
-/// <summary>Goes through the write queue, so single records arriving together share one commit.</summary>
-public sealed class RecordViolationCommandHandler(ViolationWriteQueue queue) : ICommandHandler<RecordViolationCommand, RecordedViolation>
+/// <summary>
+/// Goes through the write pipeline, so single records arriving together share one commit; answers
+/// with the violation (new, or the original of a replay) and the user's score after the commit.
+/// </summary>
+public sealed class RecordViolationCommandHandler(ViolationWritePipeline pipeline, ScoringPolicy policy)
+    : ICommandHandler<RecordViolationCommand, RecordedViolation>
 {
-    public async ValueTask<RecordedViolation> Handle(RecordViolationCommand command, CancellationToken cancellationToken) =>
-        await queue.RecordAsync(command.ToReport(), cancellationToken);
+    public async ValueTask<RecordedViolation> Handle(RecordViolationCommand command, CancellationToken cancellationToken)
+    {
+        var recorded = await pipeline.RecordAsync([command.ToReport()], cancellationToken);
+        var (violation, duplicate, error) = recorded.Outcomes[0];
+        if (error is not null)
+        {
+            throw error;
+        }
+
+        return new RecordedViolation(violation, ScoreCalculator.Compute(policy, recorded.States[violation.UserId].Violations, recorded.At), duplicate);
+    }
 }

@@ -31,12 +31,12 @@ public sealed class RecordViolationsCommandValidator : AbstractValidator<RecordV
 }
 
 /// <summary>
-/// Checks every item as a single record would be checked, then records all the valid ones in one
-/// transaction (<see cref="ViolationRecorder.RecordAllAsync"/>): one lock statement, one insert batch,
-/// one commit and one cache round trip for the batch.
+/// Checks every item as a single record would be checked, then sends all the valid ones through the
+/// write pipeline together: they are written in one transaction (one lock statement, one insert batch,
+/// one commit, one cache round trip), with the same duplicate rule and error policy as single records.
 /// </summary>
 public sealed class RecordViolationsCommandHandler(
-    ViolationRecorder recorder,
+    ViolationWritePipeline pipeline,
     Caller caller,
     IEnumerable<IValidator<RecordViolationCommand>> validators,
     TimeProvider timeProvider) : ICommandHandler<RecordViolationsCommand, IReadOnlyList<RecordViolationsItemResult>>
@@ -55,7 +55,7 @@ public sealed class RecordViolationsCommandHandler(
                 await Validation.EnsureValidAsync(validators, item, cancellationToken);
                 accepted.Add((i, item.ToReport()));
             }
-            catch (Exception exception) when (IsClientError(exception))
+            catch (Exception exception) when (exception is ValidationException or PermissionDeniedException)
             {
                 results[i] = RecordViolationsItemResult.Failed(exception, timeProvider.GetUtcNow());
             }
@@ -66,42 +66,16 @@ public sealed class RecordViolationsCommandHandler(
             return results;
         }
 
-        try
+        // An infrastructure failure fails the whole call, as it fails a single record.
+        var recorded = await pipeline.RecordAsync([.. accepted.Select(a => a.Report)], cancellationToken);
+        for (var a = 0; a < accepted.Count; a++)
         {
-            var (outcomes, at, _) = await recorder.RecordAllAsync([.. accepted.Select(a => a.Report)], cancellationToken);
-            for (var a = 0; a < accepted.Count; a++)
-            {
-                var (violation, duplicate, error) = outcomes[a];
-                results[accepted[a].Index] = error is null ? new(violation, duplicate, at, null) : RecordViolationsItemResult.Failed(error, at);
-            }
-        }
-        catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
-        {
-            // Another call recorded one of these events after this one looked: item by item instead,
-            // where the unique index decides each event on its own.
-            foreach (var (index, report) in accepted)
-            {
-                results[index] = await RecordOneAsync(report, cancellationToken);
-            }
+            var (violation, duplicate, error) = recorded.Outcomes[a];
+            results[accepted[a].Index] = error is null
+                ? new(violation, duplicate, recorded.At, null)
+                : RecordViolationsItemResult.Failed(error, recorded.At);
         }
 
         return results;
     }
-
-    private async Task<RecordViolationsItemResult> RecordOneAsync(ViolationReport report, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var recorded = await recorder.RecordOneAsync(report, cancellationToken);
-            return new(recorded.Violation, recorded.Duplicate, recorded.Score.ComputedAt, null);
-        }
-        catch (Exception exception) when (IsClientError(exception))
-        {
-            return RecordViolationsItemResult.Failed(exception, timeProvider.GetUtcNow());
-        }
-    }
-
-    /// <summary>A client mistake in one item; infrastructure failures still fail the whole call.</summary>
-    private static bool IsClientError(Exception exception) =>
-        exception is ValidationException or DomainException or PermissionDeniedException;
 }

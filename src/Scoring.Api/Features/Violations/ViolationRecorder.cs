@@ -1,11 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
-using Scoring.Api.Features.Scores;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
-using Scoring.Domain.Scores;
 using Scoring.Domain.Violations;
 
 namespace Scoring.Api.Features.Violations;
@@ -13,26 +11,45 @@ namespace Scoring.Api.Features.Violations;
 /// <summary>What recording one checked report came to: the violation (new, or the original of a replay) or a conflict.</summary>
 public sealed record RecordOutcome(Violation Violation, bool Duplicate, Exception? Error);
 
+/// <summary>A group's outcomes in report order, the instant it was written at, and each user's state after it.</summary>
+public sealed record RecordedGroup(RecordOutcome[] Outcomes, DateTimeOffset At, IReadOnlyDictionary<string, ScoreState> States);
+
 /// <summary>
-/// Writes checked reports. Many at once in one transaction (a batch, or single records arriving
-/// together, see <see cref="ViolationWriteQueue"/>), or one alone, where the unique (source, event_id)
-/// index is the only judge of "already recorded".
+/// Writes a group of checked reports (a batch, single records arriving together, or both) in one
+/// transaction: lock the group's users, look up which events are already recorded, insert the rest
+/// with their audit entries, commit. Every report keeps the single record's meaning: a known event with
+/// the same payload is a replay, with a different payload a conflict, and a repeat within the group
+/// replays its first occurrence.
 /// </summary>
-public sealed class ViolationRecorder(
-    ScoringDbContext db, UserRecordWriter writer, ScoreReader scores, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider)
+public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids)
 {
     /// <summary>
-    /// Records the reports in one transaction, each with the single record's meaning: a known event with
-    /// the same payload is a replay, with a different payload a conflict, and a repeat among the reports
-    /// replays the first. Outcomes are in report order. Throws a unique-violation
-    /// <see cref="DbUpdateException"/> if another call recorded one of the events meanwhile; the caller
-    /// then records them one by one (<see cref="RecordOneAsync"/>).
+    /// How often a group is written again after losing an insert race. The race needs the same event
+    /// reported at the same instant for another user (for one user the lock orders the writers), and the
+    /// second attempt sees the winner's commit, so a second loss is rarer still.
     /// </summary>
-    public async Task<(RecordOutcome[] Outcomes, DateTimeOffset At, IReadOnlyDictionary<string, ScoreState> States)> RecordAllAsync(
-        IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
+    private const int Attempts = 3;
+
+    public async Task<RecordedGroup> RecordAsync(IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RecordOnceAsync(reports, cancellationToken);
+            }
+            catch (DbUpdateException exception) when (attempt < Attempts && DatabaseErrors.IsUniqueViolation(exception))
+            {
+                // Another transaction inserted one of these events after this one looked. The whole group
+                // goes again (one more transaction, not one per report); this time the lookup sees it.
+            }
+        }
+    }
+
+    private async Task<RecordedGroup> RecordOnceAsync(IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
     {
         var users = reports.Select(r => r.UserId).ToHashSet(StringComparer.Ordinal);
-        return await writer.WriteManyAsync(users, async (change, token) =>
+        var (outcomes, at, states) = await writer.WriteManyAsync(users, async (change, token) =>
         {
             var known = await LoadRecordedAsync(reports, token);
             var outcomes = new RecordOutcome[reports.Count];
@@ -54,42 +71,7 @@ public sealed class ViolationRecorder(
 
             return outcomes;
         }, cancellationToken);
-    }
-
-    /// <summary>Records one report in its own transaction; throws <see cref="ConflictException"/> for a conflicting retry.</summary>
-    public async Task<RecordedViolation> RecordOneAsync(ViolationReport report, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var (violation, score) = await writer.WriteAsync(report.UserId, (change, _) =>
-            {
-                var violation = Violation.Record(report, policy, ids.NewId(), change.Now);
-                db.Violations.Add(violation);
-                change.Audit(AuditOf(violation));
-                return Task.FromResult(violation);
-            }, cancellationToken);
-            return new RecordedViolation(violation, score, Duplicate: false);
-        }
-        catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
-        {
-            return await ReplayAsync(report, cancellationToken);
-        }
-    }
-
-    private async Task<RecordedViolation> ReplayAsync(ViolationReport report, CancellationToken cancellationToken)
-    {
-        var original = await db.Violations.AsNoTracking()
-            .SingleAsync(v => v.Source == report.Source && v.EventId == report.EventId, cancellationToken);
-
-        if (!original.IsSameReport(report))
-        {
-            throw Conflict(report);
-        }
-
-        // A retry may follow a crash between the original commit and its cache write, so the
-        // replay rewrites the cache from the database rather than trusting it.
-        var refreshed = await scores.RefreshAsync([original.UserId], timeProvider.GetUtcNow(), cancellationToken);
-        return new RecordedViolation(original, scores.Compute(refreshed[original.UserId].State), Duplicate: true);
+        return new RecordedGroup(outcomes, at, states);
     }
 
     /// <summary>The events among the reports that are already recorded, by (source, event id).</summary>

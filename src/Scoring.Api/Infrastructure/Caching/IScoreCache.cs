@@ -2,7 +2,9 @@ namespace Scoring.Api.Infrastructure.Caching;
 
 /// <summary>
 /// Per-user score state, so hot-path reads skip the database. Implementations never throw for a
-/// cache fault: a failed read is a miss and a failed write is repaired on this process's next read.
+/// cache fault (an unreachable, slow or failing cache): a failed read is a miss, and a failed write
+/// returns false, leaving the database's mark for a replica to repair. Anything else (a bug) is thrown.
+/// An erasure is written like any change: the user's empty state at a newer version.
 /// </summary>
 public interface IScoreCache
 {
@@ -15,9 +17,4 @@ public interface IScoreCache
     /// </summary>
     ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Forgets the user (an erasure) and, for a short while, refuses writes for them, so a write that was
-    /// already in flight cannot bring erased state back. False when the cache could not be reached.
-    /// </summary>
-    ValueTask<bool> RemoveAsync(string userId, CancellationToken cancellationToken);
 }

@@ -9,7 +9,6 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
 {
     private readonly MemoryCache _entries;
     private readonly TimeSpan _ttl;
-    private readonly TimeSpan _erasureGuard;
 
     // The version check and the write must be one step; contention is low in a single process.
     private readonly Lock _gate = new();
@@ -17,7 +16,6 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
     public InMemoryScoreCache(IOptions<CacheOptions> options)
     {
         _ttl = options.Value.EntryTtl;
-        _erasureGuard = options.Value.ErasureGuard;
         _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.InProcessCapacity });
     }
 
@@ -36,11 +34,6 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
     {
         lock (_gate)
         {
-            if (_entries.TryGetValue(GuardKey(userId), out _))
-            {
-                return ValueTask.FromResult(true);
-            }
-
             if (_entries.Get<ScoreState>(userId) is not { } current || state.Supersedes(current))
             {
                 _entries.Set(userId, state, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = _ttl });
@@ -50,19 +43,5 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
         return ValueTask.FromResult(true);
     }
 
-    public ValueTask<bool> RemoveAsync(string userId, CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            _entries.Remove(userId);
-            _entries.Set(GuardKey(userId), true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _erasureGuard });
-        }
-
-        return ValueTask.FromResult(true);
-    }
-
     public void Dispose() => _entries.Dispose();
-
-    // A key no user id can collide with: user ids contain no whitespace.
-    private static string GuardKey(string userId) => "erased " + userId;
 }

@@ -21,10 +21,9 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
     private readonly ScoringMetrics _metrics;
     private readonly ILogger<NearScoreCache> _logger;
     private readonly TimeSpan _ttl;
-    private readonly long _capacity;
     private readonly Lock _gate = new();
     private readonly Action<RedisChannel, RedisValue> _onNotice;
-    private MemoryCache _copies;
+    private readonly MemoryCache _copies;
     private volatile bool _listening;
 
     public NearScoreCache(RedisScoreCache redis, IConnectionMultiplexer connection, IOptions<CacheOptions> options, ScoringMetrics metrics, ILogger<NearScoreCache> logger)
@@ -34,8 +33,7 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
         _metrics = metrics;
         _logger = logger;
         _ttl = options.Value.LocalTtl;
-        _capacity = options.Value.InProcessCapacity;
-        _copies = NewCopies();
+        _copies = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.InProcessCapacity });
         _onNotice = (_, notice) => OnNotice(notice);
 
         connection.ConnectionFailed += (_, e) => OnSubscriptionChanged(e.ConnectionType, up: false);
@@ -96,12 +94,6 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
         }
 
         return written;
-    }
-
-    public async ValueTask<bool> RemoveAsync(string userId, CancellationToken cancellationToken)
-    {
-        Forget(ScoreCacheKeys.Tag(userId), long.MaxValue);
-        return await _redis.RemoveAsync(userId, cancellationToken);
     }
 
     public void Dispose() => _copies.Dispose();
@@ -166,7 +158,7 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
         catch (Exception exception)
         {
             // Retried when the connection comes back.
-            LogSubscriptionDown(exception.GetType().Name);
+            LogSubscriptionFailed(exception);
         }
     });
 
@@ -187,13 +179,12 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
             return;
         }
 
-        // Notices may have been missed while down: every copy is suspect.
+        // Notices may have been missed while down: every copy is suspect. Cleared in place, never
+        // swapped and disposed, so a read racing this reconnect finds an empty cache, not a disposed one.
         _listening = false;
         lock (_gate)
         {
-            var old = _copies;
-            _copies = NewCopies();
-            old.Dispose();
+            _copies.Clear();
         }
 
         if (up)
@@ -207,10 +198,11 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
         }
     }
 
-    private MemoryCache NewCopies() => new(new MemoryCacheOptions { SizeLimit = _capacity });
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Score change notices are not arriving ({Reason}); reads go to Redis until they do")]
     private partial void LogSubscriptionDown(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to score change notices failed; reads go to Redis until it succeeds")]
+    private partial void LogSubscriptionFailed(Exception exception);
 
     private sealed record Copy(ScoreState State);
 

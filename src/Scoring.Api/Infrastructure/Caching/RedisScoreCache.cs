@@ -14,16 +14,12 @@ namespace Scoring.Api.Infrastructure.Caching;
 /// with a compare-and-set script so a slow writer never replaces a newer entry. Every command touches
 /// one key, so it works on Redis Cluster. Faults never reach callers: reads miss, and after a failed
 /// write this process reads that user from the database until a write succeeds (other replicas are
-/// covered by <see cref="ScoreCacheRepairService"/>).
+/// covered by <see cref="ScoreCacheSyncService"/>, from the mark the write left in the database).
 /// </summary>
 public sealed partial class RedisScoreCache : IScoreCache
 {
-    // KEYS[1] entry, KEYS[2] erasure guard; ARGV: version, policy version, state, ttl seconds.
-    // Same rule as ScoreState.Supersedes, and nothing is written for a user erased moments ago.
+    // KEYS[1] entry; ARGV: version, policy version, state, ttl seconds. Same rule as ScoreState.Supersedes.
     private const string CompareAndSetScript = """
-        if redis.call('EXISTS', KEYS[2]) == 1 then
-          return 0
-        end
         local current = redis.call('HMGET', KEYS[1], 'v', 'p')
         local version = tonumber(ARGV[1])
         if current[1] then
@@ -38,8 +34,8 @@ public sealed partial class RedisScoreCache : IScoreCache
         """;
 
     /// <summary>
-    /// Every write and removal publishes "version:tag" here (tag: the user's hash), so replicas holding
-    /// near copies (<see cref="NearScoreCache"/>) drop older ones. Erasures publish the largest version.
+    /// Every write publishes "version:tag" here (tag: the user's hash), so replicas holding near copies
+    /// (<see cref="NearScoreCache"/>) drop older ones.
     /// </summary>
     public static readonly RedisChannel ChangeChannel = RedisChannel.Literal("scoring:v1:score-changed");
 
@@ -47,7 +43,6 @@ public sealed partial class RedisScoreCache : IScoreCache
     private readonly ResiliencePipeline _reads;
     private readonly ResiliencePipeline _writes;
     private readonly long _ttlSeconds;
-    private readonly TimeSpan _erasureGuard;
     private readonly ScoringMetrics _metrics;
     private readonly ILogger<RedisScoreCache> _logger;
 
@@ -60,7 +55,6 @@ public sealed partial class RedisScoreCache : IScoreCache
         _metrics = metrics;
         _logger = logger;
         _ttlSeconds = (long)Math.Ceiling(options.Value.EntryTtl.TotalSeconds);
-        _erasureGuard = options.Value.ErasureGuard;
         metrics.ObserveCacheAvailability(() => _redis.IsConnected);
 
         // Real time on purpose: these are I/O timeouts, not domain time.
@@ -72,7 +66,7 @@ public sealed partial class RedisScoreCache : IScoreCache
                 MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = options.Value.BreakDuration,
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsRedisFault),
             })
             .AddTimeout(options.Value.ReadTimeout)
             .Build();
@@ -120,7 +114,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         {
             _metrics.CacheError("read");
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
-            LogReadFailed(exception.GetType().Name);
+            LogReadFailed(exception);
         }
 
         return states;
@@ -139,7 +133,7 @@ public sealed partial class RedisScoreCache : IScoreCache
                     var (db, userId, state, payload, ttl) = args;
                     await db.ScriptEvaluateAsync(
                         CompareAndSetScript,
-                        [ScoreCacheKeys.Entry(userId), ScoreCacheKeys.ErasureGuard(userId)],
+                        [ScoreCacheKeys.Entry(userId)],
                         [state.Version, state.PolicyVersion, payload, ttl]).WaitAsync(token);
                 },
                 (_redis.GetDatabase(), userId, state, payload, _ttlSeconds),
@@ -161,35 +155,7 @@ public sealed partial class RedisScoreCache : IScoreCache
             _unsynced.AddOrUpdate(userId, state.Version, (_, held) => Math.Max(held, state.Version));
             _metrics.CacheError("write");
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
-            LogWriteFailed(exception.GetType().Name);
-            return false;
-        }
-    }
-
-    public async ValueTask<bool> RemoveAsync(string userId, CancellationToken cancellationToken)
-    {
-        _unsynced.TryRemove(userId, out _);
-        try
-        {
-            await _writes.ExecuteAsync(
-                static async (args, token) =>
-                {
-                    var (db, userId, guard) = args;
-                    // The guard turns away a write that was already in flight for the erased state.
-                    var batch = db.CreateTransaction();
-                    _ = batch.StringSetAsync(ScoreCacheKeys.ErasureGuard(userId), 1, guard);
-                    _ = batch.KeyDeleteAsync(ScoreCacheKeys.Entry(userId));
-                    await batch.ExecuteAsync().WaitAsync(token);
-                },
-                (_redis.GetDatabase(), userId, _erasureGuard),
-                cancellationToken);
-            Announce(userId, long.MaxValue);
-            return true;
-        }
-        catch (Exception exception) when (IsCacheFault(exception, cancellationToken))
-        {
-            _metrics.CacheError("remove");
-            LogWriteFailed(exception.GetType().Name);
+            LogWriteFailed(exception);
             return false;
         }
     }
@@ -208,13 +174,25 @@ public sealed partial class RedisScoreCache : IScoreCache
         _redis.GetSubscriber().Publish(
             ChangeChannel, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{version}:{ScoreCacheKeys.Tag(userId)}"), CommandFlags.FireAndForget);
 
-    // A caller's own cancellation is not a cache fault; everything else from Redis or Polly is.
+    /// <summary>
+    /// A fault of Redis or of the way to it, which the cache absorbs: unreachable, timed out (by the
+    /// client or by Polly), refused by the server, the breaker open. Not a caller's own cancellation, and
+    /// not a bug here (a state that no longer serialises, say): those reach the caller.
+    /// </summary>
     private static bool IsCacheFault(Exception exception, CancellationToken cancellationToken) =>
-        !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
+        !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested) && IsRedisFault(exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Score cache read failed ({ErrorType}); reading from the database")]
-    private partial void LogReadFailed(string errorType);
+    private static bool IsRedisFault(Exception exception) => exception
+        is RedisException
+        or TimeoutException
+        or Polly.Timeout.TimeoutRejectedException
+        or BrokenCircuitException
+        or IsolatedCircuitException
+        or OperationCanceledException;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Score cache write failed ({ErrorType}); the entry will be repaired")]
-    private partial void LogWriteFailed(string errorType);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Score cache read failed; reading from the database")]
+    private partial void LogReadFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Score cache write failed; a replica will repair the entry")]
+    private partial void LogWriteFailed(Exception exception);
 }

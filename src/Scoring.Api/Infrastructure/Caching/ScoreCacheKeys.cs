@@ -6,14 +6,12 @@ namespace Scoring.Api.Infrastructure.Caching;
 
 /// <summary>
 /// Redis keys never carry the user id itself, only a SHA-256 of it, so nothing readable about a user is
-/// left in key space (after an erasure, not even the pseudonym). The hash is the cluster hash tag, so a
-/// user's entry and erasure guard live in one slot and one script may touch both.
+/// left in key space (after an erasure, not even the pseudonym). The hash is the cluster hash tag, so
+/// everything of one user lives in one slot.
 /// </summary>
 public static class ScoreCacheKeys
 {
     public static RedisKey Entry(string userId) => $"scoring:v1:score:{{{Tag(userId)}}}";
-
-    public static RedisKey ErasureGuard(string userId) => $"scoring:v1:erased:{{{Tag(userId)}}}";
 
     /// <summary>The user's hash: the part of every key, and of every change notice, that names the user.</summary>
     public static string Tag(string userId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));

@@ -13,57 +13,71 @@ namespace Scoring.Api.Infrastructure.Persistence;
 public static class ScoreStateQueries
 {
     /// <summary>
-    /// Takes the users' write locks (row locks held until the transaction ends) and returns each one's
-    /// next score version. Runs first in every write transaction, so writers of one user queue here and
-    /// each sees every earlier commit. Rows lock in the order given: callers sort the ids.
+    /// Takes the users' write locks (row locks held until the transaction ends), raises each one's
+    /// version and returns the rows: the new version and where each audit chain continues. Runs first in
+    /// every write transaction, so writers of one user queue here and each sees every earlier commit.
+    /// Raising the version is also the cache's "may be stale" mark (<see cref="UserScoreVersion.SyncedVersion"/>),
+    /// so it commits or rolls back with the change itself. Rows lock in the order given: callers sort the ids.
     /// </summary>
-    public static async Task<Dictionary<string, long>> LockNextScoreVersionsAsync(
+    public static async Task<Dictionary<string, UserScoreVersion>> LockUsersAsync(
         this ScoringDbContext db, IReadOnlyList<string> userIds, CancellationToken cancellationToken)
     {
         // Only placeholders are spliced in; the ids travel as parameters.
         var sql = $"""
-            INSERT INTO user_score_versions (user_id, version) VALUES {string.Join(", ", userIds.Select((_, i) => $"({{{i}}}, 1)"))}
+            INSERT INTO user_score_versions (user_id, version, synced_version, audit_sequence) VALUES {string.Join(", ", userIds.Select((_, i) => $"({{{i}}}, 1, 0, 0)"))}
             ON CONFLICT (user_id) DO UPDATE SET version = user_score_versions.version + 1
-            RETURNING user_id, version
+            RETURNING *
             """;
-        var versions = await db.UserScoreVersions
+        var rows = await db.UserScoreVersions
             .FromSqlRaw(sql, [.. userIds])
             .AsNoTracking()
             .ToListAsync(cancellationToken);
-        return versions.ToDictionary(v => v.UserId, v => v.Version, StringComparer.Ordinal);
+        return rows.ToDictionary(v => v.UserId, StringComparer.Ordinal);
     }
 
-    /// <summary>The last audit entry of each user that has one: where each chain continues.</summary>
-    public static Task<Dictionary<string, AuditEntry>> LoadAuditHeadsAsync(
-        this ScoringDbContext db, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records that the cache holds each user's state at (at least) the given version. Best effort and
+    /// off the request path: a row skipped here stays marked, and the repair sweep rewrites its entry,
+    /// which is harmless. On PostgreSQL rows a writer holds are skipped rather than waited for.
+    /// </summary>
+    public static async Task AcknowledgeCachedAsync(
+        this ScoringDbContext db, IReadOnlyCollection<(string UserId, long Version)> synced, CancellationToken cancellationToken)
     {
-        // One probe of the (user_id, sequence) index per user, whatever the planner thinks of the table
-        // (EF Core turns the LINQ form into a window over every entry): a lateral join on PostgreSQL;
-        // SQLite, which has no lateral joins, walks the same index for its correlated max.
-        var ids = userIds.ToArray();
-        var heads = db.Database.IsNpgsql()
-            ? db.AuditEntries.FromSql($"""
-                SELECT head.* FROM unnest({ids}) AS u(user_id)
-                CROSS JOIN LATERAL (
-                    SELECT * FROM audit_entries AS e WHERE e.user_id = u.user_id ORDER BY e.sequence DESC LIMIT 1
-                ) AS head
-                """)
-            : db.AuditEntries.Where(e => ids.Contains(e.UserId)
-                && e.Sequence == db.AuditEntries.Where(last => last.UserId == e.UserId).Max(last => last.Sequence));
-        return heads.AsNoTracking().ToDictionaryAsync(e => e.UserId, StringComparer.Ordinal, cancellationToken);
+        var ordered = synced.OrderBy(s => s.UserId, StringComparer.Ordinal).ToArray();
+        if (db.Database.IsNpgsql())
+        {
+            var ids = ordered.Select(s => s.UserId).ToArray();
+            var versions = ordered.Select(s => s.Version).ToArray();
+            await db.Database.ExecuteSqlAsync($"""
+                UPDATE user_score_versions AS u SET synced_version = s.version
+                FROM unnest({ids}, {versions}) AS s(user_id, version)
+                WHERE u.user_id = s.user_id AND u.synced_version < s.version
+                  AND u.user_id IN (
+                    SELECT user_id FROM user_score_versions WHERE user_id = ANY({ids}) ORDER BY user_id FOR UPDATE SKIP LOCKED)
+                """, cancellationToken);
+            return;
+        }
+
+        // SQLite has one writer at a time: one short transaction for the lot.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        foreach (var (userId, version) in ordered)
+        {
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE user_score_versions SET synced_version = {version} WHERE user_id = {userId} AND synced_version < {version}",
+                cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Records (or raises) the version whose cache write failed, keeping the highest.</summary>
-    public static Task MarkCacheRepairAsync(this ScoringDbContext db, string userId, long version, CancellationToken cancellationToken) =>
-        db.Database.ExecuteSqlAsync($"""
-            INSERT INTO score_cache_repairs (user_id, version) VALUES ({userId}, {version})
-            ON CONFLICT (user_id) DO UPDATE SET version = excluded.version
-            WHERE excluded.version > score_cache_repairs.version
-            """, cancellationToken);
-
-    /// <summary>Clears a repair once the cache holds <paramref name="version"/>; a later failure keeps its row.</summary>
-    public static Task<int> ClearCacheRepairAsync(this ScoringDbContext db, string userId, long version, CancellationToken cancellationToken) =>
-        db.ScoreCacheRepairs.Where(r => r.UserId == userId && r.Version <= version).ExecuteDeleteAsync(cancellationToken);
+    /// <summary>Users whose cache entry may be stale (a change committed that the cache is not known to hold).</summary>
+    public static Task<List<string>> LoadUnsyncedAsync(this ScoringDbContext db, int limit, CancellationToken cancellationToken) =>
+        db.UserScoreVersions.AsNoTracking()
+            .Where(u => u.SyncedVersion < u.Version)
+            .OrderBy(u => u.UserId)
+            .Take(limit)
+            .Select(u => u.UserId)
+            .ToListAsync(cancellationToken);
 
     /// <summary>Violations that count at <paramref name="at"/>: active, and not past max_age unless permanent.</summary>
     public static IQueryable<Violation> CountingAt(this IQueryable<Violation> violations, ScoringPolicy policy, DateTimeOffset at)

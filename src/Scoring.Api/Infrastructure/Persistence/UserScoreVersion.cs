@@ -1,11 +1,44 @@
+using Scoring.Domain.Audit;
+
 namespace Scoring.Api.Infrastructure.Persistence;
 
 /// <summary>
-/// Serialises writers of one user's score and numbers their commits, so the cache can refuse
-/// an entry older than the one it holds.
+/// One row per user ever written, never deleted (an erasure keeps it, so versions only grow). It
+/// serialises the user's writers (its row lock), numbers their commits so the cache can refuse an
+/// entry older than the one it holds, records how far the cache is known to have caught up, and keeps
+/// where the user's audit chain continues, so a write needs no query to find it.
 /// </summary>
 public sealed class UserScoreVersion
 {
     public required string UserId { get; init; }
+
+    /// <summary>The version of the user's last committed change.</summary>
     public long Version { get; init; }
+
+    /// <summary>
+    /// The highest version the cache is known to hold. Below <see cref="Version"/>, the cache may be
+    /// stale: set inside every write's transaction (by raising <see cref="Version"/>) and raised only once
+    /// Redis holds that state, so a crash or an unreachable Redis leaves the mark in place for any replica
+    /// to repair.
+    /// </summary>
+    public long SyncedVersion { get; init; }
+
+    /// <summary>The sequence of the user's last audit entry; 0 before the first.</summary>
+    public long AuditSequence { get; private set; }
+
+    /// <summary>The hash of the user's last audit entry; null before the first.</summary>
+    public string? AuditHash { get; private set; }
+
+    /// <summary>The time of the user's last audit entry; null before the first.</summary>
+    public DateTimeOffset? AuditAt { get; private set; }
+
+    public AuditHead? AuditHead => AuditHash is null || AuditAt is null ? null : new AuditHead(AuditSequence, AuditHash, AuditAt.Value);
+
+    /// <summary>Moves the chain's head to <paramref name="entry"/>.</summary>
+    public void ContinueAuditAt(AuditEntry entry)
+    {
+        AuditSequence = entry.Sequence;
+        AuditHash = entry.Hash;
+        AuditAt = entry.OccurredAt;
+    }
 }

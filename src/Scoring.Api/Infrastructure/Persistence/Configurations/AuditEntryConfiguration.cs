@@ -20,6 +20,7 @@ internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEn
         builder.Property(e => e.AfterState).HasMaxLength(32);
         builder.Property(e => e.Hash).HasMaxLength(64);
         builder.Property(e => e.PreviousHash).HasMaxLength(64);
+        builder.Property(e => e.KeyId).HasMaxLength(16);
 
         // One chain per user, gap-free: the index refuses a second entry at any position.
         builder.HasIndex(e => new { e.UserId, e.Sequence }).IsUnique().HasDatabaseName("ux_audit_entries_user_sequence");

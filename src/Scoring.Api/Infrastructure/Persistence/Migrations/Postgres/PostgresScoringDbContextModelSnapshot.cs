@@ -22,23 +22,6 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ScoreCacheRepair", b =>
-                {
-                    b.Property<string>("UserId")
-                        .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
-                        .HasColumnName("user_id");
-
-                    b.Property<long>("Version")
-                        .HasColumnType("bigint")
-                        .HasColumnName("version");
-
-                    b.HasKey("UserId")
-                        .HasName("pk_score_cache_repairs");
-
-                    b.ToTable("score_cache_repairs", (string)null);
-                });
-
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.UserScoreVersion", b =>
                 {
                     b.Property<string>("UserId")
@@ -46,12 +29,33 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("character varying(128)")
                         .HasColumnName("user_id");
 
+                    b.Property<DateTimeOffset?>("AuditAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("audit_at");
+
+                    b.Property<string>("AuditHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("audit_hash");
+
+                    b.Property<long>("AuditSequence")
+                        .HasColumnType("bigint")
+                        .HasColumnName("audit_sequence");
+
+                    b.Property<long>("SyncedVersion")
+                        .HasColumnType("bigint")
+                        .HasColumnName("synced_version");
+
                     b.Property<long>("Version")
                         .HasColumnType("bigint")
                         .HasColumnName("version");
 
                     b.HasKey("UserId")
                         .HasName("pk_user_score_versions");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_user_score_versions_unsynced")
+                        .HasFilter("synced_version < version");
 
                     b.ToTable("user_score_versions", (string)null);
                 });
@@ -198,6 +202,11 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.Property<long>("ItemCount")
                         .HasColumnType("bigint")
                         .HasColumnName("item_count");
+
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("key_id");
 
                     b.Property<DateTimeOffset>("OccurredAt")
                         .HasColumnType("timestamp with time zone")

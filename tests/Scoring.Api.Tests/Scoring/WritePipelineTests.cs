@@ -1,0 +1,252 @@
+using Grpc.Core;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using Scoring.Api.Features.Violations;
+using Scoring.Api.Infrastructure.Caching;
+using Scoring.Api.Tests.Infrastructure;
+using Scoring.V1;
+using static Scoring.Api.Tests.Infrastructure.Requests;
+
+namespace Scoring.Api.Tests.Scoring;
+
+/// <summary>
+/// The write pipeline's paths that real faults reach only by chance, each driven through a deterministic
+/// seam (a command interceptor, a cache whose writes fail on demand) on real PostgreSQL and Redis.
+/// </summary>
+public sealed class WritePipelineTests(TestServers servers)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Concurrent_single_records_share_commits()
+    {
+        var hook = new CommandHook();
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, services: Hook(hook));
+        var pipeline = app.Services.GetRequiredService<ViolationWritePipeline>();
+        const int Calls = 40;
+
+        // Every writer is held at its lock statement until all the calls are queued, so what the writers
+        // find waiting when they go on is exactly what grouping has to share out.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hook.OnCommand = command => IsLockStatement(command) ? release.Task : Task.CompletedTask;
+        var calls = Enumerable.Range(0, Calls).Select(i => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync).ToList();
+        await WaitUntilAsync(() => pipeline.Queued == Calls);
+        var commitsBefore = hook.Commits;
+        release.SetResult();
+
+        var replies = await Task.WhenAll(calls);
+
+        Assert.All(replies, r => Assert.False(r.Duplicate));
+        Assert.Equal(Calls, replies.Select(r => r.Violation.ViolationId).Distinct().Count());
+        // At most one group per writer held, then the rest together: far fewer commits than calls.
+        Assert.InRange(hook.Commits - commitsBefore, 1, 2 * ViolationWritePipeline.Writers);
+    }
+
+    [Fact]
+    public async Task A_lost_insert_race_writes_the_group_once_more_and_turns_the_stolen_event_into_a_conflict()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var hook = new CommandHook();
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString, services: Hook(hook));
+        using var rival = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString, app.Time);
+        _ = (app.Server, rival.Server);
+        var userId = NewUserId();
+        var batch = new RecordViolationsRequest();
+        batch.Violations.AddRange(Enumerable.Range(0, 20).Select(_ => Violation(userId)));
+        var stolen = batch.Violations[7];
+
+        // Just before this batch inserts, another replica records one of its events for another user and
+        // commits: the unique index then refuses the batch's insert, a race no timing can hit reliably.
+        var raced = 0;
+        hook.OnCommand = async command =>
+        {
+            if (command.CommandText.Contains("INSERT INTO violations", StringComparison.Ordinal) && Interlocked.Exchange(ref raced, 1) == 0)
+            {
+                var rivalReport = stolen.Clone();
+                rivalReport.UserId = NewUserId();
+                await rival.Scoring.RecordViolationAsync(rivalReport);
+            }
+        };
+        var commitsBefore = hook.Commits;
+
+        var reply = await app.Scoring.RecordViolationsAsync(batch);
+
+        Assert.Equal(1, raced);
+        Assert.Equal((int)StatusCode.AlreadyExists, reply.Results[7].Error.Code);
+        var recorded = reply.Results.Where((_, i) => i != 7).ToList();
+        Assert.All(recorded, r => Assert.Equal((false, 0), (r.Duplicate, r.Error?.Code ?? 0)));
+        // One more transaction for the whole group, not one per item.
+        Assert.Equal(1, hook.Commits - commitsBefore);
+        await ScoringContractTests.AssertScoreMatchesRecomputation(app.Scoring, userId, expectedCount: 19);
+        Assert.Equal(20, await CountAsync(database, "SELECT count(*) FROM violations"));
+    }
+
+    [Fact]
+    public async Task A_group_that_fails_fails_its_callers_and_the_writers_carry_on()
+    {
+        var hook = new CommandHook();
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, services: Hook(hook));
+        _ = app.Server;
+        var failures = 0;
+        hook.OnCommand = command =>
+            IsLockStatement(command) && Interlocked.Exchange(ref failures, 1) == 0
+                ? throw new InvalidOperationException("a bug in one group")
+                : Task.CompletedTask;
+
+        await AssertFails(StatusCode.Internal, () => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync);
+        Assert.Contains(app.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.StartsWith("Writing a group of 1 submissions", StringComparison.Ordinal));
+
+        // Every writer is still there: as many concurrent calls as writers all succeed.
+        var later = await Task.WhenAll(Enumerable.Range(0, 2 * ViolationWritePipeline.Writers)
+            .Select(_ => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync));
+        Assert.All(later, r => Assert.False(r.Duplicate));
+    }
+
+    [Fact]
+    public async Task A_full_queue_answers_unavailable_at_once()
+    {
+        var hook = new CommandHook();
+        using var app = new ScoringApp(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = await servers.Postgres.CreateDatabaseAsync(),
+            ["ConnectionStrings:Redis"] = servers.Redis.ConnectionString,
+            ["Scoring:WriteQueueCapacity"] = "2",
+        }, services: Hook(hook));
+        var pipeline = app.Services.GetRequiredService<ViolationWritePipeline>();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hook.OnCommand = command => IsLockStatement(command) ? release.Task : Task.CompletedTask;
+        var held = Enumerable.Range(0, 2).Select(_ => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync).ToList();
+        await WaitUntilAsync(() => pipeline.Queued == 2);
+
+        var status = await AssertFails(StatusCode.Unavailable, () => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync);
+        Assert.Contains("queue is full", status.Message, StringComparison.Ordinal);
+        var batch = new RecordViolationsRequest { Violations = { Violation(NewUserId()) } };
+        await AssertFails(StatusCode.Unavailable, () => app.Scoring.RecordViolationsAsync(batch).ResponseAsync);
+
+        release.SetResult();
+        Assert.All(await Task.WhenAll(held), r => Assert.False(r.Duplicate));
+        Assert.False((await app.Scoring.RecordViolationAsync(Violation(NewUserId()))).Duplicate);
+    }
+
+    [Fact]
+    public async Task A_failed_cache_write_leaves_a_mark_in_the_database_that_another_replica_repairs()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var redis = await RedisServer.StartNewAsync();
+        using var writer = ScoringApp.OnPostgres(database, redis.ConnectionString, services: FailingCache);
+        using var reader = new ScoringApp(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = database,
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Cache:BreakDuration"] = "00:00:00.500",
+        }, writer.Time);
+        var userId = NewUserId();
+        await writer.Scoring.RecordViolationAsync(Violation(userId));
+        Assert.Equal(1, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+
+        writer.Services.GetRequiredService<FailingScoreCache>().FailWrites = true;
+        var second = await writer.Scoring.RecordViolationAsync(Violation(userId));
+
+        // Acknowledged although the cache did not learn it; the mark was committed with the change.
+        Assert.Equal(2, second.Score.ActiveViolations);
+        Assert.Equal(1, await CountAsync(database, $"SELECT count(*) FROM user_score_versions WHERE synced_version < version AND user_id = '{userId}'"));
+
+        // The other replica's sweep rewrites the entry from the database and clears the mark.
+        await WaitUntilAsync(async () => (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations == 2);
+        await WaitUntilAsync(async () => await CountAsync(database, $"SELECT count(*) FROM user_score_versions WHERE synced_version < version AND user_id = '{userId}'") == 0);
+    }
+
+    [Fact]
+    public async Task An_erasure_the_cache_did_not_hear_of_is_never_served_and_the_next_violation_is_cached()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var redis = await RedisServer.StartNewAsync();
+        using var eraser = ScoringApp.OnPostgres(database, redis.ConnectionString, services: FailingCache);
+        using var reader = new ScoringApp(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = database,
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Cache:BreakDuration"] = "00:00:00.500",
+        }, eraser.Time);
+        var userId = NewUserId();
+        for (var i = 0; i < 5; i++)
+        {
+            await eraser.Scoring.RecordViolationAsync(Violation(userId));
+        }
+
+        Assert.Equal(5, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+        eraser.Services.GetRequiredService<FailingScoreCache>().FailWrites = true;
+
+        await eraser.Privacy.EraseUserAsync(new EraseUserRequest { UserId = userId, Reason = "gdpr_art17_request" });
+
+        await WaitUntilAsync(async () => (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations == 0);
+        eraser.Services.GetRequiredService<FailingScoreCache>().FailWrites = false;
+        var next = await eraser.Scoring.RecordViolationAsync(Violation(userId));
+        Assert.Equal(1, next.Score.ActiveViolations);
+        Assert.Equal(1, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+
+        // Redis holds the new state at a version above every one before the erasure.
+        var entry = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await using (entry)
+        {
+            Assert.Equal(7, (long)await entry.GetDatabase().HashGetAsync(ScoreCacheKeys.Entry(userId), "v"));
+        }
+    }
+
+    [Fact]
+    public async Task Audit_times_never_decrease_within_a_chain_when_replicas_clocks_disagree()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var ahead = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        using var behind = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString, new FakeTimeProvider(ScoringApp.Start - TimeSpan.FromMinutes(1)));
+        var userId = NewUserId();
+
+        await ahead.Scoring.RecordViolationAsync(Violation(userId, occurredAt: ScoringApp.Start - TimeSpan.FromHours(1)));
+        await behind.Scoring.RecordViolationAsync(Violation(userId, occurredAt: ScoringApp.Start - TimeSpan.FromHours(1)));
+
+        var entries = (await ahead.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { UserId = userId })).Entries;
+        Assert.Equal(2, entries.Count);
+        Assert.True(entries[1].OccurredAt.ToDateTimeOffset() >= entries[0].OccurredAt.ToDateTimeOffset());
+        Assert.True((await ahead.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = userId })).Valid);
+    }
+
+    // The statement every write transaction starts with (not the migrations' backfill).
+    private static bool IsLockStatement(System.Data.Common.DbCommand command) =>
+        command.CommandText.Contains("ON CONFLICT (user_id) DO UPDATE SET version", StringComparison.Ordinal);
+
+    private static Action<IServiceCollection> Hook(CommandHook hook) => services => services.AddSingleton<IInterceptor>(hook);
+
+    private static void FailingCache(IServiceCollection services)
+    {
+        services.AddSingleton(sp => new FailingScoreCache(sp.GetRequiredService<RedisScoreCache>()));
+        services.AddSingleton<IScoreCache>(sp => sp.GetRequiredService<FailingScoreCache>());
+    }
+
+    private static async Task<long> CountAsync(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+
+    /// <summary>Polls a condition the service reaches on its own (a sweep, a queue filling), within a bound.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        bound.CancelAfter(Bound);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        while (!await condition())
+        {
+            Assert.False(bound.IsCancellationRequested, "The condition did not hold within the bound.");
+            await timer.WaitForNextTickAsync(TestContext.Current.CancellationToken);
+        }
+    }
+}
