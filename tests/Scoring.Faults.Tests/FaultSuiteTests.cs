@@ -244,7 +244,7 @@ public sealed class FaultSuiteTests(TestServers servers)
 
                 if (victimCalls.Internal > 0)
                 {
-                    context.Fail("internal", $"{victimCalls.Internal} of {victim}'s own calls answered INTERNAL or UNKNOWN");
+                    context.Fail("internal", $"{victimCalls.Internal} of {victim}'s own calls answered INTERNAL or UNKNOWN ({victimCalls.DescribeInternal()})");
                 }
             });
     }
@@ -268,6 +268,7 @@ public sealed class FaultSuiteTests(TestServers servers)
         var calls = context.Calls;
         Report("");
         Report($"[{scenario}] {title}");
+        LoadDriver? load = null;
         try
         {
             await ServingAsync(processes, context);
@@ -276,7 +277,7 @@ public sealed class FaultSuiteTests(TestServers servers)
                 await before(context);
             }
 
-            var load = LoadDriver.Start(processes, users, source, $"{_run}-{scenario}", ledger, calls, Writers, Readers, CallDeadline);
+            load = LoadDriver.Start(processes, users, source, $"{_run}-{scenario}", ledger, calls, Writers, Readers, CallDeadline);
             await load.AcknowledgedAsync(150, TimeSpan.FromSeconds(60)).WaitAsync(_cancellation);
 
             var fault = Stopwatch.StartNew();
@@ -296,6 +297,7 @@ public sealed class FaultSuiteTests(TestServers servers)
             }
 
             var drained = await load.StopAsync(retryFor: TimeSpan.FromSeconds(20));
+            load = null;
             var quiet = fault.Elapsed - faultLasted;
             context.Note($"fault lasted {faultLasted.TotalSeconds:0.0} s; writers stopped and drained {quiet.TotalSeconds:0.0} s after it ended (drain {drained.TotalSeconds:0.0} s)");
 
@@ -322,13 +324,21 @@ public sealed class FaultSuiteTests(TestServers servers)
         {
             context.Fail("harness", $"the scenario stopped early: {exception}");
         }
+        finally
+        {
+            // Never leave writers running into the next scenario.
+            if (load is not null)
+            {
+                await load.StopAsync(retryFor: TimeSpan.Zero);
+            }
+        }
 
         _sent += ledger.SentCount;
         _acknowledged += ledger.AcknowledgedCount;
         calls.AddTo(_allCalls);
         if (calls.Internal > 0)
         {
-            context.Fail("internal", $"{calls.Internal} calls answered INTERNAL or UNKNOWN");
+            context.Fail("internal", $"{calls.Internal} calls answered INTERNAL or UNKNOWN ({calls.DescribeInternal()})");
         }
 
         Report($"  sent {ledger.SentCount}, acknowledged {ledger.AcknowledgedCount}");
@@ -347,13 +357,28 @@ public sealed class FaultSuiteTests(TestServers servers)
         {
             foreach (var process in processes)
             {
-                Report($"  {process.Name} last output lines:");
-                foreach (var line in process.RecentOutput.Split('\n').TakeLast(15))
+                // The service logs JSON lines; its errors (kinds, not every repeat) say why a check failed.
+                var errors = process.RecentOutput.Split('\n')
+                    .Where(line => line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal))
+                    .Select(line => line.Length > 400 ? line[..400] + "…" : line)
+                    .DistinctBy(ErrorKind)
+                    .TakeLast(4)
+                    .ToList();
+                if (errors.Count > 0)
                 {
-                    Report("    " + line);
+                    Report($"  {process.Name} logged errors, among them:");
+                    errors.ForEach(line => Report("    " + line));
                 }
             }
         }
+    }
+
+    // A log line without its timestamp, cut short: lines of one kind of error share it.
+    private static string ErrorKind(string line)
+    {
+        var start = line.IndexOf("\"EventId\"", StringComparison.Ordinal);
+        var rest = start < 0 ? line : line[start..];
+        return rest.Length > 250 ? rest[..250] : rest;
     }
 
     /// <summary>Losses, duplicates, strangers and wrong ids among one source's stored violations.</summary>
@@ -529,7 +554,6 @@ public sealed class FaultSuiteTests(TestServers servers)
     private static void Report(string line)
     {
         TestContext.Current.TestOutputHelper?.WriteLine(line);
-        TestContext.Current.SendDiagnosticMessage(line);
         Console.WriteLine(line);
     }
 

@@ -119,14 +119,14 @@ public sealed class ScoreAgreement(StoredViolations database, IReadOnlyList<Serv
         return [.. disagreements.Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>"expected ids {..}, got {..}: missing {..}, unexpected {..}", each list cut short.</summary>
+    /// <summary>"expected n ids, got m: missing {..}, unexpected {..}", each list cut short.</summary>
     public static string Difference(IReadOnlySet<string> expected, IReadOnlyList<string> actual)
     {
         var missing = expected.Except(actual).Order(StringComparer.Ordinal).ToList();
         var unexpected = actual.Except(expected).Order(StringComparer.Ordinal).ToList();
         var repeated = actual.GroupBy(id => id).Where(g => g.Count() > 1).Select(g => g.Key).Order(StringComparer.Ordinal).ToList();
-        return $"expected {expected.Count} ids {List(expected.Order(StringComparer.Ordinal).ToList())}, got {actual.Count} {List(actual.Order(StringComparer.Ordinal).ToList())}; " +
-            $"missing {List(missing)}, unexpected {List(unexpected)}" + (repeated.Count > 0 ? $", listed twice {List(repeated)}" : "");
+        return $"expected {expected.Count} violation ids, got {actual.Count}: missing {List(missing)}, unexpected {List(unexpected)}" +
+            (repeated.Count > 0 ? $", listed twice {List(repeated)}" : "");
     }
 
     private static string List(IReadOnlyList<string> ids) =>

@@ -12,9 +12,9 @@ namespace Scoring.Faults.Tests.Infrastructure;
 /// </summary>
 public static class ServerFaults
 {
-    /// <summary>A short-lived connection of the test's own, never the services'.</summary>
+    /// <summary>A short-lived connection of the test's own, never the services'; admin, for INFO, CONFIG and SAVE.</summary>
     public static Task<ConnectionMultiplexer> ConnectAsync(this RedisServer redis) =>
-        ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
 
     /// <summary>The redis-server's process id, as it reports it.</summary>
     public static async Task<int> ProcessIdAsync(this RedisServer redis)

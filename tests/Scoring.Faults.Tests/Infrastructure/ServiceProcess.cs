@@ -14,7 +14,7 @@ namespace Scoring.Faults.Tests.Infrastructure;
 /// </summary>
 public sealed class ServiceProcess : IDisposable
 {
-    private const int OutputLines = 200;
+    private const int OutputLines = 500;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly int _port = ExternalProcess.FreePort();

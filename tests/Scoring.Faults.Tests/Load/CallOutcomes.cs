@@ -32,6 +32,12 @@ public sealed class CallOutcomes
         _counts.GroupBy(c => c.Key.Method).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => $"{g.Key}: {string.Join(", ", g.OrderBy(c => c.Key.Status, StringComparer.Ordinal).Select(c => $"{c.Key.Status}={c.Value}"))}");
 
+    /// <summary>"Method: INTERNAL=n" for each method a server answered with INTERNAL or UNKNOWN.</summary>
+    public string DescribeInternal() => string.Join(", ", _counts
+        .Where(c => c.Key.Status is "INTERNAL" or "UNKNOWN")
+        .OrderBy(c => c.Key.Method, StringComparer.Ordinal)
+        .Select(c => $"{c.Key.Method} {c.Key.Status}={c.Value}"));
+
     public void AddTo(CallOutcomes total)
     {
         foreach (var (key, count) in _counts)

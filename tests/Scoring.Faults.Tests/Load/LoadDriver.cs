@@ -125,6 +125,8 @@ public sealed class LoadDriver
                 _outcomes.Failed(nameof(ConductScoring.ConductScoringClient.RecordViolation), exception);
                 if (!CallOutcomes.IsRetryable(exception) || DateTimeOffset.UtcNow >= _giveUpAt)
                 {
+                    // Given up (unacknowledged): pause as a client would, rather than spin on a failing service.
+                    await Task.Delay(TimeSpan.FromMilliseconds(100));
                     return;
                 }
             }
