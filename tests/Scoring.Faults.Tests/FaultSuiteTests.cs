@@ -70,7 +70,7 @@ public sealed class FaultSuiteTests(TestServers servers)
         ServiceProcess[] processes = [first, second];
         var policy = await first.Scoring.GetPolicyAsync(new GetPolicyRequest(), deadline: DateTime.UtcNow + CallDeadline);
         var database = new StoredViolations(connectionString + ";Pooling=false");
-        var agreement = new ScoreAgreement(database, processes, policy, _allCalls);
+        var agreement = new ScoreAgreement(database, processes, policy);
 
         await RunScenarioAsync("a", "kill -9 of process B, restarted on its port", processes, database, agreement, async _ =>
         {
@@ -222,7 +222,8 @@ public sealed class FaultSuiteTests(TestServers servers)
                         string.Join(", ", rows.Select(r => $"{r.ViolationId} (event {r.EventId})")));
                 }
 
-                var result = await agreement.AwaitAsync([victim], new HashSet<string>(), AgreementWindow, StableRounds, StableRoundsApart);
+                var result = await agreement.AwaitAsync(
+                    [victim], new HashSet<string>(), victimCalls, "its next violation was acknowledged", AgreementWindow, StableRounds, StableRoundsApart);
                 foreach (var failure in result.Failures)
                 {
                     context.Fail("next violation served", failure);
@@ -303,7 +304,8 @@ public sealed class FaultSuiteTests(TestServers servers)
 
             await CheckStoredEventsAsync(context, database, source, ledger);
 
-            var result = await agreement.AwaitAsync([.. users, .. extraUsers ?? []], erased ?? new HashSet<string>(), AgreementWindow, StableRounds, StableRoundsApart);
+            var result = await agreement.AwaitAsync(
+                [.. users, .. extraUsers ?? []], erased ?? new HashSet<string>(), calls, "the fault ended and the writers drained", AgreementWindow, StableRounds, StableRoundsApart);
             if (result.AgreedAfter is { } agreedAfter)
             {
                 context.Note($"both processes agreed with the database {agreedAfter.TotalSeconds:0.0} s after the writers drained " +

@@ -12,31 +12,32 @@ namespace Scoring.Faults.Tests.Checks;
 /// ids in GetScore's breakdown are exactly the user's counting violations, GetScores counts the same
 /// number, and an erased user reads as new.
 /// </summary>
-public sealed class ScoreAgreement(StoredViolations database, IReadOnlyList<ServiceProcess> processes, Policy policy, CallOutcomes outcomes)
+public sealed class ScoreAgreement(StoredViolations database, IReadOnlyList<ServiceProcess> processes, Policy policy)
 {
     private const int ListedIds = 6;
     private static readonly TimeSpan CallDeadline = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Polls until every answer agrees (or <paramref name="within"/> passes), then checks again
-    /// <paramref name="rounds"/> times, <paramref name="apart"/> apart, that it still does.
+    /// <paramref name="rounds"/> times, <paramref name="apart"/> apart, that it still does. The calls
+    /// count in <paramref name="outcomes"/>; <paramref name="since"/> names the moment the wait began.
     /// </summary>
     public async Task<AgreementResult> AwaitAsync(
-        IReadOnlyList<string> users, IReadOnlySet<string> erased, TimeSpan within, int rounds, TimeSpan apart)
+        IReadOnlyList<string> users, IReadOnlySet<string> erased, CallOutcomes outcomes, string since, TimeSpan within, int rounds, TimeSpan apart)
     {
         var clock = Stopwatch.StartNew();
-        var disagreements = await CompareAsync(users, erased);
+        var disagreements = await CompareAsync(users, erased, outcomes);
         using (var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(500)))
         {
             while (disagreements.Count > 0 && clock.Elapsed < within && await poll.WaitForNextTickAsync())
             {
-                disagreements = await CompareAsync(users, erased);
+                disagreements = await CompareAsync(users, erased, outcomes);
             }
         }
 
         if (disagreements.Count > 0)
         {
-            return new AgreementResult(null, [$"not equal to the database {within.TotalSeconds:0} s after the fault ended:", .. Cap(disagreements)]);
+            return new AgreementResult(null, [$"still not equal to the database {within.TotalSeconds:0} s after {since}:", .. Cap(disagreements)]);
         }
 
         var agreedAfter = clock.Elapsed;
@@ -44,7 +45,7 @@ public sealed class ScoreAgreement(StoredViolations database, IReadOnlyList<Serv
         using var later = new PeriodicTimer(apart);
         for (var round = 1; round <= rounds && await later.WaitForNextTickAsync(); round++)
         {
-            var again = await CompareAsync(users, erased);
+            var again = await CompareAsync(users, erased, outcomes);
             if (again.Count > 0)
             {
                 regressions.Add($"agreed after {agreedAfter.TotalSeconds:0.0} s, then differed again in round {round} " +
@@ -57,7 +58,7 @@ public sealed class ScoreAgreement(StoredViolations database, IReadOnlyList<Serv
     }
 
     /// <summary>One round: every user on every process, against one read of the database.</summary>
-    public async Task<IReadOnlyList<string>> CompareAsync(IReadOnlyList<string> users, IReadOnlySet<string> erased)
+    public async Task<IReadOnlyList<string>> CompareAsync(IReadOnlyList<string> users, IReadOnlySet<string> erased, CallOutcomes outcomes)
     {
         var maxAge = policy.MaxAge.ToTimeSpan();
         var zeroTolerance = policy.Categories.Where(c => c.ZeroTolerance).Select(c => c.Name).ToArray();
