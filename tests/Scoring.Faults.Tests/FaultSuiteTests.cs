@@ -270,6 +270,7 @@ public sealed class FaultSuiteTests(TestServers servers)
         Report("");
         Report($"[{scenario}] {title}");
         LoadDriver? load = null;
+        var marks = processes.Select(p => p.OutputMark).ToArray();
         try
         {
             await ServingAsync(processes, context);
@@ -286,7 +287,7 @@ public sealed class FaultSuiteTests(TestServers servers)
             await inject(context);
             var faultLasted = fault.Elapsed;
 
-            // The service must take writes again soon after the fault ends, on both processes' share.
+            // The service must take writes again soon after the fault ends: a batch of them, then the writers stop.
             var beforeRecovery = ledger.AcknowledgedCount;
             try
             {
@@ -357,10 +358,10 @@ public sealed class FaultSuiteTests(TestServers servers)
         Report(context.Failed ? $"  FAILED: {context.FailureCount} checks" : "  passed");
         if (context.Failed)
         {
-            foreach (var process in processes)
+            foreach (var (process, mark) in processes.Zip(marks))
             {
-                // The service logs JSON lines; its errors (kinds, not every repeat) say why a check failed.
-                var errors = process.RecentOutput.Split('\n')
+                // The service logs JSON lines; its errors in this scenario (kinds, not every repeat) say why a check failed.
+                var errors = process.OutputSince(mark)
                     .Where(line => line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal))
                     .Select(line => line.Length > 400 ? line[..400] + "…" : line)
                     .DistinctBy(ErrorKind)

@@ -20,7 +20,8 @@ public sealed class ServiceProcess : IDisposable
     private readonly int _port = ExternalProcess.FreePort();
     private readonly int _metricsPort = ExternalProcess.FreePort();
     private readonly GrpcChannel _channel;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<(long Number, string Line)> _output = new();
+    private long _lines;
     private Process? _process;
 
     public ServiceProcess(string name, IReadOnlyDictionary<string, string> environment)
@@ -53,7 +54,13 @@ public sealed class ServiceProcess : IDisposable
     public Privacy.PrivacyClient Privacy { get; }
 
     /// <summary>The last lines the process wrote (both runs, if it was restarted), for a failure report.</summary>
-    public string RecentOutput => string.Join('\n', _output);
+    public string RecentOutput => string.Join('\n', _output.Select(o => o.Line));
+
+    /// <summary>How many lines the process has written so far: a mark for <see cref="OutputSince"/>.</summary>
+    public long OutputMark => Interlocked.Read(ref _lines);
+
+    /// <summary>The kept lines written after <paramref name="mark"/>.</summary>
+    public IEnumerable<string> OutputSince(long mark) => _output.Where(o => o.Number > mark).Select(o => o.Line);
 
     /// <summary>Starts the service and returns once it listens.</summary>
     public async Task StartAsync()
@@ -123,7 +130,7 @@ public sealed class ServiceProcess : IDisposable
             return;
         }
 
-        _output.Enqueue(line);
+        _output.Enqueue((Interlocked.Increment(ref _lines), line));
         while (_output.Count > OutputLines && _output.TryDequeue(out _))
         {
         }

@@ -23,10 +23,9 @@ public sealed class LoadDriver
     private readonly CallOutcomes _outcomes;
     private readonly TimeSpan _callDeadline;
     private readonly CancellationTokenSource _stop = new();
-    private readonly TaskCompletionSource _enough = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task[] _loops = [];
     private DateTimeOffset _giveUpAt = DateTimeOffset.MaxValue;
-    private int _acknowledgedTarget = int.MaxValue;
+    private AcknowledgedWait? _wait;
 
     private LoadDriver(IReadOnlyList<ServiceProcess> processes, IReadOnlyList<string> users, string source, string eventPrefix,
         EventLedger ledger, CallOutcomes outcomes, TimeSpan callDeadline)
@@ -56,13 +55,10 @@ public sealed class LoadDriver
     /// <summary>Completes once <paramref name="count"/> events of this driver are acknowledged.</summary>
     public Task AcknowledgedAsync(int count, TimeSpan within)
     {
-        Volatile.Write(ref _acknowledgedTarget, count);
-        if (_ledger.AcknowledgedCount >= count)
-        {
-            _enough.TrySetResult();
-        }
-
-        return _enough.Task.WaitAsync(within);
+        var wait = new AcknowledgedWait(count);
+        Volatile.Write(ref _wait, wait);
+        wait.CompleteAt(_ledger.AcknowledgedCount);
+        return wait.Reached.Task.WaitAsync(within);
     }
 
     /// <summary>
@@ -113,10 +109,7 @@ public sealed class LoadDriver
                 var response = await process.Scoring.RecordViolationAsync(request, deadline: DateTime.UtcNow + _callDeadline);
                 _outcomes.Ok(nameof(ConductScoring.ConductScoringClient.RecordViolation));
                 _ledger.Acknowledge(request, response, attempt, process.Name);
-                if (_ledger.AcknowledgedCount >= Volatile.Read(ref _acknowledgedTarget))
-                {
-                    _enough.TrySetResult();
-                }
+                Volatile.Read(ref _wait)?.CompleteAt(_ledger.AcknowledgedCount);
 
                 return;
             }
@@ -172,6 +165,20 @@ public sealed class LoadDriver
             catch (OperationCanceledException)
             {
                 return;
+            }
+        }
+    }
+
+    /// <summary>One wait for a number of acknowledged events; a new wait replaces the last.</summary>
+    private sealed class AcknowledgedWait(int target)
+    {
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void CompleteAt(int acknowledged)
+        {
+            if (acknowledged >= target)
+            {
+                Reached.TrySetResult();
             }
         }
     }
