@@ -360,28 +360,18 @@ public sealed class FaultSuiteTests(TestServers servers)
         {
             foreach (var (process, mark) in processes.Zip(marks))
             {
-                // The service logs JSON lines; its errors in this scenario (kinds, not every repeat) say why a check failed.
-                var errors = process.OutputSince(mark)
-                    .Where(line => line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal))
-                    .Select(line => line.Length > 400 ? line[..400] + "…" : line)
-                    .DistinctBy(ErrorKind)
-                    .TakeLast(4)
-                    .ToList();
+                // The kinds of error each process logged during this scenario say why a check failed.
+                var errors = ServiceLog.ErrorKinds(process.OutputSince(mark), take: 4);
                 if (errors.Count > 0)
                 {
                     Report($"  {process.Name} logged errors, among them:");
-                    errors.ForEach(line => Report("    " + line));
+                    foreach (var error in errors)
+                    {
+                        Report("    " + error);
+                    }
                 }
             }
         }
-    }
-
-    // A log line without its timestamp, cut short: lines of one kind of error share it.
-    private static string ErrorKind(string line)
-    {
-        var start = line.IndexOf("\"EventId\"", StringComparison.Ordinal);
-        var rest = start < 0 ? line : line[start..];
-        return rest.Length > 250 ? rest[..250] : rest;
     }
 
     /// <summary>Losses, duplicates, strangers and wrong ids among one source's stored violations.</summary>
