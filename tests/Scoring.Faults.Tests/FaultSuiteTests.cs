@@ -139,8 +139,8 @@ public sealed class FaultSuiteTests(TestServers servers)
     {
         var victim = $"u-{_run}-e-erased";
         var victimSource = "faults.e.erasure";
+        // The victim's reports have a source of their own: its erased violations are meant to be gone.
         var victimLedger = new EventLedger();
-        var victimCalls = new CallOutcomes();
         const string scenario = "e";
 
         await RunScenarioAsync(scenario, "erasure while Redis is down, Redis restarted from a snapshot holding the user after 6 s", processes, database, agreement,
@@ -173,7 +173,7 @@ public sealed class FaultSuiteTests(TestServers servers)
                 for (var i = 0; i < VictimViolations; i++)
                 {
                     var request = VictimReport(victim, victimSource, $"{_run}-victim-{i:D3}");
-                    if (await RecordAsync(processes, request, victimLedger, victimCalls) is { } id)
+                    if (await RecordAsync(processes, request, victimLedger, context.Calls) is { } id)
                     {
                         ids.Add(id);
                     }
@@ -208,7 +208,7 @@ public sealed class FaultSuiteTests(TestServers servers)
 
                 // The user starts afresh: the next violation is the only one, everywhere, and it is cached.
                 var next = VictimReport(victim, victimSource, $"{_run}-victim-next");
-                var nextId = await RecordAsync(processes, next, victimLedger, victimCalls);
+                var nextId = await RecordAsync(processes, next, victimLedger, context.Calls);
                 if (nextId is null)
                 {
                     context.Fail("next violation", $"RecordViolation for erased user {victim} was never acknowledged");
@@ -216,6 +216,9 @@ public sealed class FaultSuiteTests(TestServers servers)
                 }
 
                 var rows = await database.OfSourceAsync(victimSource);
+                var nextRows = rows.Count(r => r.EventId == next.EventId);
+                _losses += nextRows == 0 ? 1 : 0;
+                _duplicates += Math.Max(nextRows - 1, 0);
                 if (rows.Count != 1 || rows[0].ViolationId != nextId)
                 {
                     context.Fail("next violation stored", $"source {victimSource} should hold only {nextId} (event {next.EventId}); holds " +
@@ -223,10 +226,10 @@ public sealed class FaultSuiteTests(TestServers servers)
                 }
 
                 var result = await agreement.AwaitAsync(
-                    [victim], new HashSet<string>(), victimCalls, "its next violation was acknowledged", AgreementWindow, StableRounds, StableRoundsApart);
-                foreach (var failure in result.Failures)
+                    [victim], new HashSet<string>(), context.Calls, "its next violation was acknowledged", AgreementWindow, StableRounds, StableRoundsApart);
+                if (result.Failures.Count > 0)
                 {
-                    context.Fail("next violation served", failure);
+                    context.Fail("next violation served", string.Join('\n', result.Failures));
                 }
 
                 var cached = await CachedEntryAsync(victim, nextId, victimLedger.Acknowledged.Values.Where(id => id != nextId).ToHashSet(StringComparer.Ordinal));
@@ -235,19 +238,14 @@ public sealed class FaultSuiteTests(TestServers servers)
                     context.Fail("next violation cached", cached);
                 }
 
-                _sent += victimLedger.SentCount;
-                _acknowledged += victimLedger.AcknowledgedCount;
-                victimCalls.AddTo(_allCalls);
-                foreach (var line in victimCalls.Describe())
+                foreach (var anomaly in victimLedger.Anomalies)
                 {
-                    context.Note($"{victim}'s own calls: {line}");
-                }
-
-                if (victimCalls.Internal > 0)
-                {
-                    context.Fail("internal", $"{victimCalls.Internal} of {victim}'s own calls answered INTERNAL or UNKNOWN ({victimCalls.DescribeInternal()})");
+                    context.Fail("answers", anomaly);
                 }
             });
+
+        _sent += victimLedger.SentCount;
+        _acknowledged += victimLedger.AcknowledgedCount;
     }
 
     private async Task RunScenarioAsync(
@@ -313,9 +311,9 @@ public sealed class FaultSuiteTests(TestServers servers)
                     $"({(quiet + agreedAfter).TotalSeconds:0.0} s after the fault ended); checked {StableRounds} more times over {(StableRounds * StableRoundsApart).TotalSeconds:0.0} s");
             }
 
-            foreach (var failure in result.Failures)
+            if (result.Failures.Count > 0)
             {
-                context.Fail("scores", failure);
+                context.Fail("scores", string.Join('\n', result.Failures));
             }
 
             if (after is not null)
@@ -568,9 +566,10 @@ public sealed class FaultSuiteTests(TestServers servers)
         public void Fail(string check, string detail)
         {
             FailureCount++;
-            var line = string.Create(CultureInfo.InvariantCulture, $"[{scenario}: {title}] {check}: {detail}");
-            failures.Add(line);
-            _notes.Add($"FAIL {check}: {detail}");
+            // One entry per failed check; its detail lines (one per user and process) indented beneath it.
+            var indented = detail.Replace("\n", "\n    ", StringComparison.Ordinal);
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"[{scenario}: {title}] {check}: {indented}"));
+            _notes.Add($"FAIL {check}: {indented}");
         }
     }
 }
