@@ -25,6 +25,22 @@ public sealed class StoredViolations(string connectionString)
         return rows;
     }
 
+    /// <summary>Stored violations whose source is none of <paramref name="sources"/>: (source, event id), at most 10.</summary>
+    public async Task<IReadOnlyList<(string Source, string EventId)>> OutsideSourcesAsync(IReadOnlyCollection<string> sources)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT source, event_id FROM violations WHERE NOT (source = ANY(@sources)) LIMIT 10", connection);
+        command.Parameters.AddWithValue("sources", sources.ToArray());
+        var rows = new List<(string, string)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rows;
+    }
+
     /// <summary>Every stored violation id of each user, whatever its source or status.</summary>
     public Task<Dictionary<string, HashSet<string>>> AllOfAsync(IReadOnlyCollection<string> userIds) =>
         IdsByUserAsync("SELECT user_id, id FROM violations WHERE user_id = ANY(@users)", userIds, _ => { });
