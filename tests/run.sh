@@ -62,8 +62,18 @@ export SCORING_HELM="$tools/helm"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+summary=tests/Scoring.Faults.Tests/bin/Debug/net10.0/fault-suite-summary.txt
+rm -f "$summary"
 dotnet test --solution Scoring.sln 2>&1 | tee "$log"
 result=${PIPESTATUS[0]}
+
+# The fault suite's own summary: events sent and acknowledged, faults injected, losses (must be 0).
+if [ -f "$summary" ]; then
+  cat "$summary"
+else
+  echo "tests/run.sh: the fault suite wrote no summary" >&2
+  result=1
+fi
 
 # Microsoft.Testing.Platform closes with one summary for the whole solution.
 passed=$(grep -oP '^\s*succeeded:\s*\K[0-9]+' "$log" | tail -1)

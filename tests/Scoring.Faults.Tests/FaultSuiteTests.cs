@@ -59,6 +59,8 @@ public sealed class FaultSuiteTests(TestServers servers)
             // One loopback address carries every call; the suite measures faults, not the rate limiter.
             ["RateLimit__Anonymous__PermitsPerSecond"] = "1000000",
             ["RateLimit__Anonymous__Burst"] = "1000000",
+            // Production requires the audit chain's secret.
+            ["Audit__ChainKey"] = Convert.ToBase64String("scoring-fault-suite-audit-key-32"u8),
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
@@ -130,12 +132,18 @@ public sealed class FaultSuiteTests(TestServers servers)
 
         Report($"suite took {clock.Elapsed.TotalSeconds:0} s");
         Report(summary);
+        // Beside the test assembly, so tests/run.sh prints it whether the suite passed or not (the test
+        // platform shows a passing test's output only when asked).
+        await File.WriteAllTextAsync(SummaryFile, summary + "\n", CancellationToken.None);
 
         if (_failures.Count > 0)
         {
             Assert.Fail($"{_failures.Count} checks failed:\n{string.Join('\n', _failures)}\n{summary}");
         }
     }
+
+    /// <summary>Where the last run's summary line is written.</summary>
+    public static string SummaryFile => Path.Combine(AppContext.BaseDirectory, "fault-suite-summary.txt");
 
     /// <summary>
     /// e: a user with many violations, cached and read on both processes, is erased while Redis is down;
