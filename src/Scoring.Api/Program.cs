@@ -5,9 +5,11 @@ try
     var builder = WebApplication.CreateBuilder(args);
 
     // `migrate` applies pending migrations and exits: the deployment's one-off step (the Helm hook Job).
-    // It serves no calls, so it needs no authentication settings.
+    // `seal-audit-chains` covers chains written before audit keys with a keyed entry (README, "The audit
+    // key"). Neither serves calls, so neither needs authentication settings.
     var migrateOnly = args is ["migrate", ..];
-    if (migrateOnly)
+    var sealOnly = args is ["seal-audit-chains", ..];
+    if (migrateOnly || sealOnly)
     {
         builder.Configuration["Auth:Mode"] = "None";
         builder.Configuration["Auth:AllowAnonymous"] = "true";
@@ -25,6 +27,14 @@ try
     }
 
     await app.PrepareAsync();
+    if (sealOnly)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var result = await scope.ServiceProvider.GetRequiredService<Scoring.Api.Features.Audit.AuditChainSealer>().SealAsync(CancellationToken.None);
+        Console.WriteLine($"sealed {result.Sealed} audit chains; {result.Broken.Count} do not verify and were left unsealed{(result.Broken.Count > 0 ? ": " + string.Join(' ', result.Broken) : "")}");
+        return result.Broken.Count == 0 ? 0 : 2;
+    }
+
     await app.RunAsync();
     return 0;
 }

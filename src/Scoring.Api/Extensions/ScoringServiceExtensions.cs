@@ -77,6 +77,7 @@ public static class ScoringServiceExtensions
         services.AddScoped<ScoreReader>();
         services.AddScoped<UserRecordWriter>();
         services.AddScoped<ViolationRecorder>();
+        services.AddScoped<Features.Audit.AuditChainSealer>();
         services.AddSingleton<ViolationWritePipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<ViolationWritePipeline>());
         services.AddScoped<RetentionPurge>();

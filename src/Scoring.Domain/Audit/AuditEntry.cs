@@ -162,6 +162,9 @@ public static class AuditActions
     public const string AppealWithdrawn = "appeal.withdrawn";
     public const string UserErased = "user.erased";
     public const string RetentionPurged = "retention.purged";
+
+    /// <summary>A chain written before audit keys, checked and then covered by this first keyed entry.</summary>
+    public const string ChainSealed = "audit.sealed";
 }
 
 /// <summary>Why a chain does not verify, at its first broken sequence.</summary>

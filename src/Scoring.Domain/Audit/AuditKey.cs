@@ -96,4 +96,7 @@ public sealed class AuditKeyring
 
     /// <summary>The key with this id, current or previous; null when none is configured.</summary>
     public AuditKey? Find(string keyId) => _keys.GetValueOrDefault(keyId);
+
+    /// <summary>The same keys, accepting chains with no keyed entry: for checking a chain before sealing it.</summary>
+    public AuditKeyring AcceptingUnkeyedChains() => new(Current, _keys.Values, acceptUnkeyedChains: true);
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -244,6 +245,55 @@ public sealed class AuditIntegrityTests(TestServers servers)
         Assert.Contains(app.Logs.Entries, e => e.Level == LogLevel.Warning
             && e.Message.Contains("Audit__ChainKey is not set", StringComparison.Ordinal)
             && e.Message.Contains(developmentKeyId, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_chain_written_before_keys_verifies_once_sealed_and_is_sealed_only_if_it_verifies_as_written()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        var intact = (await AppealedViolationAsync(app)).UserId;
+        var edited = (await AppealedViolationAsync(app)).UserId;
+
+        // Both chains as an install before keys wrote them: unkeyed, SHA-256 over the audit-v1 encoding,
+        // with the lock row's head as the upgrade's migration fills it in. The second is then edited.
+        await RewriteAsUnkeyedAsync(database, intact);
+        await RewriteAsUnkeyedAsync(database, edited);
+        await TamperAsync(database, edited, "UPDATE audit_entries SET reason = 'edited' WHERE user_id = @user AND sequence = 1;");
+        Assert.Equal(AuditChainBreak.Unkeyed, (await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = intact })).BreakReason);
+
+        await using var scope = app.Services.CreateAsyncScope();
+        var result = await scope.ServiceProvider.GetRequiredService<Api.Features.Audit.AuditChainSealer>().SealAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, result.Sealed);
+        Assert.Equal([edited], result.Broken);
+        var verified = await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = intact });
+        Assert.Equal((true, 3L), (verified.Valid, verified.EntriesChecked));
+        var entries = (await app.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { UserId = intact })).Entries;
+        Assert.Equal(("audit.sealed", 2L), (entries[^1].Action, entries[^1].ItemCount));
+        Assert.False((await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = edited })).Valid);
+
+        // The chain goes on from the sealed head, and a second run finds nothing left to seal.
+        await app.Scoring.RecordViolationAsync(Violation(intact, "spam", Severity.Low));
+        Assert.True((await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = intact })).Valid);
+        Assert.Equal(0, (await scope.ServiceProvider.GetRequiredService<Api.Features.Audit.AuditChainSealer>().SealAsync(TestContext.Current.CancellationToken)).Sealed);
+    }
+
+    private static async Task RewriteAsUnkeyedAsync(string database, string userId)
+    {
+        var entries = await AuditEntriesAsync(database, userId);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            Write(entry, nameof(DomainAuditEntry.KeyId), null);
+            Write(entry, nameof(DomainAuditEntry.PreviousHash), i == 0 ? null : entries[i - 1].Hash);
+            Write(entry, nameof(DomainAuditEntry.Hash), Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(entry.Canonical()))));
+            await TamperAsync(database, userId,
+                "UPDATE audit_entries SET key_id = NULL, previous_hash = @previous_hash, hash = @hash WHERE id = @id;",
+                ("previous_hash", (object?)entry.PreviousHash ?? DBNull.Value), ("hash", entry.Hash), ("id", entry.Id));
+        }
+
+        await TamperAsync(database, userId, "UPDATE user_score_versions SET audit_hash = @hash WHERE user_id = @user;", ("hash", entries[^1].Hash));
     }
 
     private static async Task<List<DomainAuditEntry>> AuditEntriesAsync(string database, string userId)
