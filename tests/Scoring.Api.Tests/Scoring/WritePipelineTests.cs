@@ -153,11 +153,11 @@ public sealed class WritePipelineTests(TestServers servers)
 
         // Acknowledged although the cache did not learn it; the mark was committed with the change.
         Assert.Equal(2, second.Score.ActiveViolations);
-        Assert.Equal(1, await CountAsync(database, $"SELECT count(*) FROM user_score_versions WHERE synced_version < version AND user_id = '{userId}'"));
+        Assert.Equal(1, await CountAsync(database, $"SELECT count(*) FROM score_cache_repairs WHERE user_id = '{userId}'"));
 
         // The other replica's sweep rewrites the entry from the database and clears the mark.
         await WaitUntilAsync(async () => (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations == 2);
-        await WaitUntilAsync(async () => await CountAsync(database, $"SELECT count(*) FROM user_score_versions WHERE synced_version < version AND user_id = '{userId}'") == 0);
+        await WaitUntilAsync(async () => await CountAsync(database, $"SELECT count(*) FROM score_cache_repairs WHERE user_id = '{userId}'") == 0);
     }
 
     [Fact]

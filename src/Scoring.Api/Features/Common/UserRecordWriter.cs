@@ -44,7 +44,7 @@ public sealed class UserRecordWriter(
             // A failed SaveChanges rolls the whole transaction back, so savepoints would only cost round trips.
             db.Database.AutoSavepointsEnabled = false;
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var rows = await db.LockUsersAsync(users, cancellationToken);
+            var rows = await db.LockUsersAsync(users, markCache: ledger.Tracking, cancellationToken);
 
             // After the locks: a writer that waited for another must not stamp an earlier time than it.
             now = timeProvider.GetUtcNow();

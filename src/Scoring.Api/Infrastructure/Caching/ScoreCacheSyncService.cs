@@ -9,8 +9,8 @@ namespace Scoring.Api.Infrastructure.Caching;
 
 /// <summary>
 /// Keeps Redis in step with the database without any database work on the request path. Every write
-/// raises the user's version inside its transaction, which marks the cache entry as possibly stale
-/// (<see cref="UserScoreVersion.SyncedVersion"/>). This service, on every replica:
+/// marks the user's cache entry as possibly stale inside its own transaction
+/// (<see cref="ScoreCacheRepair"/>). This service, on every replica:
 /// <list type="bullet">
 /// <item>records in the database, in small batches, the versions the request path saw Redis accept
 /// (<see cref="CacheSyncLedger"/>), which clears their marks;</item>

@@ -16,29 +16,47 @@ public static class ScoreStateQueries
     /// Takes the users' write locks (row locks held until the transaction ends), raises each one's
     /// version and returns the rows: the new version and where each audit chain continues. Runs first in
     /// every write transaction, so writers of one user queue here and each sees every earlier commit.
-    /// Raising the version is also the cache's "may be stale" mark (<see cref="UserScoreVersion.SyncedVersion"/>),
-    /// so it commits or rolls back with the change itself. Rows lock in the order given: callers sort the ids.
+    /// With <paramref name="markCache"/>, the same statement records each user as possibly stale in the
+    /// cache (<see cref="ScoreCacheRepair"/>), so the mark commits or rolls back with the change itself.
+    /// Rows lock in the order given: callers sort the ids.
     /// </summary>
     public static async Task<Dictionary<string, UserScoreVersion>> LockUsersAsync(
-        this ScoringDbContext db, IReadOnlyList<string> userIds, CancellationToken cancellationToken)
+        this ScoringDbContext db, IReadOnlyList<string> userIds, bool markCache, CancellationToken cancellationToken)
     {
         // Only placeholders are spliced in; the ids travel as parameters.
-        var sql = $"""
-            INSERT INTO user_score_versions (user_id, version, synced_version, audit_sequence) VALUES {string.Join(", ", userIds.Select((_, i) => $"({{{i}}}, 1, 0, 0)"))}
+        var upsert = $"""
+            INSERT INTO user_score_versions (user_id, version, audit_sequence) VALUES {string.Join(", ", userIds.Select((_, i) => $"({{{i}}}, 1, 0)"))}
             ON CONFLICT (user_id) DO UPDATE SET version = user_score_versions.version + 1
             RETURNING *
             """;
+        const string Mark = """
+            INSERT INTO score_cache_repairs (user_id, version) SELECT user_id, version FROM locked
+            ON CONFLICT (user_id) DO UPDATE SET version = excluded.version
+            """;
+        // PostgreSQL marks in the same statement; SQLite, without data-modifying CTEs, in a second one.
+        var postgres = db.Database.IsNpgsql();
+        var sql = markCache && postgres ? $"WITH locked AS ({upsert}), marked AS ({Mark}) SELECT * FROM locked" : upsert;
         var rows = await db.UserScoreVersions
             .FromSqlRaw(sql, [.. userIds])
             .AsNoTracking()
             .ToListAsync(cancellationToken);
+        if (markCache && !postgres)
+        {
+            foreach (var row in rows)
+            {
+                await db.Database.ExecuteSqlAsync(
+                    $"INSERT INTO score_cache_repairs (user_id, version) VALUES ({row.UserId}, {row.Version}) ON CONFLICT (user_id) DO UPDATE SET version = excluded.version",
+                    cancellationToken);
+            }
+        }
+
         return rows.ToDictionary(v => v.UserId, StringComparer.Ordinal);
     }
 
     /// <summary>
-    /// Records that the cache holds each user's state at (at least) the given version. Best effort and
-    /// off the request path: a row skipped here stays marked, and the repair sweep rewrites its entry,
-    /// which is harmless. On PostgreSQL rows a writer holds are skipped rather than waited for.
+    /// Clears the marks of users whose cache now holds the given version (or a later one). Best effort
+    /// and off the request path: a mark left here only gets its entry rewritten by the sweep, which is
+    /// harmless. On PostgreSQL marks a writer holds are skipped rather than waited for.
     /// </summary>
     public static async Task AcknowledgeCachedAsync(
         this ScoringDbContext db, IReadOnlyCollection<(string UserId, long Version)> synced, CancellationToken cancellationToken)
@@ -49,11 +67,11 @@ public static class ScoreStateQueries
             var ids = ordered.Select(s => s.UserId).ToArray();
             var versions = ordered.Select(s => s.Version).ToArray();
             await db.Database.ExecuteSqlAsync($"""
-                UPDATE user_score_versions AS u SET synced_version = s.version
-                FROM unnest({ids}, {versions}) AS s(user_id, version)
-                WHERE u.user_id = s.user_id AND u.synced_version < s.version
-                  AND u.user_id IN (
-                    SELECT user_id FROM user_score_versions WHERE user_id = ANY({ids}) ORDER BY user_id FOR UPDATE SKIP LOCKED)
+                DELETE FROM score_cache_repairs AS r
+                USING unnest({ids}, {versions}) AS s(user_id, version)
+                WHERE r.user_id = s.user_id AND r.version <= s.version
+                  AND r.user_id IN (
+                    SELECT user_id FROM score_cache_repairs WHERE user_id = ANY({ids}) ORDER BY user_id FOR UPDATE SKIP LOCKED)
                 """, cancellationToken);
             return;
         }
@@ -63,8 +81,7 @@ public static class ScoreStateQueries
         foreach (var (userId, version) in ordered)
         {
             await db.Database.ExecuteSqlAsync(
-                $"UPDATE user_score_versions SET synced_version = {version} WHERE user_id = {userId} AND synced_version < {version}",
-                cancellationToken);
+                $"DELETE FROM score_cache_repairs WHERE user_id = {userId} AND version <= {version}", cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -72,11 +89,10 @@ public static class ScoreStateQueries
 
     /// <summary>Users whose cache entry may be stale (a change committed that the cache is not known to hold).</summary>
     public static Task<List<string>> LoadUnsyncedAsync(this ScoringDbContext db, int limit, CancellationToken cancellationToken) =>
-        db.UserScoreVersions.AsNoTracking()
-            .Where(u => u.SyncedVersion < u.Version)
-            .OrderBy(u => u.UserId)
+        db.ScoreCacheRepairs.AsNoTracking()
+            .OrderBy(r => r.UserId)
             .Take(limit)
-            .Select(u => u.UserId)
+            .Select(r => r.UserId)
             .ToListAsync(cancellationToken);
 
     /// <summary>Violations that count at <paramref name="at"/>: active, and not past max_age unless permanent.</summary>

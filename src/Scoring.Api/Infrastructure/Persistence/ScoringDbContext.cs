@@ -18,8 +18,11 @@ public abstract class ScoringDbContext(DbContextOptions options) : DbContext(opt
     /// <summary>Append-only: nothing in the code updates or deletes an entry (and PostgreSQL refuses to).</summary>
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
-    /// <summary>One row per user that has ever been written: the lock, the version, the cache's sync mark and the audit head.</summary>
+    /// <summary>One row per user that has ever been written: the lock, the version and the audit head.</summary>
     public DbSet<UserScoreVersion> UserScoreVersions => Set<UserScoreVersion>();
+
+    /// <summary>Users whose cache entry may be stale (see <see cref="ScoreCacheRepair"/>).</summary>
+    public DbSet<ScoreCacheRepair> ScoreCacheRepairs => Set<ScoreCacheRepair>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ScoringDbContext).Assembly);

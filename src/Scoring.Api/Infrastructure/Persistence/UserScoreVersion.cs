@@ -5,8 +5,8 @@ namespace Scoring.Api.Infrastructure.Persistence;
 /// <summary>
 /// One row per user ever written, never deleted (an erasure keeps it, so versions only grow). It
 /// serialises the user's writers (its row lock), numbers their commits so the cache can refuse an
-/// entry older than the one it holds, records how far the cache is known to have caught up, and keeps
-/// where the user's audit chain continues, so a write needs no query to find it.
+/// entry older than the one it holds, and keeps where the user's audit chain continues, so a write
+/// needs no query to find it. No column of it is indexed but the key, so its updates stay HOT.
 /// </summary>
 public sealed class UserScoreVersion
 {
@@ -14,14 +14,6 @@ public sealed class UserScoreVersion
 
     /// <summary>The version of the user's last committed change.</summary>
     public long Version { get; init; }
-
-    /// <summary>
-    /// The highest version the cache is known to hold. Below <see cref="Version"/>, the cache may be
-    /// stale: set inside every write's transaction (by raising <see cref="Version"/>) and raised only once
-    /// Redis holds that state, so a crash or an unreachable Redis leaves the mark in place for any replica
-    /// to repair.
-    /// </summary>
-    public long SyncedVersion { get; init; }
 
     /// <summary>The sequence of the user's last audit entry; 0 before the first.</summary>
     public long AuditSequence { get; private set; }

@@ -12,8 +12,5 @@ internal sealed class UserScoreVersionConfiguration : IEntityTypeConfiguration<U
         builder.Property(u => u.UserId).HasMaxLength(128);
         builder.Property(u => u.AuditHash).HasMaxLength(64);
         builder.Ignore(u => u.AuditHead);
-
-        // The repair sweep's question, "whose cache may be stale?", answered from a small index.
-        builder.HasIndex(u => u.UserId).HasDatabaseName("ix_user_score_versions_unsynced").HasFilter("synced_version < version");
     }
 }

@@ -22,6 +22,23 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ScoreCacheRepair", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.HasKey("UserId")
+                        .HasName("pk_score_cache_repairs");
+
+                    b.ToTable("score_cache_repairs", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.UserScoreVersion", b =>
                 {
                     b.Property<string>("UserId")
@@ -42,20 +59,12 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("audit_sequence");
 
-                    b.Property<long>("SyncedVersion")
-                        .HasColumnType("bigint")
-                        .HasColumnName("synced_version");
-
                     b.Property<long>("Version")
                         .HasColumnType("bigint")
                         .HasColumnName("version");
 
                     b.HasKey("UserId")
                         .HasName("pk_user_score_versions");
-
-                    b.HasIndex("UserId")
-                        .HasDatabaseName("ix_user_score_versions_unsynced")
-                        .HasFilter("synced_version < version");
 
                     b.ToTable("user_score_versions", (string)null);
                 });

@@ -16,6 +16,23 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ScoreCacheRepair", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.HasKey("UserId")
+                        .HasName("pk_score_cache_repairs");
+
+                    b.ToTable("score_cache_repairs", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.UserScoreVersion", b =>
                 {
                     b.Property<string>("UserId")
@@ -36,20 +53,12 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("audit_sequence");
 
-                    b.Property<long>("SyncedVersion")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("synced_version");
-
                     b.Property<long>("Version")
                         .HasColumnType("INTEGER")
                         .HasColumnName("version");
 
                     b.HasKey("UserId")
                         .HasName("pk_user_score_versions");
-
-                    b.HasIndex("UserId")
-                        .HasDatabaseName("ix_user_score_versions_unsynced")
-                        .HasFilter("synced_version < version");
 
                     b.ToTable("user_score_versions", (string)null);
                 });

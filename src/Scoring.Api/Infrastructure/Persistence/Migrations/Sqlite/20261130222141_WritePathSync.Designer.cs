@@ -10,7 +10,7 @@ using Scoring.Api.Infrastructure.Persistence;
 namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteScoringDbContext))]
-    [Migration("20261130214559_WritePathSync")]
+    [Migration("20261130222141_WritePathSync")]
     partial class WritePathSync
     {
         /// <inheritdoc />
@@ -18,6 +18,23 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
         {
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
+
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ScoreCacheRepair", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.HasKey("UserId")
+                        .HasName("pk_score_cache_repairs");
+
+                    b.ToTable("score_cache_repairs", (string)null);
+                });
 
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.UserScoreVersion", b =>
                 {
@@ -39,20 +56,12 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("audit_sequence");
 
-                    b.Property<long>("SyncedVersion")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("synced_version");
-
                     b.Property<long>("Version")
                         .HasColumnType("INTEGER")
                         .HasColumnName("version");
 
                     b.HasKey("UserId")
                         .HasName("pk_user_score_versions");
-
-                    b.HasIndex("UserId")
-                        .HasDatabaseName("ix_user_score_versions_unsynced")
-                        .HasFilter("synced_version < version");
 
                     b.ToTable("user_score_versions", (string)null);
                 });
@@ -199,6 +208,11 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<long>("ItemCount")
                         .HasColumnType("INTEGER")
                         .HasColumnName("item_count");
+
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
 
                     b.Property<long>("OccurredAt")
                         .HasColumnType("INTEGER")

@@ -10,7 +10,6 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
-
             migrationBuilder.AddColumn<long>(
                 name: "audit_at",
                 table: "user_score_versions",
@@ -30,46 +29,23 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                 type: "INTEGER",
                 nullable: false,
                 defaultValue: 0L);
-
-            migrationBuilder.AddColumn<long>(
-                name: "synced_version",
-                table: "user_score_versions",
-                type: "INTEGER",
-                nullable: false,
-                defaultValue: 0L);
-
             // Existing data: every user with an audit chain gets a lock row (erasures used to delete it),
-            // each row learns where its chain continues, and only users the old repair table listed
-            // start out marked as possibly stale in the cache.
+            // and each row learns where its chain continues.
             migrationBuilder.Sql(@"
-INSERT INTO user_score_versions (user_id, version, synced_version, audit_sequence)
-SELECT DISTINCT e.user_id, 0, 0, 0 FROM audit_entries AS e
+INSERT INTO user_score_versions (user_id, version, audit_sequence)
+SELECT DISTINCT e.user_id, 0, 0 FROM audit_entries AS e
 WHERE NOT EXISTS (SELECT 1 FROM user_score_versions AS u WHERE u.user_id = e.user_id);
 
 UPDATE user_score_versions SET
   audit_sequence = COALESCE((SELECT max(e.sequence) FROM audit_entries AS e WHERE e.user_id = user_score_versions.user_id), 0),
   audit_hash = (SELECT e.hash FROM audit_entries AS e WHERE e.user_id = user_score_versions.user_id ORDER BY e.sequence DESC LIMIT 1),
-  audit_at = (SELECT e.occurred_at FROM audit_entries AS e WHERE e.user_id = user_score_versions.user_id ORDER BY e.sequence DESC LIMIT 1),
-  synced_version = CASE WHEN EXISTS (SELECT 1 FROM score_cache_repairs AS r WHERE r.user_id = user_score_versions.user_id) THEN 0 ELSE version END;
+  audit_at = (SELECT e.occurred_at FROM audit_entries AS e WHERE e.user_id = user_score_versions.user_id ORDER BY e.sequence DESC LIMIT 1);
 ");
-
-            migrationBuilder.DropTable(
-                name: "score_cache_repairs");
-
-            migrationBuilder.CreateIndex(
-                name: "ix_user_score_versions_unsynced",
-                table: "user_score_versions",
-                column: "user_id",
-                filter: "synced_version < version");
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.DropIndex(
-                name: "ix_user_score_versions_unsynced",
-                table: "user_score_versions");
-
             migrationBuilder.DropColumn(
                 name: "audit_at",
                 table: "user_score_versions");
@@ -81,22 +57,6 @@ UPDATE user_score_versions SET
             migrationBuilder.DropColumn(
                 name: "audit_sequence",
                 table: "user_score_versions");
-
-            migrationBuilder.DropColumn(
-                name: "synced_version",
-                table: "user_score_versions");
-
-            migrationBuilder.CreateTable(
-                name: "score_cache_repairs",
-                columns: table => new
-                {
-                    user_id = table.Column<string>(type: "TEXT", maxLength: 128, nullable: false),
-                    version = table.Column<long>(type: "INTEGER", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("pk_score_cache_repairs", x => x.user_id);
-                });
         }
     }
 }

@@ -12,7 +12,7 @@ using Scoring.Api.Infrastructure.Persistence;
 namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
 {
     [DbContext(typeof(PostgresScoringDbContext))]
-    [Migration("20261130214551_WritePathSync")]
+    [Migration("20261130222138_WritePathSync")]
     partial class WritePathSync
     {
         /// <inheritdoc />
@@ -24,6 +24,23 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ScoreCacheRepair", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.HasKey("UserId")
+                        .HasName("pk_score_cache_repairs");
+
+                    b.ToTable("score_cache_repairs", (string)null);
+                });
 
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.UserScoreVersion", b =>
                 {
@@ -45,20 +62,12 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("audit_sequence");
 
-                    b.Property<long>("SyncedVersion")
-                        .HasColumnType("bigint")
-                        .HasColumnName("synced_version");
-
                     b.Property<long>("Version")
                         .HasColumnType("bigint")
                         .HasColumnName("version");
 
                     b.HasKey("UserId")
                         .HasName("pk_user_score_versions");
-
-                    b.HasIndex("UserId")
-                        .HasDatabaseName("ix_user_score_versions_unsynced")
-                        .HasFilter("synced_version < version");
 
                     b.ToTable("user_score_versions", (string)null);
                 });
@@ -205,6 +214,11 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.Property<long>("ItemCount")
                         .HasColumnType("bigint")
                         .HasColumnName("item_count");
+
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("key_id");
 
                     b.Property<DateTimeOffset>("OccurredAt")
                         .HasColumnType("timestamp with time zone")
