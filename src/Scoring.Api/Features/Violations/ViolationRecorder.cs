@@ -78,13 +78,9 @@ public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writ
     private async Task<Dictionary<(string Source, string EventId), Violation>> LoadRecordedAsync(
         IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
     {
-        var sources = reports.Select(r => r.Source).Distinct().ToArray();
-        var eventIds = reports.Select(r => r.EventId).Distinct().ToArray();
-        var candidates = await db.Violations.AsNoTracking()
-            .Where(v => eventIds.Contains(v.EventId) && sources.Contains(v.Source))
-            .ToListAsync(cancellationToken);
-        var wanted = reports.Select(r => (r.Source, r.EventId)).ToHashSet();
-        return candidates.Where(v => wanted.Contains((v.Source, v.EventId))).ToDictionary(v => (v.Source, v.EventId));
+        var keys = reports.Select(r => (r.Source, r.EventId)).Distinct().ToArray();
+        var known = await db.LoadRecordedAsync(keys, cancellationToken);
+        return known.ToDictionary(v => (v.Source, v.EventId));
     }
 
     private static ConflictException Conflict(ViolationReport report) =>

@@ -23,9 +23,7 @@ public static class ScoreStateQueries
     public static async Task<Dictionary<string, UserScoreVersion>> LockUsersAsync(
         this ScoringDbContext db, IReadOnlyList<string> userIds, bool markCache, CancellationToken cancellationToken)
     {
-        // Only placeholders are spliced in; the ids travel as parameters.
-        var upsert = $"""
-            INSERT INTO user_score_versions (user_id, version, audit_sequence) VALUES {string.Join(", ", userIds.Select((_, i) => $"({{{i}}}, 1, 0)"))}
+        const string Upsert = """
             ON CONFLICT (user_id) DO UPDATE SET version = user_score_versions.version + 1
             RETURNING *
             """;
@@ -33,20 +31,37 @@ public static class ScoreStateQueries
             INSERT INTO score_cache_repairs (user_id, version) SELECT user_id, version FROM locked
             ON CONFLICT (user_id) DO UPDATE SET version = excluded.version
             """;
-        // PostgreSQL marks in the same statement; SQLite, without data-modifying CTEs, in a second one.
-        var postgres = db.Database.IsNpgsql();
-        var sql = markCache && postgres ? $"WITH locked AS ({upsert}), marked AS ({Mark}) SELECT * FROM locked" : upsert;
-        var rows = await db.UserScoreVersions
-            .FromSqlRaw(sql, [.. userIds])
-            .AsNoTracking()
-            .ToListAsync(cancellationToken);
-        if (markCache && !postgres)
+        List<UserScoreVersion> rows;
+        if (db.Database.IsNpgsql())
         {
-            foreach (var row in rows)
+            // One text whatever the number of users (so it is prepared once), rows in the order given, and
+            // the cache marks written by the same statement.
+            var ids = userIds.ToArray();
+            var insert = """
+                INSERT INTO user_score_versions (user_id, version, audit_sequence)
+                SELECT u.user_id, 1, 0 FROM unnest({0}::text[]) WITH ORDINALITY AS u(user_id, n) ORDER BY u.n
+
+                """ + Upsert;
+            var sql = markCache ? $"WITH locked AS ({insert}), marked AS ({Mark}) SELECT * FROM locked" : insert;
+            rows = await db.UserScoreVersions.FromSqlRaw(sql, [ids]).AsNoTracking().ToListAsync(cancellationToken);
+        }
+        else
+        {
+            // Only placeholders are spliced in; the ids travel as parameters. SQLite has no data-modifying
+            // CTEs, so the marks take a statement of their own.
+            var insert = $"""
+                INSERT INTO user_score_versions (user_id, version, audit_sequence) VALUES {string.Join(", ", userIds.Select((_, i) => $"({{{i}}}, 1, 0)"))}
+
+                """ + Upsert;
+            rows = await db.UserScoreVersions.FromSqlRaw(insert, [.. userIds]).AsNoTracking().ToListAsync(cancellationToken);
+            if (markCache)
             {
-                await db.Database.ExecuteSqlAsync(
-                    $"INSERT INTO score_cache_repairs (user_id, version) VALUES ({row.UserId}, {row.Version}) ON CONFLICT (user_id) DO UPDATE SET version = excluded.version",
-                    cancellationToken);
+                foreach (var row in rows)
+                {
+                    await db.Database.ExecuteSqlAsync(
+                        $"INSERT INTO score_cache_repairs (user_id, version) VALUES ({row.UserId}, {row.Version}) ON CONFLICT (user_id) DO UPDATE SET version = excluded.version",
+                        cancellationToken);
+                }
             }
         }
 
@@ -94,6 +109,47 @@ public static class ScoreStateQueries
             .Take(limit)
             .Select(r => r.UserId)
             .ToListAsync(cancellationToken);
+
+    /// <summary>
+    /// The stored violations with exactly these (source, event id) keys, each found by one probe of the
+    /// unique index: matching sources and event ids separately would scan every event of a source.
+    /// </summary>
+    public static Task<List<Violation>> LoadRecordedAsync(
+        this ScoringDbContext db, IReadOnlyCollection<(string Source, string EventId)> keys, CancellationToken cancellationToken)
+    {
+        var violations = db.Violations;
+        var sources = keys.Select(k => k.Source).ToArray();
+        var eventIds = keys.Select(k => k.EventId).ToArray();
+        if (db.Database.IsNpgsql())
+        {
+            return violations.FromSql($"""
+                SELECT v.* FROM unnest({sources}, {eventIds}) AS k(source, event_id)
+                JOIN violations AS v ON v.source = k.source AND v.event_id = k.event_id
+                """).AsNoTracking().ToListAsync(cancellationToken);
+        }
+
+        // SQLite has no unnest: a probe per source, each with its event ids, OR-ed together.
+        var parameter = System.Linq.Expressions.Expression.Parameter(typeof(Violation), "v");
+        System.Linq.Expressions.Expression? any = null;
+        foreach (var group in keys.GroupBy(k => k.Source, k => k.EventId))
+        {
+            var source = group.Key;
+            var ids = group.ToArray();
+            System.Linq.Expressions.Expression<Func<Violation, bool>> one = v => v.Source == source && ids.Contains(v.EventId);
+            var body = new ParameterSwap(one.Parameters[0], parameter).Visit(one.Body);
+            any = any is null ? body : System.Linq.Expressions.Expression.OrElse(any, body);
+        }
+
+        var predicate = System.Linq.Expressions.Expression.Lambda<Func<Violation, bool>>(any ?? System.Linq.Expressions.Expression.Constant(false), parameter);
+        return violations.AsNoTracking().Where(predicate).ToListAsync(cancellationToken);
+    }
+
+    private sealed class ParameterSwap(System.Linq.Expressions.ParameterExpression from, System.Linq.Expressions.ParameterExpression to)
+        : System.Linq.Expressions.ExpressionVisitor
+    {
+        protected override System.Linq.Expressions.Expression VisitParameter(System.Linq.Expressions.ParameterExpression node) =>
+            node == from ? to : base.VisitParameter(node);
+    }
 
     /// <summary>Violations that count at <paramref name="at"/>: active, and not past max_age unless permanent.</summary>
     public static IQueryable<Violation> CountingAt(this IQueryable<Violation> violations, ScoringPolicy policy, DateTimeOffset at)

@@ -11,8 +11,30 @@ public static class ScoringDatabase
     public static DbContextOptionsBuilder UseScoringDatabase(this DbContextOptionsBuilder options, DatabaseProvider provider, string connectionString) =>
         (provider switch
         {
-            DatabaseProvider.Postgres => options.UseNpgsql(connectionString),
+            DatabaseProvider.Postgres => options.UseNpgsql(WithAutoPrepare(connectionString)),
             DatabaseProvider.Sqlite => options.UseSqlite(connectionString),
             _ => throw new InvalidOperationException($"Database:Provider '{provider}' is not supported; use Sqlite or Postgres."),
         }).UseSnakeCaseNamingConvention();
+
+    /// <summary>
+    /// Npgsql prepares the statements a connection runs most, unless the connection string says
+    /// otherwise: every write runs the same handful, and PostgreSQL then skips parsing them. Plans stay
+    /// custom (planned with each call's values): a generic plan made while a table was small would keep
+    /// scanning it after it has grown.
+    /// </summary>
+    private static string WithAutoPrepare(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 32;
+            builder.AutoPrepareMinUsages = 2;
+            if (string.IsNullOrEmpty(builder.Options))
+            {
+                builder.Options = "-c plan_cache_mode=force_custom_plan";
+            }
+        }
+
+        return builder.ConnectionString;
+    }
 }
