@@ -215,6 +215,24 @@ public sealed class WritePipelineTests(TestServers servers)
         Assert.True((await ahead.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = userId })).Valid);
     }
 
+    [Fact]
+    public async Task A_cache_entry_that_no_longer_decodes_is_a_bug_reported_not_a_silent_miss()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), redis.ConnectionString);
+        var userId = NewUserId();
+        await app.Scoring.RecordViolationAsync(Violation(userId));
+        var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await using (connection)
+        {
+            // As a deploy that changed the entry's shape without changing its key would leave it.
+            await connection.GetDatabase().HashSetAsync(ScoreCacheKeys.Entry(userId), "d", "{\"shape\": \"of another version\"");
+        }
+
+        await AssertFails(StatusCode.Internal, () => app.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId }).ResponseAsync);
+        Assert.Contains(app.Logs.Entries, e => e.Exception is System.Text.Json.JsonException);
+    }
+
     // The statement every write transaction starts with (not the migrations' backfill).
     private static bool IsLockStatement(System.Data.Common.DbCommand command) =>
         command.CommandText.Contains("ON CONFLICT (user_id) DO UPDATE SET version", StringComparison.Ordinal);
