@@ -79,12 +79,14 @@ public static class ScoringServiceExtensions
         services.AddScoped<ViolationRecorder>();
         services.AddScoped<Features.Audit.AuditChainSealer>();
         services.AddSingleton<ViolationWritePipeline>();
-        services.AddHostedService(sp => sp.GetRequiredService<ViolationWritePipeline>());
         services.AddScoped<RetentionPurge>();
         services.AddHostedService<RetentionService>();
 
         builder.AddScoringDatabase();
         builder.AddScoreCache();
+        // After the cache's sync service: hosted services stop in reverse order, so the pipeline drains
+        // first and the sync service then records what the drained writes cached.
+        services.AddHostedService(sp => sp.GetRequiredService<ViolationWritePipeline>());
 
         services.AddGrpcHealthChecks(health =>
             {

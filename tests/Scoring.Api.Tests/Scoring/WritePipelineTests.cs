@@ -105,6 +105,49 @@ public sealed class WritePipelineTests(TestServers servers)
     }
 
     [Fact]
+    public async Task A_report_that_fails_its_group_fails_alone_and_the_reports_written_with_it_are_recorded()
+    {
+        var hook = new CommandHook();
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, services: Hook(hook));
+        var pipeline = app.Services.GetRequiredService<ViolationWritePipeline>();
+        var poisoned = NewUserId();
+
+        // Each writer's first group is held at its lock statement. Released one by one, the first writer
+        // then finds every other call queued and takes them as one group, the poisoned one among them.
+        var holds = Enumerable.Range(0, ViolationWritePipeline.Writers).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var locks = 0;
+        hook.OnCommand = command =>
+        {
+            if (IsLockStatement(command) && Interlocked.Increment(ref locks) is var n && n <= holds.Length)
+            {
+                return holds[n - 1].Task;
+            }
+
+            // A bug that only this user's data reaches.
+            return command.CommandText.Contains("INSERT INTO violations", StringComparison.Ordinal)
+                && command.Parameters.Cast<System.Data.Common.DbParameter>().Any(p => Equals(p.Value, poisoned))
+                ? throw new InvalidOperationException("a bug one report reaches")
+                : Task.CompletedTask;
+        };
+        var calls = Enumerable.Range(0, 12).Select(_ => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync).ToList();
+        await WaitUntilAsync(() => pipeline.Queued == calls.Count);
+        var poisonedCall = app.Scoring.RecordViolationAsync(Violation(poisoned)).ResponseAsync;
+        await WaitUntilAsync(() => pipeline.Queued == calls.Count + 1);
+
+        // The others stay held (each inside its first group) until the first writer has taken the rest.
+        holds[0].SetResult();
+        await WaitUntilAsync(() => Volatile.Read(ref locks) > holds.Length);
+        foreach (var hold in holds[1..])
+        {
+            hold.SetResult();
+        }
+
+        await AssertFails(StatusCode.Internal, () => poisonedCall);
+        Assert.All(await Task.WhenAll(calls), r => Assert.False(r.Duplicate));
+        Assert.Contains(app.Logs.Entries, e => e.Message.EndsWith("failed; writing each on its own", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_full_queue_answers_unavailable_at_once()
     {
         var hook = new CommandHook();
@@ -196,6 +239,26 @@ public sealed class WritePipelineTests(TestServers servers)
         {
             Assert.Equal(7, (long)await entry.GetDatabase().HashGetAsync(ScoreCacheKeys.Entry(userId), "v"));
         }
+    }
+
+    [Fact]
+    public async Task A_lock_row_whose_audit_head_lags_the_chain_is_repaired_and_the_write_goes_through()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        var userId = NewUserId();
+        await app.Scoring.RecordViolationAsync(Violation(userId));
+        await app.Scoring.RecordViolationAsync(Violation(userId));
+
+        // As a release that kept no head on the lock row leaves it after the upgrade's backfill (it appended
+        // or erased since): the row points at an entry that is no longer the last.
+        await CountAsync(database, $"WITH reset AS (UPDATE user_score_versions SET audit_sequence = 0, audit_hash = NULL, audit_at = NULL WHERE user_id = '{userId}' RETURNING 1) SELECT count(*) FROM reset");
+
+        var third = await app.Scoring.RecordViolationAsync(Violation(userId));
+
+        Assert.Equal(3, third.Score.ActiveViolations);
+        var verified = await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = userId });
+        Assert.Equal((true, 3L), (verified.Valid, verified.EntriesChecked));
     }
 
     [Fact]

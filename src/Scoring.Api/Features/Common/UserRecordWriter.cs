@@ -36,6 +36,22 @@ public sealed class UserRecordWriter(
     {
         // One order for every writer, so two groups sharing users cannot deadlock on their locks.
         var users = userIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        try
+        {
+            return await WriteOnceAsync(users, change, cancellationToken);
+        }
+        catch (DbUpdateException exception) when (DatabaseErrors.IsAuditSequenceTaken(exception))
+        {
+            // A lock row's audit head lags its chain (a release before heads lived there appended or
+            // erased after the upgrade's backfill). Read the heads from the chains and write once more.
+            await db.RepairAuditHeadsAsync(users, cancellationToken);
+            return await WriteOnceAsync(users, change, cancellationToken);
+        }
+    }
+
+    private async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, ScoreState> States)> WriteOnceAsync<T>(
+        string[] users, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
+    {
         T result;
         DateTimeOffset now;
         Dictionary<string, ScoreState> states;

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Common;
+using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Options;
 using Scoring.Domain.Violations;
 
@@ -114,6 +115,43 @@ public sealed partial class ViolationWritePipeline(
     {
         try
         {
+            if (await TryWriteAsync(group, reportCount) is not { } failure)
+            {
+                return;
+            }
+
+            if (group.Count > 1 && !DatabaseErrors.IsUnavailable(failure))
+            {
+                // Not the database being away: one submission may be what fails (a bug its data reaches).
+                // Each on its own then, so only that one fails and the others are written.
+                LogGroupSplit(failure, group.Count, reportCount);
+                foreach (var submission in group)
+                {
+                    if (await TryWriteAsync([submission], submission.Reports.Count) is { } own)
+                    {
+                        LogGroupFailed(own, 1, submission.Reports.Count);
+                        Fail([submission], own);
+                    }
+                }
+
+                return;
+            }
+
+            // The database is unavailable, or a bug: every caller of this group learns it; the writer goes on.
+            LogGroupFailed(failure, group.Count, reportCount);
+            Fail(group, failure);
+        }
+        finally
+        {
+            Interlocked.Add(ref _queued, -reportCount);
+        }
+    }
+
+    /// <summary>Writes the group in one transaction and answers its callers; the failure, if it failed.</summary>
+    private async Task<Exception?> TryWriteAsync(IReadOnlyList<Submission> group, int reportCount)
+    {
+        try
+        {
             var reports = new List<ViolationReport>(reportCount);
             foreach (var submission in group)
             {
@@ -131,16 +169,12 @@ public sealed partial class ViolationWritePipeline(
                 submission.Completion.TrySetResult(recorded with { Outcomes = recorded.Outcomes[offset..(offset + count)] });
                 offset += count;
             }
+
+            return null;
         }
         catch (Exception exception)
         {
-            // The database is unavailable, or a bug: every caller of this group learns it; the writer goes on.
-            LogGroupFailed(exception, group.Count, reportCount);
-            Fail(group, exception);
-        }
-        finally
-        {
-            Interlocked.Add(ref _queued, -reportCount);
+            return exception;
         }
     }
 
@@ -154,6 +188,9 @@ public sealed partial class ViolationWritePipeline(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing a group of {Submissions} submissions ({Reports} reports) failed; its callers get the error")]
     private partial void LogGroupFailed(Exception exception, int submissions, int reports);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing a group of {Submissions} submissions ({Reports} reports) failed; writing each on its own")]
+    private partial void LogGroupSplit(Exception exception, int submissions, int reports);
 
     private sealed class Submission(IReadOnlyList<ViolationReport> reports)
     {

@@ -37,7 +37,7 @@ public sealed partial class RedisScoreCache : IScoreCache
     /// Every write publishes "version:tag" here (tag: the user's hash), so replicas holding near copies
     /// (<see cref="NearScoreCache"/>) drop older ones.
     /// </summary>
-    public static readonly RedisChannel ChangeChannel = RedisChannel.Literal("scoring:v1:score-changed");
+    public static readonly RedisChannel ChangeChannel = RedisChannel.Literal("scoring:v2:score-changed");
 
     private readonly IConnectionMultiplexer _redis;
     private readonly ResiliencePipeline _reads;
@@ -58,20 +58,24 @@ public sealed partial class RedisScoreCache : IScoreCache
         metrics.ObserveCacheAvailability(() => _redis.IsConnected);
 
         // Real time on purpose: these are I/O timeouts, not domain time.
-        // Reads stop trying a failing Redis for a while; writes always try, since a skipped write needs a repair.
-        _reads = new ResiliencePipelineBuilder()
+        // Reads and writes each stop trying a failing Redis for a while. A write refused by the open breaker
+        // fails at once: its mark is already in the database, so nothing waits out a timeout for a hung Redis.
+        _reads = Pipeline(options.Value, options.Value.ReadTimeout);
+        _writes = Pipeline(options.Value, options.Value.WriteTimeout);
+    }
+
+    private static ResiliencePipeline Pipeline(CacheOptions options, TimeSpan timeout) =>
+        new ResiliencePipelineBuilder()
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 FailureRatio = 0.5,
                 MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(10),
-                BreakDuration = options.Value.BreakDuration,
+                BreakDuration = options.BreakDuration,
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(IsRedisFault),
             })
-            .AddTimeout(options.Value.ReadTimeout)
+            .AddTimeout(timeout)
             .Build();
-        _writes = new ResiliencePipelineBuilder().AddTimeout(options.Value.WriteTimeout).Build();
-    }
 
     public bool IsAvailable => _redis.IsConnected;
 
@@ -188,7 +192,9 @@ public sealed partial class RedisScoreCache : IScoreCache
         or Polly.Timeout.TimeoutRejectedException
         or BrokenCircuitException
         or IsolatedCircuitException
-        or OperationCanceledException;
+        or OperationCanceledException
+        // The connection closed under a call at shutdown.
+        or ObjectDisposedException;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Score cache read failed; reading from the database")]
     private partial void LogReadFailed(Exception exception);

@@ -11,7 +11,9 @@ namespace Scoring.Api.Infrastructure.Caching;
 /// </summary>
 public static class ScoreCacheKeys
 {
-    public static RedisKey Entry(string userId) => $"scoring:v1:score:{{{Tag(userId)}}}";
+    // v2 since versions became monotonic across erasures: a v1 entry of a user erased by an older release
+    // may hold a version above the ones the user's new lock row starts from, and would refuse them.
+    public static RedisKey Entry(string userId) => $"scoring:v2:score:{{{Tag(userId)}}}";
 
     /// <summary>The user's hash: the part of every key, and of every change notice, that names the user.</summary>
     public static string Tag(string userId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));

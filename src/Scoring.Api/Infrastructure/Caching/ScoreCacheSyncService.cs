@@ -72,8 +72,15 @@ public sealed partial class ScoreCacheSyncService(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        // What the last writes acknowledged, so a clean shutdown leaves no marks for others to sweep.
-        await FlushAsync(cancellationToken);
+        // What the last writes (the pipeline drains before this stops) acknowledged, so a clean shutdown
+        // leaves no marks for others to sweep. Out of time, the marks stay: the sweep handles them.
+        try
+        {
+            await FlushAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
@@ -124,14 +131,33 @@ public sealed partial class ScoreCacheSyncService(
                 return false;
             }
 
-            var states = await db.LoadScoreStatesAsync(pending, policy, timeProvider.GetUtcNow(), cancellationToken);
-            var writes = states.Select(async pair => (pair.Key, pair.Value.Version, Cached: await cache.SetAsync(pair.Key, pair.Value, CancellationToken.None)));
-            var repaired = new List<(string, long)>(states.Count);
-            foreach (var (userId, version, cached) in await Task.WhenAll(writes))
+            // Most marks belong to writes whose cache write succeeded moments ago and whose acknowledgement
+            // is on its way: where Redis already holds the marked version, the mark only goes.
+            var held = await cache.GetAsync([.. pending.Select(p => p.UserId)], cancellationToken);
+            var repaired = new List<(string, long)>(pending.Count);
+            var stale = new List<string>();
+            for (var i = 0; i < pending.Count; i++)
             {
-                if (cached)
+                if (held[i] is { } state && state.Version >= pending[i].Version)
                 {
-                    repaired.Add((userId, version));
+                    repaired.Add((pending[i].UserId, state.Version));
+                }
+                else
+                {
+                    stale.Add(pending[i].UserId);
+                }
+            }
+
+            if (stale.Count > 0)
+            {
+                var states = await db.LoadScoreStatesAsync(stale, policy, timeProvider.GetUtcNow(), cancellationToken);
+                var writes = states.Select(async pair => (pair.Key, pair.Value.Version, Cached: await cache.SetAsync(pair.Key, pair.Value, CancellationToken.None)));
+                foreach (var (userId, version, cached) in await Task.WhenAll(writes))
+                {
+                    if (cached)
+                    {
+                        repaired.Add((userId, version));
+                    }
                 }
             }
 
@@ -140,7 +166,7 @@ public sealed partial class ScoreCacheSyncService(
                 await db.AcknowledgeCachedAsync(repaired, cancellationToken);
             }
 
-            metrics.CacheRepaired(repaired.Count);
+            metrics.CacheRepaired(repaired.Count - (pending.Count - stale.Count));
             LogSwept(repaired.Count, pending.Count);
             return repaired.Count == BatchSize;
         }

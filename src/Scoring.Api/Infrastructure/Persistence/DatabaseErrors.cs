@@ -21,11 +21,31 @@ public static class DatabaseErrors
         _ => false,
     });
 
+    /// <summary>The unique (source, event_id) index refused the write: another transaction recorded the event.</summary>
+    public static bool IsDuplicateEvent(Exception exception) =>
+        IsUniqueViolation(exception) && Chain(exception).Any(e => e switch
+        {
+            PostgresException pg => pg.ConstraintName == "ux_violations_source_event_id",
+            SqliteException sqlite => sqlite.Message.Contains("violations.source, violations.event_id", StringComparison.Ordinal),
+            _ => false,
+        });
+
+    /// <summary>The unique (user_id, sequence) index refused an audit entry: the chain's head was not where the lock row said.</summary>
+    public static bool IsAuditSequenceTaken(Exception exception) =>
+        IsUniqueViolation(exception) && Chain(exception).Any(e => e switch
+        {
+            PostgresException pg => pg.ConstraintName == "ux_audit_entries_user_sequence",
+            SqliteException sqlite => sqlite.Message.Contains("audit_entries.user_id, audit_entries.sequence", StringComparison.Ordinal),
+            _ => false,
+        });
+
     /// <summary>The database cannot be reached or is not accepting work: worth a retry later.</summary>
     public static bool IsUnavailable(Exception exception) => Chain(exception).Any(e => e switch
     {
-        // Connection-level classes: 08 connection exception, 53 insufficient resources, 57P operator intervention.
+        // Connection-level classes: 08 connection exception, 53 insufficient resources, 57P operator
+        // intervention; and 40001/40P01, a serialization failure or deadlock, which a retry resolves.
         PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || pg.SqlState is "40001" or "40P01"
             || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
             || pg.SqlState.StartsWith("57P", StringComparison.Ordinal),
         NpgsqlException => true,

@@ -69,6 +69,24 @@ public static class ScoreStateQueries
     }
 
     /// <summary>
+    /// Sets the users' audit heads on their lock rows from their chains. For a row that lags its chain:
+    /// written by a release that kept no head there, or recreated after such a release erased the user.
+    /// </summary>
+    public static Task RepairAuditHeadsAsync(this ScoringDbContext db, IReadOnlyList<string> userIds, CancellationToken cancellationToken)
+    {
+        // Only placeholders are spliced in; the ids travel as parameters.
+        var placeholders = string.Join(", ", userIds.Select((_, i) => $"{{{i}}}"));
+        var sql = """
+            UPDATE user_score_versions SET
+              audit_sequence = COALESCE((SELECT max(e.sequence) FROM audit_entries AS e WHERE e.user_id = user_score_versions.user_id), 0),
+              audit_hash = (SELECT e.hash FROM audit_entries AS e WHERE e.user_id = user_score_versions.user_id ORDER BY e.sequence DESC LIMIT 1),
+              audit_at = (SELECT e.occurred_at FROM audit_entries AS e WHERE e.user_id = user_score_versions.user_id ORDER BY e.sequence DESC LIMIT 1)
+            WHERE user_id IN (
+            """ + placeholders + ")";
+        return db.Database.ExecuteSqlRawAsync(sql, [.. userIds], cancellationToken);
+    }
+
+    /// <summary>
     /// Clears the marks of users whose cache now holds the given version (or a later one). Best effort
     /// and off the request path: a mark left here only gets its entry rewritten by the sweep, which is
     /// harmless. On PostgreSQL marks a writer holds are skipped rather than waited for.
@@ -102,12 +120,11 @@ public static class ScoreStateQueries
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Users whose cache entry may be stale (a change committed that the cache is not known to hold).</summary>
-    public static Task<List<string>> LoadUnsyncedAsync(this ScoringDbContext db, int limit, CancellationToken cancellationToken) =>
+    /// <summary>Users whose cache entry may be stale (a change committed that the cache is not known to hold), with the version marked.</summary>
+    public static Task<List<ScoreCacheRepair>> LoadUnsyncedAsync(this ScoringDbContext db, int limit, CancellationToken cancellationToken) =>
         db.ScoreCacheRepairs.AsNoTracking()
             .OrderBy(r => r.UserId)
             .Take(limit)
-            .Select(r => r.UserId)
             .ToListAsync(cancellationToken);
 
     /// <summary>

@@ -26,17 +26,18 @@ public static class ScoringDatabase
     private static string WithAutoPrepare(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        // Any spelling of these settings (Max Auto Prepare=0, MaxAutoPrepare, No Reset On Close, Options)
+        // is the operator's choice, as behind PgBouncer in transaction mode: then none is changed.
+        var keys = builder.Keys.Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant()).ToHashSet();
+        if (keys.Overlaps(["MAXAUTOPREPARE", "AUTOPREPAREMINUSAGES", "NORESETONCLOSE", "OPTIONS"]))
         {
-            builder.MaxAutoPrepare = 32;
-            builder.AutoPrepareMinUsages = 2;
-            builder.NoResetOnClose = true;
-            if (string.IsNullOrEmpty(builder.Options))
-            {
-                builder.Options = "-c plan_cache_mode=force_custom_plan";
-            }
+            return connectionString;
         }
 
+        builder.MaxAutoPrepare = 32;
+        builder.AutoPrepareMinUsages = 2;
+        builder.NoResetOnClose = true;
+        builder.Options = "-c plan_cache_mode=force_custom_plan";
         return builder.ConnectionString;
     }
 }
