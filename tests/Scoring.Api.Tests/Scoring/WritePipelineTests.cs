@@ -112,8 +112,9 @@ public sealed class WritePipelineTests(TestServers servers)
         var pipeline = app.Services.GetRequiredService<ViolationWritePipeline>();
         var poisoned = NewUserId();
 
-        // Each writer's first group is held at its lock statement. Released one by one, the first writer
-        // then finds every other call queued and takes them as one group, the poisoned one among them.
+        // Each writer's first group is held at its lock statement: one call per writer, each sent once the
+        // one before is held, so every writer is busy. The other calls then queue; released first, one
+        // writer finds them all and takes them as one group, the poisoned one among them.
         var holds = Enumerable.Range(0, ViolationWritePipeline.Writers).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         var locks = 0;
         hook.OnCommand = command =>
@@ -129,7 +130,14 @@ public sealed class WritePipelineTests(TestServers servers)
                 ? throw new InvalidOperationException("a bug one report reaches")
                 : Task.CompletedTask;
         };
-        var calls = Enumerable.Range(0, 12).Select(_ => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync).ToList();
+        var calls = new List<Task<RecordViolationResponse>>();
+        foreach (var writer in holds)
+        {
+            calls.Add(app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync);
+            await WaitUntilAsync(() => Volatile.Read(ref locks) == calls.Count);
+        }
+
+        calls.AddRange(Enumerable.Range(0, 8).Select(_ => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync));
         await WaitUntilAsync(() => pipeline.Queued == calls.Count);
         var poisonedCall = app.Scoring.RecordViolationAsync(Violation(poisoned)).ResponseAsync;
         await WaitUntilAsync(() => pipeline.Queued == calls.Count + 1);
