@@ -40,7 +40,7 @@ public sealed class UserRecordWriter(
         {
             return await WriteOnceAsync(users, change, cancellationToken);
         }
-        catch (DbUpdateException exception) when (DatabaseErrors.IsAuditSequenceTaken(exception))
+        catch (Exception exception) when (DatabaseErrors.IsAuditSequenceTaken(exception))
         {
             // A lock row's audit head lags its chain (a release before heads lived there appended or
             // erased after the upgrade's backfill). Read the heads from the chains and write once more.
@@ -67,6 +67,7 @@ public sealed class UserRecordWriter(
             var record = new UserRecordChange(now, users.Length == 1 ? users[0] : null);
             result = await change(record, cancellationToken);
             AppendAudit(record.AuditChanges, rows, now);
+            await db.WriteAddedAsync(cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
 
             var counting = await db.LoadCountingAsync(users, policy, now, cancellationToken);

@@ -38,7 +38,7 @@ public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writ
             {
                 return await RecordOnceAsync(reports, cancellationToken);
             }
-            catch (DbUpdateException exception) when (attempt < Attempts && DatabaseErrors.IsDuplicateEvent(exception))
+            catch (Exception exception) when (attempt < Attempts && DatabaseErrors.IsDuplicateEvent(exception))
             {
                 // Another transaction inserted one of these events after this one looked. The whole group
                 // goes again (one more transaction, not one per report); this time the lookup sees it.
