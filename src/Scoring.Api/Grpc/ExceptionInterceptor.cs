@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Scoring.Api.Features.Common;
 
 namespace Scoring.Api.Grpc;
 
@@ -44,13 +45,21 @@ public sealed partial class ExceptionInterceptor(ILogger<ExceptionInterceptor> l
             status.Message = "The deadline passed before the call completed.";
         }
 
-        if (status.Code is (int)Google.Rpc.Code.Internal or (int)Google.Rpc.Code.Unavailable)
+        if (exception is UnavailableException)
+        {
+            // Backpressure (a full write queue, a stopping process) is expected under load: no stack trace per call.
+            LogRefused(context.Method, exception.Message);
+        }
+        else if (status.Code is (int)Google.Rpc.Code.Internal or (int)Google.Rpc.Code.Unavailable)
         {
             LogFailure(context.Method, (StatusCode)status.Code, exception);
         }
 
         return status.ToRpcException();
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} refused: {Reason}")]
+    private partial void LogRefused(string method, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} failed with {StatusCode}")]
     private partial void LogFailure(string method, StatusCode statusCode, Exception exception);
