@@ -65,8 +65,4 @@ public sealed class ScoreReader(ScoringDbContext db, IScoreCache cache, ScoringP
         await Task.WhenAll(loaded.Select(pair => cache.SetAsync(pair.Key, pair.Value, CancellationToken.None).AsTask()));
         return loaded;
     }
-
-    /// <summary>Computes a score now from state already in hand.</summary>
-    public Score Compute(ScoreState state, bool includeBreakdown = false) =>
-        ScoreCalculator.Compute(policy, state.Violations, timeProvider.GetUtcNow(), includeBreakdown);
 }

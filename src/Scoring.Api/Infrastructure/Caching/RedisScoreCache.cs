@@ -77,10 +77,7 @@ public sealed partial class RedisScoreCache : IScoreCache
             .AddTimeout(timeout)
             .Build();
 
-    public bool IsAvailable => _redis.IsConnected;
 
-    /// <summary>Whether a write failed here and has not been superseded by a successful one.</summary>
-    public bool HasUnsynced => !_unsynced.IsEmpty;
 
     public async ValueTask<ScoreState?[]> GetAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken)
     {

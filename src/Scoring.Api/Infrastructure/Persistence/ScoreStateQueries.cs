@@ -145,27 +145,24 @@ public static class ScoreStateQueries
                 """).AsNoTracking().ToListAsync(cancellationToken);
         }
 
-        // SQLite has no unnest: a probe per source, each with its event ids, OR-ed together.
-        var parameter = System.Linq.Expressions.Expression.Parameter(typeof(Violation), "v");
-        System.Linq.Expressions.Expression? any = null;
-        foreach (var group in keys.GroupBy(k => k.Source, k => k.EventId))
+        // SQLite has no unnest: one query per source (reports nearly always share one), each probing the
+        // index with its source and event ids.
+        return LoadPerSourceAsync();
+
+        async Task<List<Violation>> LoadPerSourceAsync()
         {
-            var source = group.Key;
-            var ids = group.ToArray();
-            System.Linq.Expressions.Expression<Func<Violation, bool>> one = v => v.Source == source && ids.Contains(v.EventId);
-            var body = new ParameterSwap(one.Parameters[0], parameter).Visit(one.Body);
-            any = any is null ? body : System.Linq.Expressions.Expression.OrElse(any, body);
+            var found = new List<Violation>();
+            foreach (var group in keys.GroupBy(k => k.Source, k => k.EventId))
+            {
+                var source = group.Key;
+                var ids = group.ToArray();
+                found.AddRange(await violations.AsNoTracking()
+                    .Where(v => v.Source == source && ids.Contains(v.EventId))
+                    .ToListAsync(cancellationToken));
+            }
+
+            return found;
         }
-
-        var predicate = System.Linq.Expressions.Expression.Lambda<Func<Violation, bool>>(any ?? System.Linq.Expressions.Expression.Constant(false), parameter);
-        return violations.AsNoTracking().Where(predicate).ToListAsync(cancellationToken);
-    }
-
-    private sealed class ParameterSwap(System.Linq.Expressions.ParameterExpression from, System.Linq.Expressions.ParameterExpression to)
-        : System.Linq.Expressions.ExpressionVisitor
-    {
-        protected override System.Linq.Expressions.Expression VisitParameter(System.Linq.Expressions.ParameterExpression node) =>
-            node == from ? to : base.VisitParameter(node);
     }
 
     /// <summary>Violations that count at <paramref name="at"/>: active, and not past max_age unless permanent.</summary>
