@@ -6,7 +6,13 @@ using Scoring.V1;
 namespace Scoring.Cli.Bench;
 
 /// <summary>What one load run asks for.</summary>
-public sealed record LoadSettings(string Scenario, int Concurrency, int Channels, TimeSpan Duration, int Population, double Skew, int Seed, bool SeedData);
+/// <param name="WarmUp">
+/// How long to run the same load before measuring, uncounted: the service's just-in-time compiler (and this
+/// driver's) reaches its optimised code only after tens of seconds of load on a small machine, so a run
+/// measured from a cold start understates the steady state a long-running service sees.
+/// </param>
+public sealed record LoadSettings(
+    string Scenario, int Concurrency, int Channels, TimeSpan Duration, int Population, double Skew, int Seed, bool SeedData, TimeSpan WarmUp = default);
 
 /// <summary>What one load run measured.</summary>
 public sealed record LoadResult(
@@ -38,12 +44,24 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
             await SeedAsync(cancellationToken);
         }
 
+        if (settings.WarmUp > TimeSpan.Zero)
+        {
+            progress($"warming up for {settings.WarmUp.TotalSeconds:0} s (not measured)");
+            await RunPhaseAsync(settings.WarmUp, "warm-up ", cancellationToken);
+            progress($"measuring for {settings.Duration.TotalSeconds:0} s");
+        }
+
+        return await RunPhaseAsync(settings.Duration, "", cancellationToken);
+    }
+
+    private async Task<LoadResult> RunPhaseAsync(TimeSpan duration, string label, CancellationToken cancellationToken)
+    {
         var latencies = new ConcurrentBag<List<long>>();
         var errors = new ConcurrentDictionary<string, long>();
         var backedOff = new ConcurrentDictionary<StatusCode, long>();
         var clock = time ?? TimeProvider.System;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        stop.CancelAfter(settings.Duration);
+        stop.CancelAfter(duration);
         var started = Stopwatch.GetTimestamp();
         long completed = 0;
 
@@ -105,7 +123,7 @@ public sealed class LoadRun(LoadSettings settings, IReadOnlyList<Clients> channe
             var waiting = backedOff.IsEmpty
                 ? ""
                 : "  backing off: " + string.Join(", ", backedOff.OrderBy(b => b.Key).Select(b => $"{b.Value} {ToCode(b.Key)}"));
-            progress($"{elapsed,6:0.0} s  {Interlocked.Read(ref completed) / elapsed,10:#,0} calls/s  errors {errors.Values.Sum()}{waiting}");
+            progress($"{label}{elapsed,6:0.0} s  {Interlocked.Read(ref completed) / elapsed,10:#,0} calls/s  errors {errors.Values.Sum()}{waiting}");
         }
 
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;

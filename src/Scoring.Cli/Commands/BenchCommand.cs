@@ -24,10 +24,15 @@ internal static class BenchCommand
         var skew = new Option<double>("--skew") { Description = "The Zipf exponent: 1 makes a few users hot, 0 picks users uniformly.", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<int>("--seed") { Description = "Random seed, for repeatable runs.", DefaultValueFactory = _ => 1 };
         var noSeedData = new Option<bool>("--no-seed-data") { Description = "Skip recording one violation per user before the run." };
+        var warmUp = new Option<int>("--warm-up")
+        {
+            Description = "Seconds of the same load to run first, not measured (0-600), so the figures are the service's steady state rather than its start-up.",
+            DefaultValueFactory = _ => 0,
+        };
 
         var command = new Command("bench", "A bounded load run against a service on this machine (loopback addresses only).")
         {
-            scenario, concurrency, channels, duration, population, skew, seed, noSeedData,
+            scenario, concurrency, channels, duration, population, skew, seed, noSeedData, warmUp,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,7 +51,8 @@ internal static class BenchCommand
                 Math.Clamp(parse.GetValue(population), 1, 10_000_000),
                 Math.Clamp(parse.GetValue(skew), 0, 10),
                 parse.GetValue(seed),
-                !parse.GetValue(noSeedData));
+                !parse.GetValue(noSeedData),
+                TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(warmUp), 0, 600)));
 
             var opened = cli.OpenChannels(parse, settings.Channels);
             try

@@ -179,6 +179,39 @@ public sealed class CliTests(CliBackend backend) : IClassFixture<CliBackend>
     }
 
     [Fact]
+    public async Task Bench_warms_up_first_and_counts_only_the_measured_calls()
+    {
+        const string User = "bench-u0";
+        var before = await CountViolationsAsync(User);
+
+        var (exitCode, output, error) = await RunAsync(
+            "bench", "--scenario", "write", "--warm-up", "1", "--duration", "1", "--concurrency", "2", "--channels", "1", "--population", "1", "--no-seed-data", "--json");
+        var measured = JsonDocument.Parse(output).RootElement.GetProperty("calls").GetInt64();
+        var recorded = await CountViolationsAsync(User) - before;
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("warming up for 1 s (not measured)", error, StringComparison.Ordinal);
+        Assert.True(measured > 0);
+        // Every call of both phases recorded one violation; only the measured ones are in the result.
+        Assert.True(recorded > measured, $"{recorded} recorded, {measured} measured");
+    }
+
+    private async Task<int> CountViolationsAsync(string user)
+    {
+        var count = 0;
+        var request = new V1.ListViolationsRequest { UserId = user, IncludeInactive = true, PageSize = 500 };
+        do
+        {
+            var page = await backend.App.Scoring.ListViolationsAsync(request);
+            count += page.Violations.Count;
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
+
+        return count;
+    }
+
+    [Fact]
     public async Task Bench_refuses_an_address_off_this_machine()
     {
         var (exitCode, _, error) = await RunAsync("bench", "--address", "http://10.1.2.3:5080", "--duration", "1");

@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Violations;
@@ -16,39 +18,44 @@ namespace Scoring.Api.Infrastructure.Persistence;
 /// </summary>
 public static class PostgresBulkWrites
 {
+    // What an insert of each entity type needs from the model, read once: the model never changes.
+    private static readonly ConcurrentDictionary<IEntityType, InsertPlan> Plans = new();
+
     public static async Task WriteAddedAsync(this ScoringDbContext db, CancellationToken cancellationToken)
     {
-        if (!db.Database.IsNpgsql())
+        if (!db.IsPostgres)
         {
             return;
         }
 
+        // One scan of the change tracker (each Entries() call detects changes over every tracked entity).
+        var tracked = db.ChangeTracker.Entries().ToList();
         var statements = new List<string>();
         var parameters = new List<NpgsqlParameter>();
         var written = new List<EntityEntry>();
         foreach (var type in (Type[])[typeof(Violation), typeof(AuditEntry)])
         {
-            var added = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added && e.Metadata.ClrType == type).ToList();
+            var added = tracked.Where(e => e.State == EntityState.Added && e.Metadata.ClrType == type).ToList();
             if (added.Count > 0)
             {
-                statements.Add(Insert(db.Model.FindEntityType(type)!, added, parameters));
+                statements.Add(Plans.GetOrAdd(db.Model.FindEntityType(type)!, InsertPlan.For).Insert(added, parameters));
                 written.AddRange(added);
             }
         }
 
-        var heads = db.ChangeTracker.Entries<UserScoreVersion>().Where(e => e.State == EntityState.Modified).ToList();
+        var heads = tracked.Where(e => e.State == EntityState.Modified && e.Entity is UserScoreVersion).Select(e => (UserScoreVersion)e.Entity).ToList();
         if (heads.Count > 0)
         {
-            var users = Parameter(parameters, heads.Select(h => h.Entity.UserId).ToArray());
-            var sequences = Parameter(parameters, heads.Select(h => h.Entity.AuditSequence).ToArray());
-            var hashes = Parameter(parameters, heads.Select(h => h.Entity.AuditHash).ToArray());
-            var times = Parameter(parameters, heads.Select(h => h.Entity.AuditAt).ToArray());
+            var users = Parameter(parameters, heads.Select(h => h.UserId).ToArray());
+            var sequences = Parameter(parameters, heads.Select(h => h.AuditSequence).ToArray());
+            var hashes = Parameter(parameters, heads.Select(h => h.AuditHash).ToArray());
+            var times = Parameter(parameters, heads.Select(h => h.AuditAt).ToArray());
             statements.Add($"""
                 UPDATE user_score_versions AS u SET audit_sequence = h.sequence, audit_hash = h.hash, audit_at = h.at
                 FROM unnest({users}::text[], {sequences}::bigint[], {hashes}::text[], {times}::timestamptz[]) AS h(user_id, sequence, hash, at)
                 WHERE u.user_id = h.user_id
                 """);
-            written.AddRange(heads);
+            written.AddRange(tracked.Where(e => e.State == EntityState.Modified && e.Entity is UserScoreVersion));
         }
 
         if (statements.Count == 0)
@@ -73,33 +80,61 @@ public static class PostgresBulkWrites
         return name;
     }
 
-    private static string Insert(IEntityType entityType, List<EntityEntry> rows, List<NpgsqlParameter> parameters)
+    /// <summary>An entity type's table, and for each column its name, store type, array element type and how to read it.</summary>
+    private sealed record InsertPlan(string Table, string Columns, IReadOnlyList<ColumnPlan> Values)
     {
-        var table = StoreObjectIdentifier.Table(entityType.GetTableName()!, entityType.GetSchema());
-        var properties = entityType.GetProperties().ToList();
-        var columns = new List<string>(properties.Count);
-        var arrays = new List<string>(properties.Count);
-        foreach (var property in properties)
+        public static InsertPlan For(IEntityType entityType)
         {
-            var mapping = property.GetRelationalTypeMapping();
-            var converter = mapping.Converter;
-            var providerType = converter?.ProviderClrType ?? property.ClrType;
-            if (property.IsNullable && providerType.IsValueType && Nullable.GetUnderlyingType(providerType) is null)
+            var table = StoreObjectIdentifier.Table(entityType.GetTableName()!, entityType.GetSchema());
+            var columns = new List<ColumnPlan>();
+            foreach (var property in entityType.GetProperties())
             {
-                providerType = typeof(Nullable<>).MakeGenericType(providerType);
+                var mapping = property.GetRelationalTypeMapping();
+                var converter = mapping.Converter;
+                var providerType = converter?.ProviderClrType ?? property.ClrType;
+                if (property.IsNullable && providerType.IsValueType && Nullable.GetUnderlyingType(providerType) is null)
+                {
+                    providerType = typeof(Nullable<>).MakeGenericType(providerType);
+                }
+
+                columns.Add(new ColumnPlan(property, property.GetColumnName(table)!, mapping.StoreType, providerType, converter));
             }
 
-            var values = Array.CreateInstance(providerType, rows.Count);
-            for (var i = 0; i < rows.Count; i++)
-            {
-                var value = rows[i].Property(property.Name).CurrentValue;
-                values.SetValue(value is null || converter is null ? value : converter.ConvertToProvider(value), i);
-            }
-
-            columns.Add(property.GetColumnName(table)!);
-            arrays.Add($"{Parameter(parameters, values)}::{mapping.StoreType}[]");
+            return new InsertPlan(table.Name, string.Join(", ", columns.Select(c => c.Name)), columns);
         }
 
-        return $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) SELECT * FROM unnest({string.Join(", ", arrays)})";
+        public string Insert(List<EntityEntry> rows, List<NpgsqlParameter> parameters)
+        {
+            var arrays = new List<string>(Values.Count);
+            foreach (var column in Values)
+            {
+                var values = Array.CreateInstance(column.ProviderType, rows.Count);
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    values.SetValue(column.Read(rows[i]), i);
+                }
+
+                arrays.Add($"{Parameter(parameters, values)}::{column.StoreType}[]");
+            }
+
+            return $"INSERT INTO {Table} ({Columns}) SELECT * FROM unnest({string.Join(", ", arrays)})";
+        }
+    }
+
+    private sealed class ColumnPlan(IProperty property, string name, string storeType, Type providerType, ValueConverter? converter)
+    {
+        private readonly IClrPropertyGetter? _getter = property.IsShadowProperty() ? null : property.GetGetter();
+
+        public string Name => name;
+
+        public string StoreType => storeType;
+
+        public Type ProviderType => providerType;
+
+        public object? Read(EntityEntry row)
+        {
+            var value = _getter is null ? row.Property(property.Name).CurrentValue : _getter.GetClrValueUsingContainingEntity(row.Entity);
+            return value is null || converter is null ? value : converter.ConvertToProvider(value);
+        }
     }
 }

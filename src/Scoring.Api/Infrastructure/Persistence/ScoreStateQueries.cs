@@ -32,7 +32,7 @@ public static class ScoreStateQueries
             ON CONFLICT (user_id) DO UPDATE SET version = excluded.version
             """;
         List<UserScoreVersion> rows;
-        if (db.Database.IsNpgsql())
+        if (db.IsPostgres)
         {
             // One text whatever the number of users (so it is prepared once), rows in the order given, and
             // the cache marks written by the same statement.
@@ -95,7 +95,7 @@ public static class ScoreStateQueries
         this ScoringDbContext db, IReadOnlyCollection<(string UserId, long Version)> synced, CancellationToken cancellationToken)
     {
         var ordered = synced.OrderBy(s => s.UserId, StringComparer.Ordinal).ToArray();
-        if (db.Database.IsNpgsql())
+        if (db.IsPostgres)
         {
             var ids = ordered.Select(s => s.UserId).ToArray();
             var versions = ordered.Select(s => s.Version).ToArray();
@@ -137,7 +137,7 @@ public static class ScoreStateQueries
         var violations = db.Violations;
         var sources = keys.Select(k => k.Source).ToArray();
         var eventIds = keys.Select(k => k.EventId).ToArray();
-        if (db.Database.IsNpgsql())
+        if (db.IsPostgres)
         {
             return violations.FromSql($"""
                 SELECT v.* FROM unnest({sources}, {eventIds}) AS k(source, event_id)

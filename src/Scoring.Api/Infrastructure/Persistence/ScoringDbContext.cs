@@ -24,6 +24,12 @@ public abstract class ScoringDbContext(DbContextOptions options) : DbContext(opt
     /// <summary>Users whose cache entry may be stale (see <see cref="ScoreCacheRepair"/>).</summary>
     public DbSet<ScoreCacheRepair> ScoreCacheRepairs => Set<ScoreCacheRepair>();
 
+    /// <summary>
+    /// Whether this is the PostgreSQL context. The write path asks on every statement it builds, and
+    /// EF Core's <c>Database.IsNpgsql()</c> reads the provider assembly's name by reflection each time.
+    /// </summary>
+    public bool IsPostgres => this is PostgresScoringDbContext;
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ScoringDbContext).Assembly);
 }
