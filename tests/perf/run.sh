@@ -228,12 +228,12 @@ cd "$(dirname "$api_dll")"
 dotnet "$api_dll" migrate >"$work/migrate.log" 2>&1
 service_port=$(free_port)
 # Each instance its own metrics port too.
-Hosting__MetricsPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
+Hosting__MetricsPort=$(free_port) Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
 pids+=($!)
 service_pid=$!
 wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
 near_port=$(free_port)
-Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
+Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$(free_port) Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
 pids+=($!)
 wait_for_line "$work/near.log" "Application started" "${pids[-1]}"
 cd "$repo"

@@ -49,7 +49,7 @@ public static class ScoringServiceExtensions
         services.AddSingleton(new SecuritySettings(authMode));
 
         services.AddOptions<GrpcOptions>().BindConfiguration(GrpcOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddGrpc();
+        services.AddGrpc().AddScoringHttpApi(services);
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcOptions>>((grpc, transport) =>
         {
             grpc.Interceptors.Add<ExceptionInterceptor>();
@@ -161,6 +161,7 @@ public static class ScoringServiceExtensions
     /// <summary>Maps the gRPC services, health and reflection.</summary>
     public static WebApplication MapScoring(this WebApplication app)
     {
+        app.UseScoringHttpApi();
         app.UseScoringSecurity();
         app.MapGrpcService<ConductScoringService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<AppealsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);

@@ -39,6 +39,7 @@ public sealed partial class ExceptionInterceptor(ILogger<ExceptionInterceptor> l
     private RpcException Map(Exception exception, ServerCallContext context)
     {
         var status = ExceptionStatus.From(exception);
+        context.GetHttpContext().Items[HttpStatusCodes.GrpcStatusKey] = status.Code;
         if (status.Code == (int)Google.Rpc.Code.Cancelled && context.Deadline <= timeProvider.GetUtcNow().UtcDateTime)
         {
             status.Code = (int)Google.Rpc.Code.DeadlineExceeded;

@@ -22,9 +22,10 @@ public sealed class AnyRoleRequirement(IReadOnlyCollection<string> roles) : Auth
 }
 
 /// <summary>
-/// Turns a refused call into a gRPC answer that says why: UNAUTHENTICATED or PERMISSION_DENIED with the
-/// reason as the status message and in an RFC 6750 <c>WWW-Authenticate</c> header, logged at Information.
-/// A bare HTTP 401/403 would reach gRPC clients with no reason at all. Nothing of the token is echoed.
+/// Turns a refused call into an answer that says why: UNAUTHENTICATED or PERMISSION_DENIED (HTTP 401 or
+/// 403 on the HTTP/JSON port) with the reason as the status message and in an RFC 6750
+/// <c>WWW-Authenticate</c> header, logged at Information. A bare HTTP 401/403 would reach gRPC clients with
+/// no reason at all. Nothing of the token is echoed.
 /// </summary>
 public sealed partial class CallRefusals(ILogger<CallRefusals> logger) : IAuthorizationMiddlewareResultHandler
 {
@@ -39,7 +40,7 @@ public sealed partial class CallRefusals(ILogger<CallRefusals> logger) : IAuthor
             var authentication = await context.AuthenticateAsync();
             var reason = WhyUnauthenticated(authentication.Failure, context.Request.Headers.Authorization.Count > 0);
             var error = authentication.Failure is null ? "invalid_request" : "invalid_token";
-            Refuse(context, Unauthenticated, reason, $"Bearer error=\"{error}\", error_description=\"{reason}\"");
+            await Refuse(context, Unauthenticated, reason, $"Bearer error=\"{error}\", error_description=\"{reason}\"");
             return;
         }
 
@@ -48,7 +49,7 @@ public sealed partial class CallRefusals(ILogger<CallRefusals> logger) : IAuthor
             var roles = authorizeResult.AuthorizationFailure?.FailedRequirements.OfType<AnyRoleRequirement>().FirstOrDefault()?.Roles;
             var reason = roles is null ? "no role may make this call" : $"missing role {string.Join(" or ", roles)}";
             var scope = roles is null ? "" : $", scope=\"{string.Join(' ', roles)}\"";
-            Refuse(context, PermissionDenied, reason, $"Bearer error=\"insufficient_scope\", error_description=\"{reason}\"{scope}");
+            await Refuse(context, PermissionDenied, reason, $"Bearer error=\"insufficient_scope\", error_description=\"{reason}\"{scope}");
             return;
         }
 
@@ -71,16 +72,14 @@ public sealed partial class CallRefusals(ILogger<CallRefusals> logger) : IAuthor
         _ => "invalid token",
     };
 
-    /// <summary>A trailers-only gRPC response, as gRPC clients expect, rather than a bare HTTP status.</summary>
-    private void Refuse(HttpContext context, int status, string reason, string challenge)
+    /// <summary>In the caller's protocol (<see cref="Refusal"/>), with the RFC 6750 challenge either way.</summary>
+    private Task Refuse(HttpContext context, int status, string reason, string challenge)
     {
         LogRefused(context.Request.Path.Value ?? "", status == Unauthenticated ? "UNAUTHENTICATED" : "PERMISSION_DENIED", reason);
-        var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/grpc";
-        response.Headers.WWWAuthenticate = challenge;
-        response.Headers["grpc-status"] = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        response.Headers["grpc-message"] = reason;
+        context.Response.Headers.WWWAuthenticate = challenge;
+        return status == Unauthenticated
+            ? Refusal.WriteAsync(context, Google.Rpc.Code.Unauthenticated, StatusCodes.Status401Unauthorized, reason)
+            : Refusal.WriteAsync(context, Google.Rpc.Code.PermissionDenied, StatusCodes.Status403Forbidden, reason);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Path}: {Status}, {Reason}")]

@@ -150,22 +150,17 @@ public static partial class SecurityExtensions
     }
 
     /// <summary>
-    /// gRPC clients read a bare HTTP 429 as UNAVAILABLE and retry; a trailers-only gRPC response with
-    /// RESOURCE_EXHAUSTED tells them to back off.
+    /// RESOURCE_EXHAUSTED, which gRPC clients read as "back off" (a bare HTTP 429 reaches them as UNAVAILABLE,
+    /// which they retry at once); HTTP 429 on the HTTP/JSON port. Either way with Retry-After when known.
     /// </summary>
     private static ValueTask RejectAsResourceExhausted(OnRejectedContext context, CancellationToken cancellationToken)
     {
-        var response = context.HttpContext.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/grpc";
-        response.Headers["grpc-status"] = "8";
-        response.Headers["grpc-message"] = "Rate limit exceeded; retry later.";
         if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
         {
-            response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        return ValueTask.CompletedTask;
+        return new ValueTask(Refusal.WriteAsync(context.HttpContext, Google.Rpc.Code.ResourceExhausted, StatusCodes.Status429TooManyRequests, "Rate limit exceeded; retry later."));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Authentication is OFF in the {Environment} environment (Auth:Mode=None, Auth:AllowAnonymous=true): every caller has every role")]

@@ -80,6 +80,24 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public async Task The_HTTP_JSON_port_is_declared_configured_and_can_be_turned_off()
+    {
+        var manifests = await RenderAsync("--set", "http.corsOrigins[0]=https://dash.example.org");
+        var ports = ((YamlSequenceNode)Single(manifests, "Service")["spec"]["ports"]).Children.ToDictionary(p => p["name"].Text());
+        var env = Env(Single(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]);
+        var off = await RenderAsync("--set", "http.enabled=false");
+        var offPorts = ((YamlSequenceNode)Single(off, "Service")["spec"]["ports"]).Children.Select(p => p["name"].Text());
+        var offEnv = Env(Single(off, "Deployment")["spec"]["template"]["spec"]["containers"][0]);
+
+        Assert.Equal("5081", ports["http"]["port"].Text());
+        Assert.Equal("http", ports["http"]["appProtocol"].Text());
+        Assert.Equal("5081", env["Hosting__HttpPort"]["value"].Text());
+        Assert.Equal("https://dash.example.org", env["Http__CorsOrigins__0"]["value"].Text());
+        Assert.DoesNotContain("http", offPorts);
+        Assert.Equal("0", offEnv["Hosting__HttpPort"]["value"].Text());
+    }
+
+    [Fact]
     public async Task Migrations_run_once_per_release_as_a_hook_job()
     {
         var job = Single(await RenderAsync(), "Job");

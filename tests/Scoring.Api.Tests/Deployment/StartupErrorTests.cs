@@ -47,6 +47,22 @@ public sealed class StartupErrorTests
     }
 
     [Fact]
+    public async Task The_HTTP_port_on_the_metrics_port_exits_with_one_line_naming_both()
+    {
+        var run = await ServerProcess.RunToExitAsync(Settings(("Hosting__HttpPort", "9999"), ("Hosting__MetricsPort", "9999")));
+
+        AssertOneLineNaming("Hosting:HttpPort and Hosting:MetricsPort are both 9999", run);
+    }
+
+    [Fact]
+    public async Task A_CORS_origin_with_a_path_exits_with_one_line_naming_it()
+    {
+        var run = await ServerProcess.RunToExitAsync(Settings(("Http__CorsOrigins__0", "https://dash.example.org/grafana")));
+
+        AssertOneLineNaming("Http:CorsOrigins:0", run);
+    }
+
+    [Fact]
     public async Task An_invalid_policy_file_exits_with_one_line_naming_Scoring_PolicyFile()
     {
         var policy = Path.Combine(Directory.CreateTempSubdirectory("scoring-policy-").FullName, "policy.json");

@@ -10,12 +10,13 @@ public sealed class ServerProcess : IDisposable
     private readonly Process _process;
     private readonly GrpcChannel _channel;
 
-    private ServerProcess(Process process, int port, int metricsPort)
+    private ServerProcess(Process process, int port, int metricsPort, int httpPort)
     {
         _process = process;
         Address = $"http://127.0.0.1:{port}";
         _channel = GrpcChannel.ForAddress(Address);
         MetricsPort = metricsPort;
+        HttpAddress = new Uri($"http://127.0.0.1:{httpPort}");
     }
 
     /// <summary>The gRPC address.</summary>
@@ -23,6 +24,9 @@ public sealed class ServerProcess : IDisposable
 
     /// <summary>The HTTP/1.1 port serving /metrics.</summary>
     public int MetricsPort { get; }
+
+    /// <summary>The HTTP/JSON API (plain HTTP/1.1).</summary>
+    public Uri HttpAddress { get; }
 
     public int ProcessId => _process.Id;
 
@@ -33,6 +37,7 @@ public sealed class ServerProcess : IDisposable
     {
         var port = ExternalProcess.FreePort();
         var metricsPort = ExternalProcess.FreePort();
+        var httpPort = ExternalProcess.FreePort();
         var serviceDll = typeof(Program).Assembly.Location;
         var info = new ProcessStartInfo("dotnet")
         {
@@ -43,6 +48,7 @@ public sealed class ServerProcess : IDisposable
             UseShellExecute = false,
         };
         info.Environment["Hosting__MetricsPort"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["Hosting__HttpPort"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // The process runs as Production, which refuses to start without an audit key.
         info.Environment["Audit__ChainKey"] = ScoringApp.AuditKey;
         foreach (var (key, value) in environment)
@@ -69,7 +75,7 @@ public sealed class ServerProcess : IDisposable
         process.BeginErrorReadLine();
 
         await listening.Task.WaitAsync(TimeSpan.FromMinutes(1));
-        return new ServerProcess(process, port, metricsPort);
+        return new ServerProcess(process, port, metricsPort, httpPort);
     }
 
     /// <summary>
@@ -96,6 +102,7 @@ public sealed class ServerProcess : IDisposable
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{ExternalProcess.FreePort()}");
         info.Environment["Hosting__MetricsPort"] = ExternalProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["Hosting__HttpPort"] = ExternalProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         // As in StartAsync: only the setting under test may be wrong.
         info.Environment["Audit__ChainKey"] = ScoringApp.AuditKey;
         foreach (var (key, value) in environment)

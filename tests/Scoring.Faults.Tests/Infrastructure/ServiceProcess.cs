@@ -81,6 +81,8 @@ public sealed class ServiceProcess : IDisposable
             UseShellExecute = false,
         };
         info.Environment["Hosting__MetricsPort"] = _metricsPort.ToString(CultureInfo.InvariantCulture);
+        // Two processes run side by side: the HTTP/JSON port's default would clash, and the suite speaks gRPC.
+        info.Environment["Hosting__HttpPort"] = "0";
         foreach (var (key, value) in _environment)
         {
             info.Environment[key] = value;
