@@ -81,6 +81,11 @@ public static class ScoringServiceExtensions
         services.AddSingleton<ViolationWritePipeline>();
         services.AddScoped<RetentionPurge>();
         services.AddHostedService<RetentionService>();
+        services.AddSingleton<Features.Standings.StandingFeedSignal>();
+        services.AddSingleton<Features.Standings.StandingFeed>();
+        services.AddHostedService(sp => sp.GetRequiredService<Features.Standings.StandingFeed>());
+        services.AddHostedService<Features.Standings.StandingDropScan>();
+        services.AddScoped<Features.Standings.StandingWatcher>();
 
         builder.AddScoringDatabase();
         builder.AddScoreCache();
@@ -167,6 +172,7 @@ public static class ScoringServiceExtensions
         app.MapGrpcService<AppealsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<AuditService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<PrivacyService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
+        app.MapGrpcService<StandingsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
 
         // Probes and scrapes stay open whatever the authentication mode; reflection only where allowed.
         app.MapGrpcHealthChecksService().AllowAnonymous();

@@ -2,6 +2,7 @@ using FluentValidation;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Scoring.Api.Features.Common;
+using Scoring.Api.Features.Standings;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Security;
 using Scoring.Domain;
@@ -21,6 +22,8 @@ public static class ExceptionStatus
     public static Status From(Exception exception) => exception switch
     {
         ValidationException validation => InvalidArgument(validation),
+        FeedCompactedException compacted => WithInfo(Code.OutOfRange, compacted.Message, "REVISION_COMPACTED", "oldest_revision", compacted.Oldest.ToString()),
+        WatcherFellBehindException behind => WithInfo(Code.ResourceExhausted, behind.Message, "WATCHER_FELL_BEHIND", "last_revision", behind.LastDelivered.ToString()),
         NotFoundException notFound => Simple(Code.NotFound, notFound.Message),
         PermissionDeniedException denied => Simple(Code.PermissionDenied, denied.Message),
         ConflictException conflict => Simple(Code.AlreadyExists, conflict.Message),
@@ -50,4 +53,12 @@ public static class ExceptionStatus
     }
 
     private static Status Simple(Code code, string message) => new() { Code = (int)code, Message = message };
+
+    /// <summary>A status with a machine-readable reason and the one value a client needs to carry on.</summary>
+    private static Status WithInfo(Code code, string message, string reason, string key, string value) => new()
+    {
+        Code = (int)code,
+        Message = message,
+        Details = { Any.Pack(new ErrorInfo { Reason = reason, Domain = "scoring.v1", Metadata = { [key] = value } }) },
+    };
 }

@@ -25,4 +25,20 @@ public sealed class ScoringOptions
     /// <summary>Violations purged per batch, so one run never holds long transactions.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 10000)]
     public int RetentionBatchSize { get; set; } = 500;
+
+    /// <summary>How long the feed of standing changes keeps an entry; a watch from an older revision is OUT_OF_RANGE.</summary>
+    public TimeSpan StandingChangeRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// How often each replica looks for standings that dropped by themselves (decay, expiry) and records
+    /// them; such a change reaches the feed within this interval (plus the time to record it).
+    /// </summary>
+    public TimeSpan StandingScanInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often each replica's feed reader looks for changes written by other replicas.</summary>
+    public TimeSpan StandingFeedPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Changes one watcher may have waiting to be sent; a watcher further behind is ended with RESOURCE_EXHAUSTED.</summary>
+    [System.ComponentModel.DataAnnotations.Range(10, 1_000_000)]
+    public int StandingWatchBuffer { get; set; } = 1000;
 }

@@ -36,7 +36,11 @@ public sealed class HttpApiTests(HttpBackend backend) : IClassFixture<HttpBacken
     public void Every_rpc_has_a_resource_style_route_reads_as_GET_changes_as_POST(string method, string route)
     {
         // GetScores reads too, but takes up to 1000 ids: a POST body, as Google's batchGet methods do.
-        string[] reads = ["GetScore", "ListViolations", "GetPolicy", "GetAppeal", "ListAppeals", "ListAuditEntries", "VerifyAuditChain", "ExportUserData"];
+        string[] reads =
+        [
+            "GetScore", "ListViolations", "GetPolicy", "GetAppeal", "ListAppeals", "ListAuditEntries", "VerifyAuditChain", "ExportUserData",
+            "ListStandingChanges", "WatchStandingChanges", "GetStandingCounts",
+        ];
         var (verb, path) = (route.Split(' ')[0], route.Split(' ')[1]);
 
         Assert.Equal(reads.Contains(method.Split('/')[1]) ? "GET" : "POST", verb);
@@ -411,6 +415,7 @@ public sealed class HttpApiTests(HttpBackend backend) : IClassFixture<HttpBacken
         FileDescriptor[] files =
         [
             V1.ConductScoringReflection.Descriptor, V1.AppealsReflection.Descriptor, V1.AuditReflection.Descriptor, V1.PrivacyReflection.Descriptor,
+            V1.StandingsReflection.Descriptor,
         ];
         foreach (var method in files.SelectMany(f => f.Services).SelectMany(s => s.Methods))
         {

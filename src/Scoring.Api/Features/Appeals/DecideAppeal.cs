@@ -9,6 +9,7 @@ using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
 using Severity = Scoring.Domain.Severity;
+using Scoring.Domain.Standings;
 
 namespace Scoring.Api.Features.Appeals;
 
@@ -47,6 +48,7 @@ public sealed class DecideAppealCommandHandler(ScoringDbContext db, UserRecordWr
         var owner = await db.OwnerOfAppealAsync(command.AppealId, cancellationToken);
         var (appeal, score) = await writer.WriteAsync(owner, async (change, token) =>
         {
+            change.Cause = StandingChangeCause.AppealDecided;
             // Read under the user's lock: of two reviewers deciding at once, the second sees the first's decision.
             var appeal = await db.FindAppealAsync(command.AppealId, null, token);
             var violation = await db.FindViolationAsync(appeal.ViolationId, null, token);

@@ -1,22 +1,28 @@
 using Microsoft.EntityFrameworkCore;
+using Scoring.Api.Features.Standings;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
+using Scoring.Domain.Standings;
 
 namespace Scoring.Api.Features.Common;
 
 /// <summary>
 /// Every change to a user's record goes through here, as one transaction: lock the users (which also
-/// marks their cache entries as possibly stale), take the time, apply the change, append its audit
-/// entries to each user's chain, read what the scores need, commit. Then the cache learns the new state,
-/// and only once it has does the mark go (later, in the background: <see cref="CacheSyncLedger"/>).
+/// marks their cache entries as possibly stale), take the time, record the standing drops that happened
+/// by themselves since the last write, apply the change, append its audit entries to each user's chain,
+/// read what the scores need, record the change of standing the change made, commit. Then the cache
+/// learns the new state, and only once it has does the mark go (later, in the background:
+/// <see cref="CacheSyncLedger"/>).
 /// Writers of one user queue on the lock, so checks made inside the change see every earlier commit.
 /// Nothing touches the database after the commit, and the context is used by one operation at a time.
 /// </summary>
 public sealed class UserRecordWriter(
-    ScoringDbContext db, IScoreCache cache, CacheSyncLedger ledger, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider, AuditKeyring auditKeys)
+    ScoringDbContext db, IScoreCache cache, CacheSyncLedger ledger, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider, AuditKeyring auditKeys,
+    StandingFeedSignal feedSignal)
 {
     /// <summary>Runs <paramref name="change"/> for <paramref name="userId"/> and returns its result with the score after it.</summary>
     public async Task<(T Result, Score Score)> WriteAsync<T>(
@@ -55,6 +61,7 @@ public sealed class UserRecordWriter(
         T result;
         DateTimeOffset now;
         Dictionary<string, ScoreState> states;
+        List<StandingChange> feed;
         try
         {
             // A failed SaveChanges rolls the whole transaction back, so savepoints would only cost round trips.
@@ -64,6 +71,7 @@ public sealed class UserRecordWriter(
 
             // After the locks: a writer that waited for another must not stamp an earlier time than it.
             now = timeProvider.GetUtcNow();
+            var (drops, standings) = await CatchUpStandingsAsync(users, rows, now, cancellationToken);
             var record = new UserRecordChange(now, users.Length == 1 ? users[0] : null);
             result = await change(record, cancellationToken);
             AppendAudit(record.AuditChanges, rows, now);
@@ -73,6 +81,7 @@ public sealed class UserRecordWriter(
             var counting = await db.LoadCountingAsync(users, policy, now, cancellationToken);
             states = users.ToDictionary(
                 user => user, user => new ScoreState(rows[user].Version, policy.Version, [.. counting[user]]), StringComparer.Ordinal);
+            feed = await RecordStandingsAsync(users, rows, states, drops, standings, record.Cause, now, cancellationToken);
 
             // Acknowledged only after this commit, so an acknowledged change survives a crash.
             await transaction.CommitAsync(cancellationToken);
@@ -82,8 +91,118 @@ public sealed class UserRecordWriter(
             db.ChangeTracker.Clear();
         }
 
+        if (feed.Count > 0)
+        {
+            feedSignal.Written(feed);
+        }
+
         await SyncCacheAsync(states);
         return (result, now, states);
+    }
+
+    /// <summary>
+    /// The standing drops that happened by themselves (decay, expiry) since each user's recorded standing,
+    /// found before the change so that its violations do not count at those earlier instants; and where
+    /// each standing stands now, before the change. A user whose standing was never recorded (written
+    /// before the feed existed) is recorded as it is, without an entry.
+    /// </summary>
+    private async Task<(List<StandingChange> Drops, Dictionary<string, StandingTimeline.Recorded> Standings)> CatchUpStandingsAsync(
+        string[] users, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var drops = new List<StandingChange>();
+        var standings = users.ToDictionary(user => user, user => rows[user].RecordedStanding, StringComparer.Ordinal);
+        var due = users.Where(user => rows[user].Standing == Standing.Unspecified || rows[user].StandingDropsAt <= now).ToArray();
+        if (due.Length == 0)
+        {
+            return (drops, standings);
+        }
+
+        // Counting from the earliest instant looked at, so a violation that expired since still counts before.
+        var from = due.Min(user => rows[user].Standing == Standing.Unspecified ? now : rows[user].StandingDropsAt!.Value);
+        var before = await db.LoadCountingAsync(due, policy, from, cancellationToken);
+        foreach (var user in due)
+        {
+            ScoredViolation[] violations = [.. before[user]];
+            if (rows[user].Standing == Standing.Unspecified)
+            {
+                var score = ScoreCalculator.Compute(policy, violations, now);
+                standings[user] = new StandingTimeline.Recorded(score.Standing, score.StandingImprovesAt);
+                continue;
+            }
+
+            var (changes, after) = StandingTimeline.CatchUp(user, policy, violations, rows[user].RecordedStanding, now);
+            drops.AddRange(changes);
+            standings[user] = after;
+        }
+
+        return (drops, standings);
+    }
+
+    /// <summary>
+    /// Writes the feed entries (the drops found before the change, then the change of standing the change
+    /// made) and where each standing now stands, in this transaction. A user whose standing stayed and
+    /// whose next drop only moved later keeps its row as it is: the scan then looks at it early, finds
+    /// nothing dropped, and reschedules it, which costs less than a write on every record.
+    /// </summary>
+    private async Task<List<StandingChange>> RecordStandingsAsync(
+        string[] users, Dictionary<string, UserScoreVersion> rows, Dictionary<string, ScoreState> states,
+        List<StandingChange> drops, Dictionary<string, StandingTimeline.Recorded> standings, StandingChangeCause cause, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var feed = new List<StandingChange>(drops);
+        foreach (var user in users)
+        {
+            var row = rows[user];
+            var score = ScoreCalculator.Compute(policy, states[user].Violations, now);
+            var before = standings[user];
+            var (changed, after) = StandingTimeline.After(user, score, before.Standing, cause);
+            if (cause == StandingChangeCause.Erasure)
+            {
+                // Consumers drop what they hold about the user: the earlier entries go, one entry says so.
+                await db.StandingChanges.Where(c => c.UserId == user).ExecuteDeleteAsync(cancellationToken);
+                feed.RemoveAll(c => c.UserId == user);
+                changed = new StandingChange(user, before.Standing, score.Standing, score.Points, score.Permanent, cause, now, policy.Version);
+            }
+
+            if (changed is not null)
+            {
+                feed.Add(changed);
+            }
+
+            var moved = after.Standing != row.Standing || after.DropsAt != row.StandingDropsAt;
+            var onlyLater = after.Standing == row.Standing && row.StandingDropsAt is { } recorded && recorded > now && after.DropsAt > recorded
+                && !feed.Exists(c => c.UserId == user);
+            if (!moved || onlyLater)
+            {
+                continue;
+            }
+
+            if (db.Entry(row).State == EntityState.Detached)
+            {
+                db.UserScoreVersions.Attach(row);
+            }
+
+            // A row before the feed (standing never recorded) was put on the scan's list by the migration.
+            var scheduled = row.StandingDropsAt is not null || row.Standing == Standing.Unspecified;
+            row.Record(after);
+            var drop = new StandingDrop { UserId = user, DueAt = after.DropsAt ?? now };
+            if (after.DropsAt is null && scheduled)
+            {
+                db.StandingDrops.Remove(drop);
+            }
+            else if (after.DropsAt is not null && scheduled)
+            {
+                db.StandingDrops.Update(drop);
+            }
+            else if (after.DropsAt is not null)
+            {
+                db.StandingDrops.Add(drop);
+            }
+        }
+
+        db.StandingChanges.AddRange(feed.Select(change => StandingChangeEntry.From(change, now)));
+        await db.SaveChangesAsync(cancellationToken);
+        return feed;
     }
 
     /// <summary>
@@ -136,4 +255,7 @@ public sealed class UserRecordChange(DateTimeOffset now, string? onlyUser)
         Audit(onlyUser ?? throw new InvalidOperationException("A write for several users must name the user of each audit entry."), change);
 
     public void Audit(string userId, AuditChange change) => _auditChanges.Add((userId, change));
+
+    /// <summary>What a change of standing this change makes is recorded as (unset: the change cannot move a standing).</summary>
+    public StandingChangeCause Cause { get; set; }
 }

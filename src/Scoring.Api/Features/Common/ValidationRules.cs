@@ -26,6 +26,18 @@ public static partial class ValidationRules
         rule.Must(text => !string.IsNullOrWhiteSpace(text)).WithMessage("{PropertyName} is required")
             .MaximumLength(maxLength).WithMessage($"{{PropertyName}} must be at most {maxLength} characters");
 
+    /// <summary>At most this many users in one filter of the feed of standing changes.</summary>
+    public const int MaxUserFilter = 1000;
+
+    /// <summary>A revision of the feed of standing changes, as the feed gave it (empty is allowed: "from the start" or "from now").</summary>
+    public static IRuleBuilderOptions<T, string?> Revision<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(text => string.IsNullOrEmpty(text) || Infrastructure.Persistence.Revision.TryParse(text, out _))
+            .WithMessage("{PropertyName} is not a revision this service gave (32 hexadecimal digits)");
+
+    /// <summary>A filter of users: empty (everyone) or at most <see cref="MaxUserFilter"/> ids.</summary>
+    public static IRuleBuilderOptions<T, IReadOnlyList<string>> UserFilter<T>(this IRuleBuilder<T, IReadOnlyList<string>> rule) =>
+        rule.Must(ids => ids.Count <= MaxUserFilter).WithMessage($"{{PropertyName}} may hold at most {MaxUserFilter} user ids");
+
     /// <summary>Reports fields by their proto names (user_id, violations[2].event_id), which is what clients see.</summary>
     public static string ToSnakeCase(string name)
     {

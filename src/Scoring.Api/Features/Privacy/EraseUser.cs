@@ -6,6 +6,7 @@ using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Security;
 using Scoring.Domain.Audit;
+using Scoring.Domain.Standings;
 
 namespace Scoring.Api.Features.Privacy;
 
@@ -38,6 +39,7 @@ public sealed class EraseUserCommandHandler(ScoringDbContext db, UserRecordWrite
         var userId = command.UserId;
         var (erasure, _) = await writer.WriteAsync(userId, async (change, token) =>
         {
+            change.Cause = StandingChangeCause.Erasure;
             var appeals = await db.Appeals.Where(a => a.UserId == userId).ExecuteDeleteAsync(token);
             var violations = await db.Violations.Where(v => v.UserId == userId).ExecuteDeleteAsync(token);
             // The lock row stays, holding no personal data: its version keeps growing, so the cache learns

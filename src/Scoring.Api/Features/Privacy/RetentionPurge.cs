@@ -7,6 +7,7 @@ using Scoring.Domain;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Violations;
+using Scoring.Domain.Standings;
 
 namespace Scoring.Api.Features.Privacy;
 
@@ -61,6 +62,7 @@ public sealed class RetentionPurge(
         var cutoff = Cutoff;
         var (purged, _) = await writer.WriteAsync(userId, async (change, token) =>
         {
+            change.Cause = StandingChangeCause.Retention;
             // Re-checked under the lock: only what is still past the cutoff goes.
             var due = await db.Violations
                 .Where(v => v.UserId == userId && violationIds.Contains(v.Id) && v.OccurredAt < cutoff)

@@ -5,6 +5,7 @@ using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Violations;
+using Scoring.Domain.Standings;
 
 namespace Scoring.Api.Features.Violations;
 
@@ -51,6 +52,7 @@ public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writ
         var users = reports.Select(r => r.UserId).ToHashSet(StringComparer.Ordinal);
         var (outcomes, at, states) = await writer.WriteManyAsync(users, async (change, token) =>
         {
+            change.Cause = StandingChangeCause.ViolationRecorded;
             var known = await LoadRecordedAsync(reports, token);
             var outcomes = new RecordOutcome[reports.Count];
             for (var i = 0; i < reports.Count; i++)

@@ -24,6 +24,14 @@ public abstract class ScoringDbContext(DbContextOptions options) : DbContext(opt
     /// <summary>Users whose cache entry may be stale (see <see cref="ScoreCacheRepair"/>).</summary>
     public DbSet<ScoreCacheRepair> ScoreCacheRepairs => Set<ScoreCacheRepair>();
 
+    /// <summary>The feed of standing changes (see <see cref="StandingChangeEntry"/>).</summary>
+    public DbSet<StandingChangeEntry> StandingChanges => Set<StandingChangeEntry>();
+
+    /// <summary>Users whose standing drops by itself, by when.</summary>
+    public DbSet<StandingDrop> StandingDrops => Set<StandingDrop>();
+
+    public DbSet<StandingFeedCompaction> StandingFeedCompaction => Set<StandingFeedCompaction>();
+
     /// <summary>
     /// Whether this is the PostgreSQL context. The write path asks on every statement it builds, and
     /// EF Core's <c>Database.IsNpgsql()</c> reads the provider assembly's name by reflection each time.
@@ -34,7 +42,16 @@ public abstract class ScoringDbContext(DbContextOptions options) : DbContext(opt
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ScoringDbContext).Assembly);
 }
 
-public sealed class PostgresScoringDbContext(DbContextOptions<PostgresScoringDbContext> options) : ScoringDbContext(options);
+public sealed class PostgresScoringDbContext(DbContextOptions<PostgresScoringDbContext> options) : ScoringDbContext(options)
+{
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        // The writing transaction's id orders the feed by commit safety (see StandingChangeEntry).
+        modelBuilder.Entity<StandingChangeEntry>().Property(c => c.TransactionId)
+            .HasDefaultValueSql("(pg_current_xact_id()::text)::bigint").ValueGeneratedOnAdd();
+    }
+}
 
 public sealed class SqliteScoringDbContext(DbContextOptions<SqliteScoringDbContext> options) : ScoringDbContext(options)
 {

@@ -1,4 +1,6 @@
+using Scoring.Domain;
 using Scoring.Domain.Audit;
+using Scoring.Domain.Standings;
 
 namespace Scoring.Api.Infrastructure.Persistence;
 
@@ -23,6 +25,21 @@ public sealed class UserScoreVersion
 
     /// <summary>The time of the user's last audit entry; null before the first.</summary>
     public DateTimeOffset? AuditAt { get; private set; }
+
+    /// <summary>The standing last recorded in the feed of standing changes (GOOD before any).</summary>
+    public Standing Standing { get; private set; } = Standing.Good;
+
+    /// <summary>When the recorded standing next drops by itself (decay, expiry) unless something happens first; null when it cannot.</summary>
+    public DateTimeOffset? StandingDropsAt { get; private set; }
+
+    public StandingTimeline.Recorded RecordedStanding => new(Standing, StandingDropsAt);
+
+    /// <summary>Records where the standing now is.</summary>
+    public void Record(StandingTimeline.Recorded recorded)
+    {
+        Standing = recorded.Standing;
+        StandingDropsAt = recorded.DropsAt;
+    }
 
     public AuditHead? AuditHead => AuditHash is null || AuditAt is null ? null : new AuditHead(AuditSequence, AuditHash, AuditAt.Value);
 

@@ -12,5 +12,7 @@ internal sealed class UserScoreVersionConfiguration : IEntityTypeConfiguration<U
         builder.Property(u => u.UserId).HasMaxLength(128);
         builder.Property(u => u.AuditHash).HasMaxLength(64);
         builder.Ignore(u => u.AuditHead);
+        builder.Ignore(u => u.RecordedStanding);
+        builder.Property(u => u.Standing).HasDefaultValue(Scoring.Domain.Standing.Good).HasSentinel(Scoring.Domain.Standing.Unspecified);
     }
 }

@@ -39,6 +39,124 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.ToTable("score_cache_repairs", (string)null);
                 });
 
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.StandingChangeEntry", b =>
+                {
+                    b.Property<long>("Sequence")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("sequence");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Sequence"));
+
+                    b.Property<int>("Cause")
+                        .HasColumnType("integer")
+                        .HasColumnName("cause");
+
+                    b.Property<DateTimeOffset>("ChangedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("changed_at");
+
+                    b.Property<bool>("Permanent")
+                        .HasColumnType("boolean")
+                        .HasColumnName("permanent");
+
+                    b.Property<double>("Points")
+                        .HasColumnType("double precision")
+                        .HasColumnName("points");
+
+                    b.Property<string>("PolicyVersion")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("policy_version");
+
+                    b.Property<int>("PreviousStanding")
+                        .HasColumnType("integer")
+                        .HasColumnName("previous_standing");
+
+                    b.Property<DateTimeOffset>("RecordedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("recorded_at");
+
+                    b.Property<int>("Standing")
+                        .HasColumnType("integer")
+                        .HasColumnName("standing");
+
+                    b.Property<long>("TransactionId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("transaction_id")
+                        .HasDefaultValueSql("(pg_current_xact_id()::text)::bigint");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Sequence")
+                        .HasName("pk_standing_changes");
+
+                    b.HasIndex("RecordedAt")
+                        .HasDatabaseName("ix_standing_changes_recorded_at");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_standing_changes_user");
+
+                    b.HasIndex("TransactionId", "Sequence")
+                        .HasDatabaseName("ix_standing_changes_revision");
+
+                    b.ToTable("standing_changes", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.StandingDrop", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
+                    b.HasKey("UserId")
+                        .HasName("pk_standing_drops");
+
+                    b.HasIndex("DueAt")
+                        .HasDatabaseName("ix_standing_drops_due_at");
+
+                    b.ToTable("standing_drops", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.StandingFeedCompaction", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("bigint")
+                        .HasColumnName("sequence");
+
+                    b.Property<long>("TransactionId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("transaction_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_standing_feed_compaction");
+
+                    b.ToTable("standing_feed_compaction", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            Sequence = 0L,
+                            TransactionId = 0L
+                        });
+                });
+
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.UserScoreVersion", b =>
                 {
                     b.Property<string>("UserId")
@@ -58,6 +176,16 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.Property<long>("AuditSequence")
                         .HasColumnType("bigint")
                         .HasColumnName("audit_sequence");
+
+                    b.Property<int>("Standing")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(1)
+                        .HasColumnName("standing");
+
+                    b.Property<DateTimeOffset?>("StandingDropsAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("standing_drops_at");
 
                     b.Property<long>("Version")
                         .HasColumnType("bigint")

@@ -33,6 +33,120 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.ToTable("score_cache_repairs", (string)null);
                 });
 
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.StandingChangeEntry", b =>
+                {
+                    b.Property<long>("Sequence")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("sequence");
+
+                    b.Property<int>("Cause")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cause");
+
+                    b.Property<long>("ChangedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("changed_at");
+
+                    b.Property<bool>("Permanent")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("permanent");
+
+                    b.Property<double>("Points")
+                        .HasColumnType("REAL")
+                        .HasColumnName("points");
+
+                    b.Property<string>("PolicyVersion")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("policy_version");
+
+                    b.Property<int>("PreviousStanding")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("previous_standing");
+
+                    b.Property<long>("RecordedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("recorded_at");
+
+                    b.Property<int>("Standing")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("standing");
+
+                    b.Property<long>("TransactionId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("transaction_id");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Sequence")
+                        .HasName("pk_standing_changes");
+
+                    b.HasIndex("RecordedAt")
+                        .HasDatabaseName("ix_standing_changes_recorded_at");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_standing_changes_user");
+
+                    b.HasIndex("TransactionId", "Sequence")
+                        .HasDatabaseName("ix_standing_changes_revision");
+
+                    b.ToTable("standing_changes", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.StandingDrop", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("DueAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("due_at");
+
+                    b.HasKey("UserId")
+                        .HasName("pk_standing_drops");
+
+                    b.HasIndex("DueAt")
+                        .HasDatabaseName("ix_standing_drops_due_at");
+
+                    b.ToTable("standing_drops", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.StandingFeedCompaction", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("sequence");
+
+                    b.Property<long>("TransactionId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("transaction_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_standing_feed_compaction");
+
+                    b.ToTable("standing_feed_compaction", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            Sequence = 0L,
+                            TransactionId = 0L
+                        });
+                });
+
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.UserScoreVersion", b =>
                 {
                     b.Property<string>("UserId")
@@ -52,6 +166,16 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<long>("AuditSequence")
                         .HasColumnType("INTEGER")
                         .HasColumnName("audit_sequence");
+
+                    b.Property<int>("Standing")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(1)
+                        .HasColumnName("standing");
+
+                    b.Property<long?>("StandingDropsAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("standing_drops_at");
 
                     b.Property<long>("Version")
                         .HasColumnType("INTEGER")

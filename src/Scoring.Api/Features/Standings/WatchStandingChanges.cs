@@ -1,0 +1,173 @@
+using FluentValidation;
+using Scoring.Api.Features.Common;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain.Standings;
+
+namespace Scoring.Api.Features.Standings;
+
+/// <summary>Watch the feed from a revision (null: from now), for some users (empty: all).</summary>
+public sealed record WatchStandingChangesQuery(string? FromRevision, IReadOnlyList<string> UserIds);
+
+public sealed class WatchStandingChangesQueryValidator : AbstractValidator<WatchStandingChangesQuery>
+{
+    public WatchStandingChangesQueryValidator()
+    {
+        RuleFor(q => q.FromRevision).Revision();
+        RuleFor(q => q.UserIds).UserFilter();
+        RuleForEach(q => q.UserIds).UserId();
+    }
+}
+
+/// <summary>What a watch sends: a change, or a bookmark (nothing more up to this revision).</summary>
+public abstract record WatchEvent
+{
+    public sealed record Change(FeedItem Item) : WatchEvent;
+
+    public sealed record Bookmark(Revision Revision) : WatchEvent;
+}
+
+/// <summary>The revision asked for is older than retention keeps; <see cref="Oldest"/> is where the feed now starts.</summary>
+public sealed class FeedCompactedException(Revision oldest)
+    : Exception($"revision is older than the feed keeps; list scores again and watch from {oldest}")
+{
+    public Revision Oldest { get; } = oldest;
+}
+
+/// <summary>The watcher fell further behind than its buffer; <see cref="LastDelivered"/> is where to resume.</summary>
+public sealed class WatcherFellBehindException(Revision lastDelivered)
+    : Exception($"the watcher fell too far behind; resume from {lastDelivered}")
+{
+    public Revision LastDelivered { get; } = lastDelivered;
+}
+
+/// <summary>
+/// One watch of the feed. From a revision: the changes after it are read from the database until the
+/// watch reaches the shared reader (<see cref="StandingFeed"/>), then it subscribes and bridges the gap
+/// between where it read to and where its subscription starts, so every change is sent exactly once, in
+/// revision order. From now: a bookmark with the current revision first. While idle: a bookmark every
+/// 10 seconds. A consumer that stops reading is ended once its buffer fills.
+/// </summary>
+public sealed class StandingWatcher(
+    ScoringDbContext db, StandingFeed feed, IValidator<WatchStandingChangesQuery> validator, TimeProvider time)
+{
+    public static readonly TimeSpan BookmarkInterval = TimeSpan.FromSeconds(10);
+    private const int CatchUpPage = 500;
+
+    public async Task RunAsync(WatchStandingChangesQuery query, Func<WatchEvent, CancellationToken, Task> send, CancellationToken cancellationToken)
+    {
+        await validator.ValidateAndThrowAsync(query, cancellationToken);
+        IReadOnlySet<string>? users = query.UserIds.Count > 0 ? query.UserIds.ToHashSet(StringComparer.Ordinal) : null;
+        Revision? from = string.IsNullOrEmpty(query.FromRevision) ? null : ParsedRevision(query.FromRevision);
+        var last = from ?? Revision.Start;
+        if (from is { } start)
+        {
+            if (await db.CompactedAsync(cancellationToken) is var oldest && start < oldest)
+            {
+                throw new FeedCompactedException(oldest);
+            }
+
+            last = await SendFromDatabaseAsync(last, null, users, send, cancellationToken);
+        }
+
+        var subscription = await feed.SubscribeAsync(users, cancellationToken);
+        try
+        {
+            if (from is null)
+            {
+                last = subscription.From;
+                await send(new WatchEvent.Bookmark(last), cancellationToken);
+            }
+            else if (last < subscription.From)
+            {
+                last = await SendFromDatabaseAsync(last, subscription.From, users, send, cancellationToken);
+            }
+
+            await SendLiveAsync(subscription, last, send, cancellationToken);
+        }
+        finally
+        {
+            feed.Unsubscribe(subscription);
+        }
+    }
+
+    private static Revision ParsedRevision(string text) =>
+        Revision.TryParse(text, out var revision) ? revision : throw new InvalidOperationException("validated above");
+
+    /// <summary>Sends the stored changes after <paramref name="last"/> (up to <paramref name="upTo"/> if given); returns the revision reached.</summary>
+    private async Task<Revision> SendFromDatabaseAsync(
+        Revision last, Revision? upTo, IReadOnlySet<string>? users, Func<WatchEvent, CancellationToken, Task> send, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var page = await db.ReadFeedAsync(last, users, CatchUpPage, cancellationToken);
+            foreach (var entry in page.Entries)
+            {
+                var revision = Revision.Of(entry);
+                if (upTo is { } end && revision > end)
+                {
+                    return end;
+                }
+
+                await send(new WatchEvent.Change(new FeedItem(revision, entry.ToChange())), cancellationToken);
+                last = revision;
+            }
+
+            if (page.Entries.Count < CatchUpPage)
+            {
+                // Everything up to the horizon is sent (a filtered page is complete for the other users too).
+                var reached = page.Horizon > last ? page.Horizon : last;
+                return upTo is { } bound && reached > bound ? bound : reached;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends each change from the subscription, and a bookmark whenever the bookmark interval passes with
+    /// none. A consumer that stopped reading stalls a write on the connection's flow control; its buffer
+    /// then overflows and the subscription ends, so what it holds stays bounded, and the consumer, once it
+    /// reads again, gets what was written and then RESOURCE_EXHAUSTED naming the last of it.
+    /// </summary>
+    private async Task SendLiveAsync(
+        FeedSubscription subscription, Revision last, Func<WatchEvent, CancellationToken, Task> send, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            while (subscription.Pending.TryRead(out var item))
+            {
+                if (item.Revision > last)
+                {
+                    await send(new WatchEvent.Change(item), cancellationToken);
+                    last = item.Revision;
+                }
+            }
+
+            if (subscription.FellBehind)
+            {
+                throw new WatcherFellBehindException(last);
+            }
+
+            if (!await WaitForChangeAsync(subscription, cancellationToken) && feed.BookmarkFor(subscription) is { } bookmark)
+            {
+                last = bookmark > last ? bookmark : last;
+                await send(new WatchEvent.Bookmark(last), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Waits for a change, up to the bookmark interval; false when the interval passed with none.</summary>
+    private async Task<bool> WaitForChangeAsync(FeedSubscription subscription, CancellationToken cancellationToken)
+    {
+        using var elapsed = new CancellationTokenSource(BookmarkInterval, time);
+        using var interval = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
+        try
+        {
+            // False when the subscription ended (the watcher fell behind): the loop then says so.
+            await subscription.Pending.WaitToReadAsync(interval.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+}
