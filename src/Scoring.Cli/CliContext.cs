@@ -20,7 +20,8 @@ public sealed class CliContext(
 {
     public const int Failed = 1;
 
-    private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation().WithFormatDefaultValues(false));
+    // Zero values are printed ("points": 0): a script reads a field that is always there.
+    private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation().WithFormatDefaultValues(true));
 
     /// <summary>Runs one call: prints its result, or its status and offending fields with a non-zero exit code.</summary>
     public Func<ParseResult, CancellationToken, Task<int>> Call<TResponse>(
@@ -28,7 +29,12 @@ public sealed class CliContext(
         where TResponse : IMessage
         => async (parse, cancellationToken) =>
         {
-            using var channel = channelFor(parse.GetValue(address)!);
+            if (!TryAddress(parse, out var target))
+            {
+                return Failed;
+            }
+
+            using var channel = channelFor(target);
             try
             {
                 var response = await call(new Clients(channel), parse, Headers(), cancellationToken);
@@ -50,8 +56,36 @@ public sealed class CliContext(
             }
         };
 
-    /// <summary>The address a command line names (or the default).</summary>
-    public string Address(ParseResult parse) => parse.GetValue(address)!;
+    /// <summary>The address a command line names (or the default), with http:// added when it has no scheme.</summary>
+    public string Address(ParseResult parse) => Normalize(parse.GetValue(address)!) ?? parse.GetValue(address)!;
+
+    /// <summary>The address, or one line on stderr saying what is wrong with it.</summary>
+    public bool TryAddress(ParseResult parse, out string target)
+    {
+        var given = parse.GetValue(address)!;
+        if (Normalize(given) is { } normalized)
+        {
+            target = normalized;
+            return true;
+        }
+
+        error.WriteLine($"error: --address '{given}' is not an address: expected host:port or http://host:port (https:// with TLS)");
+        target = "";
+        return false;
+    }
+
+    /// <summary>host:port becomes http://host:port (the service speaks h2c); anything but an http(s) URL is refused.</summary>
+    private static string? Normalize(string given)
+    {
+        var candidate = given.Contains("://", StringComparison.Ordinal) ? given : "http://" + given;
+        return Uri.TryCreate(candidate, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+            ? candidate
+            : null;
+    }
+
+    public JsonFormatter JsonFormatter => Json;
+
+    public Task ReportErrorAsync(RpcException exception) => ReportAsync(exception);
 
     public bool WantsJson(ParseResult parse) => parse.GetValue(json);
 
@@ -60,6 +94,8 @@ public sealed class CliContext(
     public TextWriter Error => error;
 
     /// <summary>Several channels to the address: each its own HTTP/2 connection.</summary>
+    public GrpcChannel OpenChannel(string target) => channelFor(target);
+
     public IReadOnlyList<GrpcChannel> OpenChannels(ParseResult parse, int count) =>
         [.. Enumerable.Range(0, count).Select(_ => channelFor(Address(parse)))];
 
@@ -168,4 +204,5 @@ public sealed class Clients(GrpcChannel channel)
     public V1.Appeals.AppealsClient Appeals { get; } = new(channel);
     public V1.Audit.AuditClient Audit { get; } = new(channel);
     public V1.Privacy.PrivacyClient Privacy { get; } = new(channel);
+    public V1.Standings.StandingsClient Standings { get; } = new(channel);
 }

@@ -13,11 +13,12 @@ public static class ScoringCli
     /// <param name="environment">Reads SCORING_ADDRESS and SCORING_TOKEN.</param>
     /// <param name="channelFor">Opens a channel to an address (tests pass one to an in-process server).</param>
     public static async Task<int> RunAsync(
-        string[] args, TextWriter output, TextWriter error, Func<string, string?> environment, Func<string, GrpcChannel> channelFor)
+        string[] args, TextWriter output, TextWriter error, Func<string, string?> environment, Func<string, GrpcChannel> channelFor,
+        CancellationToken cancellationToken = default)
     {
         var address = new Option<string>("--address")
         {
-            Description = "The service's gRPC address (default: SCORING_ADDRESS, else http://localhost:5080).",
+            Description = "The service's gRPC address, as host:port or http://host:port (default: SCORING_ADDRESS, else http://localhost:5080).",
             Recursive = true,
             DefaultValueFactory = _ => environment("SCORING_ADDRESS") is { Length: > 0 } configured ? configured : DefaultAddress,
         };
@@ -33,12 +34,13 @@ public static class ScoringCli
             .Concat(AppealCommands.Create(context))
             .Concat(AuditCommands.Create(context))
             .Concat(PrivacyCommands.Create(context))
+            .Append(WatchCommand.Create(context))
             .Append(BenchCommand.Create(context)))
         {
             root.Subcommands.Add(command);
         }
 
         var parsed = root.Parse(args);
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
     }
 }

@@ -9,7 +9,7 @@ using ScoringCli = cli::Scoring.Cli.ScoringCli;
 namespace Scoring.Api.Tests.Cli;
 
 /// <summary>The scoring command against the real service (in process, over its HTTP/2 handler).</summary>
-public sealed class CliTests(CliBackend backend) : IClassFixture<CliBackend>
+public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFixture<CliBackend>
 {
     private async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) =>
         await RunAsync(backend.App, token: null, args);
@@ -209,6 +209,124 @@ public sealed class CliTests(CliBackend backend) : IClassFixture<CliBackend>
         while (request.PageToken.Length > 0);
 
         return count;
+    }
+
+    [Fact]
+    public async Task Json_output_keeps_zero_values()
+    {
+        var score = await JsonAsync("score", "nobody-" + Requests.NewUserId());
+
+        Assert.Equal(0, score.GetProperty("points").GetDouble());
+        Assert.Equal(0, score.GetProperty("activeViolations").GetInt32());
+        Assert.False(score.GetProperty("permanent").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("localhost:5999", "http://localhost:5999")]
+    [InlineData("127.0.0.1:5080", "http://127.0.0.1:5080")]
+    [InlineData("https://scoring.example.org", "https://scoring.example.org")]
+    public async Task An_address_without_a_scheme_is_taken_as_http(string given, string expected)
+    {
+        var asked = new List<string>();
+        var (exitCode, _, error) = await RunWithChannelAsync(
+            address =>
+            {
+                asked.Add(address);
+                return GrpcChannel.ForAddress(backend.App.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = backend.App.Server.CreateHandler() });
+            },
+            CancellationToken.None, "policy", "--address", given);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Equal([expected], asked);
+    }
+
+    [Fact]
+    public async Task A_malformed_address_is_one_line_not_a_stack_trace()
+    {
+        var (exitCode, _, error) = await RunAsync("policy", "--address", "ftp://scoring");
+
+        Assert.NotEqual(0, exitCode);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: --address 'ftp://scoring' is not an address", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Watch_prints_each_change_and_resumes_on_another_replica_without_gaps_or_repeats()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Auth__Mode"] = "None",
+            ["Auth__AllowAnonymous"] = "true",
+            ["Database__Provider"] = "Postgres",
+            ["ConnectionStrings__Scoring"] = await servers.Postgres.CreateDatabaseAsync(),
+        };
+        using var first = await ServerProcess.StartAsync(environment);
+        using var second = await ServerProcess.StartAsync(environment);
+        var addresses = new Queue<string>([first.Address, second.Address]);
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        var synchronizedOutput = TextWriter.Synchronized(output);
+        var synchronizedErrors = TextWriter.Synchronized(errors);
+        using var stop = new CancellationTokenSource();
+        var watching = ScoringCli.RunAsync(
+            ["watch", "--json"], synchronizedOutput, synchronizedErrors, _ => null,
+            _ => GrpcChannel.ForAddress(addresses.Count > 1 ? addresses.Dequeue() : addresses.Peek()),
+            stop.Token);
+        string[] users = [Requests.NewUserId(), Requests.NewUserId()];
+
+        // The writers lock themselves for each write: reading under that lock sees whole lines.
+        string Printed()
+        {
+            lock (synchronizedOutput)
+            {
+                return output.ToString();
+            }
+        }
+
+        string State()
+        {
+            lock (synchronizedErrors)
+            {
+                return $"output:\n{Printed()}\nerrors:\n{errors}";
+            }
+        }
+
+        await WaitForAsync(() => Printed().Contains("bookmark", StringComparison.Ordinal), State);
+        await first.Scoring.RecordViolationAsync(Requests.Violation(users[0]));
+        await WaitForAsync(() => Printed().Contains(users[0], StringComparison.Ordinal), State);
+        first.Crash();
+        await second.Scoring.RecordViolationAsync(Requests.Violation(users[1]));
+        await WaitForAsync(() => Printed().Contains(users[1], StringComparison.Ordinal), State);
+        await stop.CancelAsync();
+        var exitCode = await watching;
+
+        var changes = Printed().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => JsonDocument.Parse(line).RootElement)
+            .Where(line => line.TryGetProperty("change", out _))
+            .Select(line => line.GetProperty("change").GetProperty("userId").GetString())
+            .ToList();
+        Assert.Equal(0, exitCode);
+        Assert.Equal(users, changes);
+        Assert.Contains("resuming from", State(), StringComparison.Ordinal);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, Func<string>? state = null)
+    {
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        for (var i = 0; !condition(); i++)
+        {
+            Assert.True(i < 1500, $"The condition did not hold within 30 s.\n{state?.Invoke()}");
+            await poll.WaitForNextTickAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunWithChannelAsync(
+        Func<string, GrpcChannel> channelFor, CancellationToken cancellationToken, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await ScoringCli.RunAsync(args, output, error, _ => null, channelFor, cancellationToken);
+        return (exitCode, output.ToString(), error.ToString());
     }
 
     [Fact]
