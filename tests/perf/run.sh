@@ -11,7 +11,8 @@
 # Settings (environment): PERF_DURATION seconds per measurement (default 10), PERF_READ_CONNECTIONS and
 # PERF_READ_STREAMS (default 4 x 64 = 256 calls in flight), PERF_WRITE_CONCURRENCY (default 32 clients
 # or calls in flight for every durable-write figure), PERF_WRITE_WARM_UP seconds of unmeasured load before
-# each durable-write figure (default 20), PERF_POPULATION users (default 10000).
+# each durable-write figure (default 20), PERF_POPULATION users (default 10000), PERF_WATCHERS watchers of
+# the feed of standing changes (default 1000) while PERF_WATCH_RATE changes/s are written (default 1000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -22,6 +23,8 @@ read_streams=${PERF_READ_STREAMS:-64}
 write_concurrency=${PERF_WRITE_CONCURRENCY:-32}
 write_warm_up=${PERF_WRITE_WARM_UP:-20}
 population=${PERF_POPULATION:-10000}
+watchers=${PERF_WATCHERS:-1000}
+watch_rate=${PERF_WATCH_RATE:-1000}
 batch=100
 
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -111,6 +114,7 @@ pids+=($!)
 wait_for_line "$work/redis.log" "Ready to accept connections" "${pids[-1]}"
 
 declare -A value unit
+value[watch_rate_target]=$watch_rate; unit[watch_rate_target]="changes/s"
 
 # CPU seconds used so far, for the per-operation costs under the table. PostgreSQL's backends are the
 # postmaster's children: live ones are read directly, exited ones are in its children's totals.
@@ -227,8 +231,9 @@ export RateLimit__Anonymous__PermitsPerSecond=10000000 RateLimit__Anonymous__Bur
 cd "$(dirname "$api_dll")"
 dotnet "$api_dll" migrate >"$work/migrate.log" 2>&1
 service_port=$(free_port)
-# Each instance its own metrics port too.
-Hosting__MetricsPort=$(free_port) Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
+http_port=$(free_port)
+# Each instance its own metrics and HTTP/JSON ports too.
+Hosting__MetricsPort=$(free_port) Hosting__HttpPort=$http_port dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
 pids+=($!)
 service_pid=$!
 wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
@@ -254,6 +259,13 @@ unit[get_score]="calls/s"
 say "service with near copies: GetScore, cache hits"
 h2load_run get_score_near "$near" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 unit[get_score_near]="calls/s"
+
+say "service: GET /v1/users/{id}/score over HTTP/1.1 JSON, cache hits ($((read_connections * read_streams)) connections, h2load --h1)"
+h2load --h1 -c "$((read_connections * read_streams))" -m 1 -D "$duration" --warm-up-time 2 \
+  "http://127.0.0.1:$http_port/v1/users/bench-u0/score" >"$work/json.h2load" 2>&1
+value[get_score_json]=$(grep -oP 'finished in [0-9.]+s, \K[0-9.]+(?= req/s)' "$work/json.h2load"); unit[get_score_json]="calls/s"
+value[get_score_json_failed]=$(grep -oP 'requests: .* \K[0-9]+(?= failed)' "$work/json.h2load")
+value[get_score_json_2xx]=$(grep -oP 'status codes: \K[0-9]+(?= 2xx)' "$work/json.h2load")
 
 say "service: GetScores of $batch, cache hits (h2load)"
 h2load_run get_scores "$service" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
@@ -292,6 +304,14 @@ say "service: RecordViolations of $batch ($write_concurrency in flight, .NET dri
 write_run record_batch batch-write
 value[record_batch]=$(jq ".callsPerSecond * $batch" "$work/record_batch.json"); unit[record_batch]="rows/s"
 
+say "service: $watchers watchers of the feed while writers record $watch_rate changes/s (.NET driver, ${duration} s)"
+dotnet "$cli_dll" bench --address "$service" --scenario watch --concurrency "$watchers" --channels 16 --rate "$watch_rate" \
+  --duration "$duration" --json >"$work/watch.json" 2>"$work/watch.progress" || true
+value[watch_changes]=$(jq '.changesPerSecond' "$work/watch.json"); unit[watch_changes]="changes/s"
+value[watch_deliveries]=$(jq ".delivered / $duration" "$work/watch.json"); unit[watch_deliveries]="deliveries/s"
+value[watch_p99]=$(jq '.p99DelayMs' "$work/watch.json")
+watch_summary=$(jq -r '"written \(.changesWritten), delivered \(.delivered), missing \(.missing), duplicates \(.duplicates), p50 \(.p50DelayMs) ms, p99 \(.p99DelayMs) ms, errors \(.errors | to_entries | map("\(.key)×\(.value)") | join(" "))"' "$work/watch.json")
+
 errors=$(jq -s '[.[].errors | to_entries[] | "\(.key)×\(.value)"] | join(" ")' -r "$work/record.json" "$work/record_batch.json")
 
 # --- The table -----------------------------------------------------------------------------------------
@@ -313,6 +333,8 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   row "GetScore, cache hit (near copy)" get_score_near grpc_ceiling 0.40 get_score_near_p99 10
   row "GetScores of $batch, cache hits (Redis)" get_scores redis_get "" get_scores_p99
   row "GetScores of $batch, hits (near copies)" get_scores_near redis_get "" get_scores_near_p99
+  row "GetScore over HTTP/JSON, cache hit" get_score_json get_score 0.5
+  row "Watch: changes written with $watchers watchers" watch_changes watch_rate_target 1.0 watch_p99 1000
   row "RecordViolation (durable)" record pg_single 0.5 record_p99
   row "RecordViolations of $batch (durable)" record_batch pg_batch 0.5 record_batch_p99
   echo
@@ -322,5 +344,7 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   echo "          GetScores ${value[get_scores_sample]} / near ${value[get_scores_near_sample]}"
   echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
   echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
+  echo "watch: $watch_summary (target: every change to every watcher, p99 delivery < 1 s, at $watch_rate changes/s)"
+  echo "HTTP/JSON GetScore: ${value[get_score_json_2xx]:-0} answered 2xx, ${value[get_score_json_failed]:-?} failed (ratio is to gRPC GetScore through Redis in this run)"
   echo "HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}, GetScores ${value[get_scores_failed]} / near ${value[get_scores_near_failed]}; write errors: ${errors:-none}"
 }

@@ -13,10 +13,11 @@ internal static class BenchCommand
     {
         var scenario = new Option<string>("--scenario")
         {
-            Description = "read (GetScore), batch-read (GetScores of 100), write (RecordViolation), batch-write (RecordViolations of 100), mixed (95 % reads).",
+            Description = "read (GetScore), batch-read (GetScores of 100), write (RecordViolation), batch-write (RecordViolations of 100), mixed (95 % reads), watch (--concurrency watchers of the feed while writers record --rate changes/s).",
             DefaultValueFactory = _ => "read",
         };
-        scenario.AcceptOnlyFromAmong(LoadRun.Scenarios);
+        scenario.AcceptOnlyFromAmong([.. LoadRun.Scenarios, "watch"]);
+        var rate = new Option<int>("--rate") { Description = "watch: changes written per second.", DefaultValueFactory = _ => 1000 };
         var concurrency = new Option<int>("--concurrency") { Description = "Calls in flight.", DefaultValueFactory = _ => 64 };
         var channels = new Option<int>("--channels") { Description = "HTTP/2 connections.", DefaultValueFactory = _ => 4 };
         var duration = new Option<int>("--duration") { Description = "Seconds to run (1-600).", DefaultValueFactory = _ => 10 };
@@ -32,7 +33,7 @@ internal static class BenchCommand
 
         var command = new Command("bench", "A bounded load run against a service on this machine (loopback addresses only).")
         {
-            scenario, concurrency, channels, duration, population, skew, seed, noSeedData, warmUp,
+            scenario, concurrency, channels, duration, population, skew, seed, noSeedData, warmUp, rate,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -57,6 +58,16 @@ internal static class BenchCommand
             var opened = cli.OpenChannels(parse, settings.Channels);
             try
             {
+                if (settings.Scenario == "watch")
+                {
+                    var watch = new WatchRun(
+                        settings.Concurrency, Math.Clamp(parse.GetValue(rate), 1, 100_000), settings.Duration,
+                        [.. opened.Select(c => new Clients(c))], cli.Headers(), line => cli.Error.WriteLine(line));
+                    var watched = await watch.RunAsync(cancellationToken);
+                    await cli.Output.WriteLineAsync(JsonSerializer.Serialize(watched, BenchJson.Default.WatchResult));
+                    return watched.Missing == 0 && watched.Duplicates == 0 && watched.Errors.Count == 0 ? 0 : CliContext.Failed;
+                }
+
                 var run = new LoadRun(settings, [.. opened.Select(c => new Clients(c))], cli.Headers(), line => cli.Error.WriteLine(line), TimeProvider.System);
                 var result = await run.RunAsync(cancellationToken);
                 await Report(cli, parse, result);
@@ -106,4 +117,5 @@ internal static class BenchCommand
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(LoadResult))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(WatchResult))]
 internal sealed partial class BenchJson : System.Text.Json.Serialization.JsonSerializerContext;
