@@ -52,6 +52,39 @@ public sealed class MigrationBackfillTests(TestServers servers)
         }
     }
 
+    [Theory]
+    [InlineData(DatabaseProvider.Postgres)]
+    [InlineData(DatabaseProvider.Sqlite)]
+    public async Task Users_written_before_the_feed_are_left_unrecorded_and_due_for_the_scan(DatabaseProvider provider)
+    {
+        var directory = Directory.CreateTempSubdirectory("scoring-migration-");
+        try
+        {
+            await using var db = provider == DatabaseProvider.Postgres
+                ? Context(provider, await servers.Postgres.CreateDatabaseAsync())
+                : Context(provider, $"Data Source={Path.Combine(directory.FullName, "scoring.db")}");
+            var migrator = db.GetService<IMigrator>();
+            var before = db.Database.GetMigrations().Single(m => m.EndsWith("_WritePathSync", StringComparison.Ordinal));
+            await migrator.MigrateAsync(before, TestContext.Current.CancellationToken);
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO user_score_versions (user_id, version, audit_sequence) VALUES ('u-old', 3, 0)", TestContext.Current.CancellationToken);
+
+            await migrator.MigrateAsync(cancellationToken: TestContext.Current.CancellationToken);
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO user_score_versions (user_id, version, audit_sequence) VALUES ('u-new', 1, 0)", TestContext.Current.CancellationToken);
+
+            var rows = await db.UserScoreVersions.AsNoTracking().OrderBy(u => u.UserId).ToListAsync(TestContext.Current.CancellationToken);
+            var due = await db.StandingDrops.AsNoTracking().ToListAsync(TestContext.Current.CancellationToken);
+            Assert.Equal([("u-new", Domain.Standing.Good), ("u-old", Domain.Standing.Unspecified)], rows.Select(r => (r.UserId, r.Standing)));
+            var old = Assert.Single(due);
+            Assert.Equal("u-old", old.UserId);
+            Assert.True(old.DueAt < First);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
     private static ScoringDbContext Context(DatabaseProvider provider, string connectionString) => provider == DatabaseProvider.Postgres
         ? new PostgresScoringDbContext((DbContextOptions<PostgresScoringDbContext>)new DbContextOptionsBuilder<PostgresScoringDbContext>()
             .UseScoringDatabase(provider, connectionString).Options)

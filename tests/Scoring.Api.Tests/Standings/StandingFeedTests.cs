@@ -162,6 +162,39 @@ public sealed class StandingFeedTests(TestServers servers)
         Assert.Equal([late], remaining.Changes.Select(c => c.UserId));
     }
 
+    [Fact]
+    public async Task A_user_from_before_the_feed_is_recorded_by_the_scan_without_an_entry_then_followed()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = new ScoringApp(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = database,
+            ["Scoring:StandingChangeRetention"] = "30.00:00:00",
+        });
+        var user = NewUserId();
+        await app.Scoring.RecordViolationAsync(Violation(user, severity: Severity.Medium), cancellationToken: Token);
+        await ListAllAsync(app.Standings, user);
+        // As the StandingFeed migration leaves a user written before it: standing unknown, due for the scan.
+        await using (var connection = new Npgsql.NpgsqlConnection(database))
+        {
+            await connection.OpenAsync(Token);
+            await using var reset = new Npgsql.NpgsqlCommand(
+                $"UPDATE user_score_versions SET standing = 0, standing_drops_at = NULL; DELETE FROM standing_changes; " +
+                $"DELETE FROM standing_drops; INSERT INTO standing_drops (user_id, due_at) VALUES ('{user}', '2000-01-01T00:00:00Z')",
+                connection);
+            await reset.ExecuteNonQueryAsync(Token);
+        }
+
+        await Scan(app).RunOnceAsync(Token);
+        app.Time.Advance(TimeSpan.FromDays(13));
+        await Scan(app).RunOnceAsync(Token);
+
+        // The scan recorded WARNED as it found it (no entry), so the decay is the only entry, from WARNED.
+        var decayed = Assert.Single(await ListAllAsync(app.Standings, user));
+        Assert.Equal((Standing.Warned, Standing.Good, StandingChangeCause.Decay), (decayed.PreviousStanding, decayed.Standing, decayed.Cause));
+    }
+
     [Theory]
     [InlineData("Postgres")]
     [InlineData("Sqlite")]
