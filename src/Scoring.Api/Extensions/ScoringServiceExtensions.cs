@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Audit;
 using Scoring.Api.Features.Common;
+using Scoring.Api.Features.Operations;
 using Scoring.Api.Features.Privacy;
 using Scoring.Api.Features.Scores;
 using Scoring.Api.Features.Violations;
@@ -81,6 +82,10 @@ public static class ScoringServiceExtensions
         services.AddSingleton<ViolationWritePipeline>();
         services.AddScoped<RetentionPurge>();
         services.AddHostedService<RetentionService>();
+        // The database-wide gauges (open and overdue appeals, cache repairs pending), read every 30 s.
+        services.AddScoped<LiveFiguresQuery>();
+        services.AddSingleton<LiveFiguresRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<LiveFiguresRefresher>());
 
         builder.AddScoringDatabase();
         builder.AddScoreCache();
@@ -161,6 +166,8 @@ public static class ScoringServiceExtensions
     /// <summary>Maps the gRPC services, health and reflection.</summary>
     public static WebApplication MapScoring(this WebApplication app)
     {
+        // Outermost, so refusals written before a service runs are tagged too.
+        app.UseGrpcStatusInRequestMetrics();
         app.UseScoringHttpApi();
         app.UseScoringSecurity();
         app.MapGrpcService<ConductScoringService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
