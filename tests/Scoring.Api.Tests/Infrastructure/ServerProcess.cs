@@ -32,6 +32,8 @@ public sealed class ServerProcess : IDisposable
 
     public ConductScoring.ConductScoringClient Scoring => new(_channel);
 
+    public Appeals.AppealsClient Appeals => new(_channel);
+
     /// <summary>Starts the service with these settings (environment-variable form) and returns once it listens.</summary>
     public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
     {
