@@ -26,6 +26,12 @@ public class AppealTests
     }
 
     [Fact]
+    public void The_open_states_queries_count_are_exactly_the_states_IsOpen_accepts()
+    {
+        Assert.Equal(Enum.GetValues<AppealState>().Where(s => s.IsOpen()), AppealStates.Open.Order());
+    }
+
+    [Fact]
     public void The_appeal_window_includes_its_last_instant_and_nothing_after()
     {
         var violation = NewViolation();

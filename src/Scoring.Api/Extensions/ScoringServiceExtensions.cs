@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Audit;
 using Scoring.Api.Features.Common;
+using Scoring.Api.Features.Operations;
 using Scoring.Api.Features.Privacy;
 using Scoring.Api.Features.Scores;
 using Scoring.Api.Features.Violations;
@@ -86,6 +87,10 @@ public static class ScoringServiceExtensions
         services.AddHostedService(sp => sp.GetRequiredService<Features.Standings.StandingFeed>());
         services.AddHostedService<Features.Standings.StandingDropScan>();
         services.AddScoped<Features.Standings.StandingWatcher>();
+        // The database-wide gauges (open and overdue appeals, cache repairs pending), read every 30 s.
+        services.AddScoped<LiveFiguresQuery>();
+        services.AddSingleton<LiveFiguresRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<LiveFiguresRefresher>());
 
         builder.AddScoringDatabase();
         builder.AddScoreCache();
@@ -166,6 +171,8 @@ public static class ScoringServiceExtensions
     /// <summary>Maps the gRPC services, health and reflection.</summary>
     public static WebApplication MapScoring(this WebApplication app)
     {
+        // Outermost, so refusals written before a service runs are tagged too.
+        app.UseGrpcStatusInRequestMetrics();
         app.UseScoringHttpApi();
         app.UseScoringSecurity();
         app.MapGrpcService<ConductScoringService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);

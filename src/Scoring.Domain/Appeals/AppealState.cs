@@ -23,6 +23,9 @@ public enum AppealDecision
 
 public static class AppealStates
 {
+    /// <summary>The states of <see cref="IsOpen"/> as a set, for queries that must count or filter open appeals the same way.</summary>
+    public static readonly IReadOnlyList<AppealState> Open = [AppealState.Submitted, AppealState.InReview];
+
     /// <summary>Waiting for a decision: the violation is contested.</summary>
     public static bool IsOpen(this AppealState state) => state is AppealState.Submitted or AppealState.InReview;
 

@@ -149,8 +149,10 @@ public sealed class HelmChartTests
         Assert.Equal("metrics", Single(manifests, "ServiceMonitor")["spec"]["endpoints"][0]["port"].Text());
         Assert.Equal("monitoring", Single(manifests, "NetworkPolicy")["spec"]["ingress"][1]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].Text());
 
-        var policy = PolicyFile.Parse(Single(manifests, "ConfigMap")["data"]["policy.json"].Text(), "production values");
+        var policy = PolicyFile.Parse(Assert.Single(manifests, m => m["metadata"]["name"].Text() == "scoring-policy")["data"]["policy.json"].Text(), "production values");
         Assert.Equal(("platform-2027-01", TimeSpan.FromDays(2)), (policy.Version, policy.ReviewSla));
+        Assert.Equal("prometheus", Single(manifests, "PrometheusRule")["metadata"]["labels"]["release"].Text());
+        Assert.Equal("Trust & Safety", DashboardConfigMap(manifests)["metadata"]["annotations"]["grafana_folder"].Text());
     }
 
     [Fact]
@@ -182,6 +184,104 @@ public sealed class HelmChartTests
         Assert.Contains(expected, result.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_dashboard_and_the_alerts_are_off_by_default()
+    {
+        var manifests = await RenderAsync();
+
+        Assert.DoesNotContain(manifests, m => Kind(m) == "PrometheusRule");
+        Assert.Equal(["scoring-policy"], manifests.Where(m => Kind(m) == "ConfigMap").Select(m => m["metadata"]["name"].Text()));
+    }
+
+    [Fact]
+    public async Task The_dashboard_is_a_config_map_labelled_for_the_grafana_sidecar_holding_the_charts_dashboard_file()
+    {
+        var defaults = DashboardConfigMap(await RenderAsync("--set", "grafana.dashboard.enabled=true"));
+        var custom = DashboardConfigMap(await RenderAsync(
+            "--set", "grafana.dashboard.enabled=true", "--set", "grafana.dashboard.label=dashboards.example.org/scoring",
+            "--set", "grafana.dashboard.labelValue=yes", "--set", "grafana.dashboard.folder=Trust & Safety"));
+
+        Assert.Equal("1", defaults["metadata"]["labels"]["grafana_dashboard"].Text());
+        Assert.False(defaults["metadata"].Has("annotations"));
+        Assert.Equal("yes", custom["metadata"]["labels"]["dashboards.example.org/scoring"].Text());
+        Assert.Equal("Trust & Safety", custom["metadata"]["annotations"]["grafana_folder"].Text());
+
+        var json = Assert.Single(((YamlMappingNode)defaults["data"]).Children).Value.Text();
+        Assert.Equal(File.ReadAllText(Repository.File("helm", "scoring", "files", "grafana-dashboard.json")).TrimEnd(), json.TrimEnd());
+        using var dashboard = System.Text.Json.JsonDocument.Parse(json);
+        var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray().Where(p => p.GetProperty("type").GetString() != "row").ToList();
+        Assert.Equal(
+            ["Request rate by route", "Error ratio", "Latency p50 / p99", "Violations recorded by category (per minute)",
+             "Appeals submitted and decided (per hour)", "Open and overdue appeals", "Time to decision", "Write queue depth vs capacity",
+             "Cache repairs pending", "Cache available", "Cache hit ratio", "Standing changes reaching each standing (per minute)",
+             "Standing changes by cause (per minute)", "Feed lag"],
+            panels.Select(p => p.GetProperty("title").GetString()));
+        // Every query goes to the data source the dashboard's variable picks, for the service its job variable picks.
+        Assert.All(panels.SelectMany(p => p.GetProperty("targets").EnumerateArray()), target =>
+        {
+            Assert.Equal("${datasource}", target.GetProperty("datasource").GetProperty("uid").GetString());
+            Assert.Contains("job=\"$job\"", target.GetProperty("expr").GetString(), StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public async Task The_alerts_watch_this_release_and_each_has_a_severity_a_summary_and_a_description()
+    {
+        var rule = Single(await RenderAsync("--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=prometheus"), "PrometheusRule");
+        var alerts = ((YamlSequenceNode)rule["spec"]["groups"][0]["rules"]).Children.ToDictionary(r => r["alert"].Text());
+
+        Assert.Equal("monitoring.coreos.com/v1", rule["apiVersion"].Text());
+        Assert.Equal("prometheus", rule["metadata"]["labels"]["release"].Text());
+        Assert.Equal(
+            new Dictionary<string, (string For, string Severity)>
+            {
+                ["ScoringAppealsOverdue"] = ("30m", "warning"),
+                ["ScoringHighErrorRatio"] = ("10m", "critical"),
+                ["ScoringWriteQueueNearlyFull"] = ("5m", "warning"),
+                ["ScoringCacheRepairsPending"] = ("15m", "warning"),
+                ["ScoringCacheUnavailable"] = ("5m", "warning"),
+                ["ScoringStandingFeedLagging"] = ("5m", "warning"),
+            },
+            alerts.ToDictionary(a => a.Key, a => (a.Value["for"].Text(), a.Value["labels"]["severity"].Text())));
+        Assert.All(alerts.Values, alert =>
+        {
+            Assert.NotEmpty(alert["annotations"]["summary"].Text());
+            Assert.NotEmpty(alert["annotations"]["description"].Text());
+        });
+
+        // The series of this release's ServiceMonitor: job is the Service's name.
+        const string Release = "job=\"scoring\", namespace=\"default\"";
+        Assert.Equal($"max(scoring_appeals_overdue{{{Release}}}) > 0", Expr("ScoringAppealsOverdue"));
+        Assert.Equal($"max by (instance) (scoring_write_queue_depth{{{Release}}} / scoring_write_queue_capacity{{{Release}}}) > 0.8", Expr("ScoringWriteQueueNearlyFull"));
+        Assert.Equal($"max(scoring_cache_repairs_pending{{{Release}}}) > 0", Expr("ScoringCacheRepairsPending"));
+        Assert.Equal($"min by (instance) (scoring_cache_available{{{Release}}}) == 0", Expr("ScoringCacheUnavailable"));
+        Assert.Equal($"max by (instance) (scoring_feed_lag_seconds{{{Release}}}) > 60", Expr("ScoringStandingFeedLagging"));
+
+        // Server-side failures of either protocol over the calls made (probes and scrapes left out).
+        var errors = Expr("ScoringHighErrorRatio");
+        Assert.EndsWith("> 0.05", errors, StringComparison.Ordinal);
+        Assert.Contains($"{Release}, http_response_status_code=~\"5..\"", errors, StringComparison.Ordinal);
+        Assert.Contains($"{Release}, rpc_grpc_status_code=~\"2|13|14|15\"", errors, StringComparison.Ordinal);
+        Assert.Contains($"{Release}, http_route!~\"/metrics|/grpc.health.v1.Health/.*\"", errors, StringComparison.Ordinal);
+
+        string Expr(string alert) => alerts[alert]["expr"].Text().Trim();
+    }
+
+    [Theory]
+    [InlineData("grafana.dashboard.labelValue=not a label value", "/grafana/dashboard/labelValue")]
+    [InlineData("grafana.dashboard.title=Scoring", "title")]
+    [InlineData("prometheusRule.interval=1m", "interval")]
+    public async Task The_schema_refuses_a_bad_dashboard_label_and_unknown_monitoring_settings(string setting, string expected)
+    {
+        var result = await HelmAsync("template", "scoring", Chart, "--set", setting);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Output, StringComparison.Ordinal);
+    }
+
+    private static YamlMappingNode DashboardConfigMap(IReadOnlyList<YamlMappingNode> manifests) =>
+        Assert.Single(manifests, m => Kind(m) == "ConfigMap" && m["metadata"]["name"].Text() == "scoring-dashboard");
+
     private static string Kind(YamlMappingNode manifest) => manifest["kind"].Text();
 
     private static YamlMappingNode Single(IReadOnlyList<YamlMappingNode> manifests, string kind) =>
@@ -193,7 +293,8 @@ public sealed class HelmChartTests
     private static (string Name, string Key) SecretRef(YamlNode variable) =>
         (variable["valueFrom"]["secretKeyRef"]["name"].Text(), variable["valueFrom"]["secretKeyRef"]["key"].Text());
 
-    private static async Task<IReadOnlyList<YamlMappingNode>> RenderAsync(params string[] extra)
+    /// <summary>The chart rendered by helm with these extra arguments, one node per manifest.</summary>
+    internal static async Task<IReadOnlyList<YamlMappingNode>> RenderAsync(params string[] extra)
     {
         var result = await HelmAsync(["template", "scoring", Chart, .. extra]);
         Assert.True(result.ExitCode == 0, result.Output);

@@ -2,6 +2,7 @@ using FluentValidation;
 using Mediator;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Security;
 using Scoring.Domain;
 using Scoring.Domain.Appeals;
@@ -40,7 +41,7 @@ public sealed class DecideAppealCommandValidator : AbstractValidator<DecideAppea
     }
 }
 
-public sealed class DecideAppealCommandHandler(ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy)
+public sealed class DecideAppealCommandHandler(ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, ScoringMetrics metrics)
     : ICommandHandler<DecideAppealCommand, DecidedAppeal>
 {
     public async ValueTask<DecidedAppeal> Handle(DecideAppealCommand command, CancellationToken cancellationToken)
@@ -68,6 +69,13 @@ public sealed class DecideAppealCommandHandler(ScoringDbContext db, UserRecordWr
                 AfterPoints: violation.Status == Domain.Violations.ViolationStatus.Active ? violation.BasePoints : 0));
             return appeal;
         }, cancellationToken);
+
+        // Committed (decisions are final, so a decision is never counted twice). Decide sets decided_at.
+        if (appeal.DecidedAt is { } decidedAt)
+        {
+            metrics.AppealDecided(appeal.State, decidedAt - appeal.SubmittedAt);
+        }
+
         return new DecidedAppeal(appeal, score);
     }
 }

@@ -33,11 +33,9 @@ public sealed class ListAppealsQueryValidator : AbstractValidator<ListAppealsQue
 
 public sealed class ListAppealsQueryHandler(ScoringDbContext db, TimeProvider timeProvider) : IQueryHandler<ListAppealsQuery, AppealPage>
 {
-    private static readonly AppealState[] OpenStates = [AppealState.Submitted, AppealState.InReview];
-
     public async ValueTask<AppealPage> Handle(ListAppealsQuery query, CancellationToken cancellationToken)
     {
-        var states = query.States.Count == 0 ? OpenStates : query.States.Distinct().ToArray();
+        var states = query.States.Count == 0 ? AppealStates.Open : query.States.Distinct().ToArray();
         var appeals = db.Appeals.AsNoTracking().Where(a => states.Contains(a.State));
 
         if (!string.IsNullOrEmpty(query.Assignee))
@@ -53,7 +51,8 @@ public sealed class ListAppealsQueryHandler(ScoringDbContext db, TimeProvider ti
         if (query.OverdueOnly)
         {
             var now = timeProvider.GetUtcNow();
-            appeals = appeals.Where(a => (a.State == AppealState.Submitted || a.State == AppealState.InReview) && a.DueAt < now);
+            var open = AppealStates.Open;
+            appeals = appeals.Where(a => open.Contains(a.State) && a.DueAt < now);
         }
 
         if (Paging.TryContinueAfter(query.PageToken, out var after))

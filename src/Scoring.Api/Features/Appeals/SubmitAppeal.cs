@@ -3,6 +3,7 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Security;
 using Scoring.Domain.Appeals;
 using Scoring.Domain.Audit;
@@ -25,18 +26,20 @@ public sealed class SubmitAppealCommandValidator : AbstractValidator<SubmitAppea
 }
 
 public sealed class SubmitAppealCommandHandler(
-    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, Caller caller) : ICommandHandler<SubmitAppealCommand, Appeal>
+    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, Caller caller, ScoringMetrics metrics)
+    : ICommandHandler<SubmitAppealCommand, Appeal>
 {
     public async ValueTask<Appeal> Handle(SubmitAppealCommand command, CancellationToken cancellationToken)
     {
-        var (appeal, _) = await writer.WriteAsync(command.UserId, async (change, token) =>
+        // The appealed violation's category when this call opened the appeal; null when it replayed one.
+        var ((appeal, opened), _) = await writer.WriteAsync(command.UserId, async (change, token) =>
         {
             if (!string.IsNullOrEmpty(command.RequestId)
                 && await db.Appeals.AsNoTracking().SingleOrDefaultAsync(a => a.UserId == command.UserId && a.RequestId == command.RequestId, token) is { } repeated)
             {
                 // Like a replayed report: the same key for another violation is a conflict, not a replay.
                 return repeated.ViolationId == command.ViolationId
-                    ? repeated
+                    ? (repeated, (string?)null)
                     : throw new ConflictException($"request_id '{command.RequestId}' was already used for another appeal");
             }
 
@@ -59,8 +62,15 @@ public sealed class SubmitAppealCommandHandler(
                 AfterSeverity: violation.Severity,
                 BeforePoints: violation.BasePoints,
                 AfterPoints: violation.BasePoints));
-            return appeal;
+            return (appeal, violation.Category);
         }, cancellationToken);
+
+        // Committed: counted once, however often the request is replayed.
+        if (opened is not null)
+        {
+            metrics.AppealSubmitted(opened);
+        }
+
         return appeal;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Violations;
@@ -20,9 +21,10 @@ public sealed record RecordedGroup(RecordOutcome[] Outcomes, DateTimeOffset At, 
 /// transaction: lock the group's users, look up which events are already recorded, insert the rest
 /// with their audit entries, commit. Every report keeps the single record's meaning: a known event with
 /// the same payload is a replay, with a different payload a conflict, and a repeat within the group
-/// replays its first occurrence.
+/// replays its first occurrence. Once committed, each violation recorded for the first time is counted
+/// (<see cref="ScoringMetrics.ViolationRecorded"/>); replays and conflicts are not.
 /// </summary>
-public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids)
+public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, ScoringMetrics metrics)
 {
     /// <summary>
     /// How often a group is written again after losing an insert race. The race needs the same event
@@ -37,7 +39,16 @@ public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writ
         {
             try
             {
-                return await RecordOnceAsync(reports, cancellationToken);
+                var recorded = await RecordOnceAsync(reports, cancellationToken);
+                foreach (var outcome in recorded.Outcomes)
+                {
+                    if (!outcome.Duplicate && outcome.Error is null)
+                    {
+                        metrics.ViolationRecorded(outcome.Violation);
+                    }
+                }
+
+                return recorded;
             }
             catch (Exception exception) when (attempt < Attempts && DatabaseErrors.IsDuplicateEvent(exception))
             {

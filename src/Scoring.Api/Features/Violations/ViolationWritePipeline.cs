@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Options;
 using Scoring.Domain.Violations;
 
@@ -17,7 +18,7 @@ namespace Scoring.Api.Features.Violations;
 /// callers with that error, and its writer carries on.
 /// </summary>
 public sealed partial class ViolationWritePipeline(
-    IServiceScopeFactory scopes, IOptions<ScoringOptions> options, ILogger<ViolationWritePipeline> logger) : BackgroundService
+    IServiceScopeFactory scopes, IOptions<ScoringOptions> options, ScoringMetrics metrics, ILogger<ViolationWritePipeline> logger) : BackgroundService
 {
     /// <summary>Transactions in flight at once: enough to overlap round trips, few enough to group.</summary>
     public const int Writers = 4;
@@ -55,6 +56,13 @@ public sealed partial class ViolationWritePipeline(
         }
 
         return await submission.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Starts the writers; from now on the queue's depth and capacity show as gauges.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        metrics.ObserveWriteQueue(() => Queued, _capacity);
+        return base.StartAsync(cancellationToken);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)

@@ -87,7 +87,8 @@ public static class StandingFeedQueries
             horizon = new Revision(0, await db.StandingChanges.MaxAsync(c => (long?)c.Sequence, cancellationToken) ?? 0);
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        // Read only: nothing to commit, and a rollback ends it as cheaply.
+        await transaction.RollbackAsync(cancellationToken);
         return new FeedPage(entries, horizon);
     }
 

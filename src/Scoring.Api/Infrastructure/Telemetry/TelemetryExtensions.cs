@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
 using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -51,4 +53,28 @@ public static class TelemetryExtensions
 
         return builder;
     }
+
+    /// <summary>
+    /// Adds the call's gRPC status (<c>rpc.grpc.status_code</c>, the code as a number) to ASP.NET Core's
+    /// request metrics. A gRPC call answers HTTP 200 whatever its outcome, so without it
+    /// <c>http.server.request.duration</c> cannot tell INTERNAL or UNAVAILABLE from OK. The status is in the
+    /// trailers, or in the headers of a trailers-only answer (an error before any message, a refusal).
+    /// </summary>
+    public static IApplicationBuilder UseGrpcStatusInRequestMetrics(this IApplicationBuilder app) =>
+        app.Use(static async (context, next) =>
+        {
+            await next(context);
+            if (context.Features.Get<IHttpMetricsTagsFeature>() is not { MetricsDisabled: false } metrics)
+            {
+                return;
+            }
+
+            var status = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers["grpc-status"] is { Count: > 0 } trailer
+                ? trailer
+                : context.Response.Headers["grpc-status"];
+            if (int.TryParse(status, NumberStyles.None, CultureInfo.InvariantCulture, out var code))
+            {
+                metrics.Tags.Add(new("rpc.grpc.status_code", code));
+            }
+        });
 }
