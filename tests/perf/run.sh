@@ -334,7 +334,8 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   row "GetScores of $batch, cache hits (Redis)" get_scores redis_get "" get_scores_p99
   row "GetScores of $batch, hits (near copies)" get_scores_near redis_get "" get_scores_near_p99
   row "GetScore over HTTP/JSON, cache hit" get_score_json get_score 0.5
-  row "Watch: changes written with $watchers watchers" watch_changes watch_rate_target 1.0 watch_p99 1000
+  row "Watch: changes written with $watchers watchers" watch_changes watch_rate_target 1.0 watch_p99 1000 \
+    | if [ "$(jq '.missing + .duplicates' "$work/watch.json")" != "0" ]; then sed 's/| met    |$/| MISSED |/'; else cat; fi
   row "RecordViolation (durable)" record pg_single 0.5 record_p99
   row "RecordViolations of $batch (durable)" record_batch pg_batch 0.5 record_batch_p99
   echo
@@ -344,7 +345,7 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   echo "          GetScores ${value[get_scores_sample]} / near ${value[get_scores_near_sample]}"
   echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
   echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
-  echo "watch: $watch_summary (target: every change to every watcher, p99 delivery < 1 s, at $watch_rate changes/s)"
+  echo "watch: $watch_summary (target: every change to every watcher, none twice, p99 delivery < 1 s, at $watch_rate changes/s; the row is MISSED on any missing or duplicate)"
   echo "HTTP/JSON GetScore: ${value[get_score_json_2xx]:-0} answered 2xx, ${value[get_score_json_failed]:-?} failed (ratio is to gRPC GetScore through Redis in this run)"
   echo "HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}, GetScores ${value[get_scores_failed]} / near ${value[get_scores_near_failed]}; write errors: ${errors:-none}"
 }

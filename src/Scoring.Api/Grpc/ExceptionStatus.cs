@@ -23,6 +23,7 @@ public static class ExceptionStatus
     {
         ValidationException validation => InvalidArgument(validation),
         FeedCompactedException compacted => WithInfo(Code.OutOfRange, compacted.Message, "REVISION_COMPACTED", "oldest_revision", compacted.Oldest.ToString()),
+        RevisionAheadException ahead => WithInfo(Code.OutOfRange, ahead.Message, "REVISION_AHEAD", "current_revision", ahead.Current.ToString()),
         WatcherFellBehindException behind => WithInfo(Code.ResourceExhausted, behind.Message, "WATCHER_FELL_BEHIND", "last_revision", behind.LastDelivered.ToString()),
         NotFoundException notFound => Simple(Code.NotFound, notFound.Message),
         PermissionDeniedException denied => Simple(Code.PermissionDenied, denied.Message),

@@ -75,7 +75,9 @@ public sealed partial class CallRefusals(ILogger<CallRefusals> logger) : IAuthor
     /// <summary>In the caller's protocol (<see cref="Refusal"/>), with the RFC 6750 challenge either way.</summary>
     private Task Refuse(HttpContext context, int status, string reason, string challenge)
     {
-        LogRefused(context.Request.Path.Value ?? "", status == Unauthenticated ? "UNAUTHENTICATED" : "PERMISSION_DENIED", reason);
+        // The route's pattern, not the path: HTTP/JSON paths carry user ids, which the log must not keep.
+        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? context.Request.Path.Value ?? "";
+        LogRefused(route, status == Unauthenticated ? "UNAUTHENTICATED" : "PERMISSION_DENIED", reason);
         context.Response.Headers.WWWAuthenticate = challenge;
         return status == Unauthenticated
             ? Refusal.WriteAsync(context, Google.Rpc.Code.Unauthenticated, StatusCodes.Status401Unauthorized, reason)

@@ -30,18 +30,26 @@ public static class StandingTimeline
             var score = ScoreCalculator.Compute(policy, violations, at);
             if (score.Standing != standing)
             {
-                // Drop instants are rounded up to the second: a violation that passed max_age within the
-                // second before the drop caused it; otherwise the points decayed below the threshold.
-                var cause = violations.Any(v => ExpiresAt(policy, v) is { } expiry && expiry < at && expiry >= at - TimeSpan.FromSeconds(1))
-                    ? StandingChangeCause.Expiry
-                    : StandingChangeCause.Decay;
-                changes.Add(new StandingChange(userId, standing, score.Standing, score.Points, score.Permanent, cause, at, policy.Version));
+                changes.Add(new StandingChange(userId, standing, score.Standing, score.Points, score.Permanent, CauseAt(policy, violations, at), at, policy.Version));
                 standing = score.Standing;
             }
 
             // A recorded instant may be early (the user's points rose since it was recorded): then nothing
             // dropped yet, and the search from here finds when it will.
             dropsAt = score.StandingImprovesAt;
+        }
+
+        // Drop instants are rounded up to the second, so the points may have crossed a threshold already
+        // within the second before the next recorded instant: that drop happened by now too.
+        if (dropsAt is { } next && next - now <= TimeSpan.FromSeconds(1))
+        {
+            var current = ScoreCalculator.Compute(policy, violations, now);
+            if (current.Standing < standing)
+            {
+                changes.Add(new StandingChange(userId, standing, current.Standing, current.Points, current.Permanent, CauseAt(policy, violations, now), now, policy.Version));
+                standing = current.Standing;
+                dropsAt = current.StandingImprovesAt;
+            }
         }
 
         return (changes, new Recorded(standing, dropsAt));
@@ -54,6 +62,15 @@ public static class StandingTimeline
             ? null
             : new StandingChange(userId, recordedStanding, score.Standing, score.Points, score.Permanent, cause, score.ComputedAt, score.PolicyVersion),
          new Recorded(score.Standing, score.StandingImprovesAt));
+
+    /// <summary>
+    /// Drop instants are rounded up to the second: a violation that passed max_age within the second
+    /// before the drop caused it; otherwise the points decayed below the threshold.
+    /// </summary>
+    private static StandingChangeCause CauseAt(ScoringPolicy policy, IReadOnlyCollection<ScoredViolation> violations, DateTimeOffset at) =>
+        violations.Any(v => ExpiresAt(policy, v) is { } expiry && expiry < at && expiry >= at - TimeSpan.FromSeconds(1))
+            ? StandingChangeCause.Expiry
+            : StandingChangeCause.Decay;
 
     private static DateTimeOffset? ExpiresAt(ScoringPolicy policy, ScoredViolation violation) =>
         policy.FindCategory(violation.Category) is { } category && !(category.ZeroTolerance && violation.Severity == Severity.Critical)

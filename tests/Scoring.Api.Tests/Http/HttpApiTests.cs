@@ -169,6 +169,36 @@ public sealed class HttpApiTests(HttpBackend backend) : IClassFixture<HttpBacken
     }
 
     [Fact]
+    public async Task The_feed_is_listed_and_watched_as_newline_delimited_JSON_over_HTTP()
+    {
+        using var watch = await Http.GetAsync("/v1/standing-changes:watch", HttpCompletionOption.ResponseHeadersRead, Token);
+        using var lines = new StreamReader(await watch.Content.ReadAsStreamAsync(Token));
+        var bookmark = JsonNode.Parse((await lines.ReadLineAsync(Token))!)!;
+        var user = Requests.NewUserId();
+        await RecordAsync(user, "harassment", "SEVERITY_HIGH");
+        JsonNode change;
+        do
+        {
+            change = JsonNode.Parse((await lines.ReadLineAsync(Token).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Token))!)!;
+        }
+        while (change["change"]?["userId"]?.GetValue<string>() != user);
+
+        using var listed = await Http.PostAsJsonAsync("/v1/standing-changes:list", new { userIds = new[] { user } }, Token);
+        var page = await JsonAsync(listed);
+        var counts = await GetJsonAsync("/v1/standing-counts");
+        using var stale = await Http.GetAsync("/v1/standing-changes?since_revision=7fffffffffffffff0000000000000000", Token);
+
+        Assert.Equal("application/json; charset=utf-8", watch.Content.Headers.ContentType?.ToString());
+        Assert.NotNull(bookmark["bookmark"]!["revision"]);
+        Assert.Equal("STANDING_RESTRICTED", change["change"]!["standing"]!.GetValue<string>());
+        Assert.Equal("STANDING_CHANGE_CAUSE_VIOLATION_RECORDED", change["change"]!["cause"]!.GetValue<string>());
+        Assert.Equal(change["change"]!["revision"]!.GetValue<string>(), page["changes"]![0]!["revision"]!.GetValue<string>());
+        Assert.True(counts["usersByStanding"]!["STANDING_RESTRICTED"]!.GetValue<long>() >= 1);
+        Assert.Equal(HttpStatusCode.BadRequest, stale.StatusCode);
+        Assert.Equal((int)Google.Rpc.Code.OutOfRange, (await JsonAsync(stale))["code"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task A_client_mistake_is_400_with_the_status_and_the_offending_field()
     {
         using var response = await Http.PostAsJsonAsync("/v1/violations", new

@@ -178,13 +178,23 @@ public sealed class DomainMetricsTests(TestServers servers)
     /// <summary>Waits for the refresh every start makes, so that from here on refreshes happen only when the clock moves.</summary>
     private static Task StartupRefreshAsync(ScoringApp app) => RefreshedAsync(app, DateTimeOffset.MinValue);
 
-    /// <summary>Moves the clock one refresh period and returns the figures of the refresh that makes.</summary>
-    private static Task<LiveFigures> RefreshAsync(ScoringApp app)
+    /// <summary>
+    /// Moves the clock a refresh period at a time until a refresh at least one period from now has run,
+    /// and returns its figures. The refresher arms its next wait only once a refresh finishes, so a move
+    /// made while one still runs wakes nothing: the clock moves again (bounded) rather than the test waiting.
+    /// </summary>
+    private static async Task<LiveFigures> RefreshAsync(ScoringApp app)
     {
         var due = app.Time.GetUtcNow() + LiveFiguresRefresher.Period;
         var refreshed = RefreshedAsync(app, due);
-        app.Time.Advance(LiveFiguresRefresher.Period);
-        return refreshed;
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        for (var i = 0; i < 200 && !refreshed.IsCompleted; i++)
+        {
+            app.Time.Advance(LiveFiguresRefresher.Period);
+            await Task.WhenAny(refreshed, poll.WaitForNextTickAsync(TestContext.Current.CancellationToken).AsTask());
+        }
+
+        return await refreshed;
     }
 
     /// <summary>Completes with the first figures read at or after <paramref name="asOf"/>.</summary>

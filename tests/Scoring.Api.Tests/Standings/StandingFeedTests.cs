@@ -62,6 +62,8 @@ public sealed class StandingFeedTests(TestServers servers)
         await Task.WhenAll(Scan(one).RunOnceAsync(Token), Scan(two).RunOnceAsync(Token));
         // The entry of the record itself is past retention (7 days) by now; the drops were written now.
         var drops = await ListAllAsync(one.Standings, user, expected: 3);
+        // Counted in the table itself, so a duplicate still hidden behind the feed's horizon would show.
+        Assert.Equal(3, await CountStoredAsync(database, user));
 
         Assert.Equal((Standing.Good, Standing.Suspended), (recorded.PreviousStanding, recorded.Standing));
         Assert.Equal(
@@ -287,6 +289,15 @@ public sealed class StandingFeedTests(TestServers servers)
             : ScoringApp.OnSqlite(Path.Combine(Directory.CreateTempSubdirectory("scoring-feed-").FullName, "scoring.db"));
         _ = app.Server;
         return app;
+    }
+
+    private static async Task<long> CountStoredAsync(string database, string user)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync(Token);
+        await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM standing_changes WHERE user_id = @user", connection);
+        count.Parameters.AddWithValue("user", user);
+        return (long)(await count.ExecuteScalarAsync(Token))!;
     }
 
     private static StandingDropScan Scan(ScoringApp app) => app.Services.GetServices<IHostedService>().OfType<StandingDropScan>().Single();

@@ -114,13 +114,14 @@ public sealed class StandingWatchProcessTests(TestServers servers)
 
         await stop.CancelAsync();
         await Task.WhenAll(writers);
-        var stored = await ListAsync(second, start, received[^1].Revision);
+        // The table itself, in feed order, not the feed's own listing: a late commit the feed skipped shows here.
+        var stored = await StoredAsync(environment["ConnectionStrings__Scoring"], start, received[^1].Revision);
 
-        Assert.Equal(stored.Select(c => c.Revision), received.Select(c => c.Revision));
+        Assert.Equal(stored, received.Select(c => c.Revision));
         Assert.Equal(received.Count, received.Select(c => c.Revision).Distinct().Count());
         Assert.All(received, c => Assert.Equal((Standing.Good, Standing.Restricted), (c.PreviousStanding, c.Standing)));
         Assert.Equal(received.Count, received.Select(c => c.UserId).Distinct().Count());
-        Assert.True(written >= received.Count);
+        Assert.True(written > 0);
     }
 
     [Fact]
@@ -160,18 +161,19 @@ public sealed class StandingWatchProcessTests(TestServers servers)
         Assert.Equal(received[^1].Revision, info.Metadata["last_revision"]);
     }
 
-    private static async Task<List<StandingChange>> ListAsync(ServerProcess server, string after, string upTo)
+    /// <summary>The revisions stored after <paramref name="after"/> up to <paramref name="upTo"/>, in (transaction, sequence) order.</summary>
+    private static async Task<List<string>> StoredAsync(string database, string after, string upTo)
     {
-        var changes = new List<StandingChange>();
-        var request = new ListStandingChangesRequest { SinceRevision = after, PageSize = 1000 };
-        do
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync(Token);
+        await using var query = new Npgsql.NpgsqlCommand("SELECT transaction_id, sequence FROM standing_changes ORDER BY transaction_id, sequence", connection);
+        var revisions = new List<string>();
+        await using var reader = await query.ExecuteReaderAsync(Token);
+        while (await reader.ReadAsync(Token))
         {
-            var page = await server.Standings.ListStandingChangesAsync(request, cancellationToken: Token);
-            changes.AddRange(page.Changes);
-            request.PageToken = page.NextPageToken;
+            revisions.Add($"{reader.GetInt64(0):x16}{reader.GetInt64(1):x16}");
         }
-        while (request.PageToken.Length > 0);
 
-        return [.. changes.Where(c => string.CompareOrdinal(c.Revision, upTo) <= 0)];
+        return [.. revisions.Where(r => string.CompareOrdinal(r, after) > 0 && string.CompareOrdinal(r, upTo) <= 0)];
     }
 }

@@ -111,14 +111,15 @@ public sealed class UserRecordWriter(
     {
         var drops = new List<StandingChange>();
         var standings = users.ToDictionary(user => user, user => rows[user].RecordedStanding, StringComparer.Ordinal);
-        var due = users.Where(user => rows[user].Standing == Standing.Unspecified || rows[user].StandingDropsAt <= now).ToArray();
+        // Drop instants are rounded up to the second: one due within the next second may have happened already.
+        var due = users.Where(user => rows[user].Standing == Standing.Unspecified || rows[user].StandingDropsAt <= now + TimeSpan.FromSeconds(1)).ToArray();
         if (due.Length == 0)
         {
             return (drops, standings);
         }
 
         // Counting from the earliest instant looked at, so a violation that expired since still counts before.
-        var from = due.Min(user => rows[user].Standing == Standing.Unspecified ? now : rows[user].StandingDropsAt!.Value);
+        var from = due.Min(user => rows[user].StandingDropsAt is { } dropsAt && dropsAt < now && rows[user].Standing != Standing.Unspecified ? dropsAt : now);
         var before = await db.LoadCountingAsync(due, policy, from, cancellationToken);
         foreach (var user in due)
         {

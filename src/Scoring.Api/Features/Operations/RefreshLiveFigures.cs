@@ -1,3 +1,4 @@
+using Scoring.Api.Features.Common;
 using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Infrastructure.Telemetry;
@@ -49,7 +50,6 @@ public sealed partial class LiveFiguresRefresher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Period, timeProvider);
         do
         {
             try
@@ -72,7 +72,7 @@ public sealed partial class LiveFiguresRefresher(
                 _failing = true;
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        while (await timeProvider.WaitNextAsync(Period, stoppingToken));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the live figures (open appeals, cache repairs) failed; the gauges keep their last values until a read succeeds")]

@@ -96,7 +96,6 @@ public sealed partial class RetentionService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.RetentionInterval, timeProvider);
         do
         {
             try
@@ -115,7 +114,7 @@ public sealed partial class RetentionService(
                 LogFailed(exception);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        while (await timeProvider.WaitNextAsync(options.Value.RetentionInterval, stoppingToken));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention purged {Count} violations")]

@@ -34,15 +34,21 @@ public sealed class ListStandingChangesQueryHandler(ScoringDbContext db) : IQuer
     public async ValueTask<StandingChangePage> Handle(ListStandingChangesQuery query, CancellationToken cancellationToken)
     {
         var since = Parse(query.SinceRevision);
-        if (since > Revision.Start && await db.CompactedAsync(cancellationToken) is var oldest && since < oldest)
-        {
-            throw new FeedCompactedException(oldest);
-        }
-
         var after = string.IsNullOrEmpty(query.PageToken) ? since : Parse(query.PageToken);
         var size = query.PageSize == 0 ? ListStandingChangesQuery.DefaultPageSize : query.PageSize;
         var users = query.UserIds.Count > 0 ? query.UserIds : null;
         var page = await db.ReadFeedAsync(after, users, size, cancellationToken);
+        // From the oldest kept is always answerable; from a revision (or a page token) retention passed is not.
+        if (after > Revision.Start && page.LostAfter(after))
+        {
+            throw new FeedCompactedException(page.Compacted);
+        }
+
+        if (after > page.Horizon)
+        {
+            throw new RevisionAheadException(page.Horizon);
+        }
+
         var changes = page.Entries.Select(e => new FeedItem(Revision.Of(e), e.ToChange())).ToList();
         if (changes.Count == size)
         {

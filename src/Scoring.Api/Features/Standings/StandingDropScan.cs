@@ -19,7 +19,6 @@ public sealed partial class StandingDropScan(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.StandingScanInterval, time);
         do
         {
             try
@@ -32,7 +31,7 @@ public sealed partial class StandingDropScan(
                 LogFailed(exception);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        while (await time.WaitNextAsync(options.Value.StandingScanInterval, stoppingToken));
     }
 
     /// <summary>Records every drop due now, then purges old feed entries; returns the users looked at.</summary>

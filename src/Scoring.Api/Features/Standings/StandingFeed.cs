@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Options;
@@ -93,6 +94,12 @@ public sealed partial class StandingFeed(
     ScoringMetrics metrics, ILogger<StandingFeed> logger) : BackgroundService
 {
     private const int PageSize = 1000;
+
+    /// <summary>How soon the reader looks again at changes a running transaction holds back.</summary>
+    private static readonly TimeSpan HeldBackRetry = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How long a watch waits for the reader's first read of the database.</summary>
+    public static readonly TimeSpan StartBound = TimeSpan.FromSeconds(10);
     private readonly Lock _lock = new();
     private readonly List<FeedSubscription> _subscriptions = [];
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -111,13 +118,24 @@ public sealed partial class StandingFeed(
         }
     }
 
-    /// <summary>Seconds between the newest change read and its commit; 0 while there is nothing new.</summary>
+    /// <summary>Seconds the oldest change not yet handed out has waited since it was written; 0 when caught up.</summary>
     public double LagSeconds => Volatile.Read(ref _lagSeconds);
 
-    /// <summary>Subscribes to every change after the current position (after the reader's first read of the database).</summary>
+    /// <summary>
+    /// Subscribes to every change after the current position, once the reader has read the database; if it
+    /// cannot (the database is down) within <see cref="StartBound"/>, the watch is UNAVAILABLE.
+    /// </summary>
     public async Task<FeedSubscription> SubscribeAsync(IReadOnlySet<string>? users, CancellationToken cancellationToken)
     {
-        await _started.Task.WaitAsync(cancellationToken);
+        try
+        {
+            await _started.Task.WaitAsync(StartBound, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new UnavailableException("The feed cannot be read now (the database is unavailable); retry later.");
+        }
+
         lock (_lock)
         {
             var subscription = new FeedSubscription(users, options.Value.StandingWatchBuffer, _position);
@@ -151,10 +169,15 @@ public sealed partial class StandingFeed(
         {
             try
             {
-                if (await ReadOnceAsync(stoppingToken))
+                switch (await ReadOnceAsync(stoppingToken))
                 {
-                    // A full page: more is waiting.
-                    continue;
+                    case Read.More:
+                        continue;
+                    case Read.HeldBack:
+                        // Written but behind a transaction still running: looked at again shortly, on the
+                        // wall clock (pacing, not a business instant), until that transaction ends.
+                        await Task.Delay(HeldBackRetry, TimeProvider.System, stoppingToken);
+                        continue;
                 }
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
@@ -166,7 +189,19 @@ public sealed partial class StandingFeed(
         }
     }
 
-    private async Task<bool> ReadOnceAsync(CancellationToken cancellationToken)
+    private enum Read
+    {
+        /// <summary>Everything written has been handed out; wait for a write or the poll interval.</summary>
+        CaughtUp,
+
+        /// <summary>A full page: more is waiting now.</summary>
+        More,
+
+        /// <summary>Changes are written that a running transaction still holds back.</summary>
+        HeldBack,
+    }
+
+    private async Task<Read> ReadOnceAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
@@ -180,7 +215,7 @@ public sealed partial class StandingFeed(
             }
 
             _started.TrySetResult();
-            return false;
+            return Read.CaughtUp;
         }
 
         var page = await db.ReadFeedAsync(Position, null, PageSize, cancellationToken);
@@ -202,8 +237,10 @@ public sealed partial class StandingFeed(
             _subscriptions.RemoveAll(s => s.FellBehind);
         }
 
-        Volatile.Write(ref _lagSeconds, page.Entries.Count > 0 ? Math.Max(0, (now - page.Entries[^1].RecordedAt).TotalSeconds) : 0);
-        return page.Entries.Count == PageSize;
+        // How long the oldest change not yet handed out has waited: 0 when the reader is caught up.
+        var oldest = await db.OldestUnreadAsync(Position, cancellationToken);
+        Volatile.Write(ref _lagSeconds, oldest is { } since ? Math.Max(0, (now - since).TotalSeconds) : 0);
+        return page.Entries.Count == PageSize ? Read.More : oldest is not null ? Read.HeldBack : Read.CaughtUp;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the feed of standing changes failed; will retry")]

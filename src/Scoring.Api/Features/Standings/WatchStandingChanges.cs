@@ -33,6 +33,16 @@ public sealed class FeedCompactedException(Revision oldest)
     public Revision Oldest { get; } = oldest;
 }
 
+/// <summary>
+/// The revision asked for is beyond anything this feed has written: it comes from another database (a
+/// restore into a new cluster restarts transaction ids) or was made up. <see cref="Current"/> is where the feed is.
+/// </summary>
+public sealed class RevisionAheadException(Revision current)
+    : Exception($"revision is ahead of this feed (it comes from another database?); list scores again and watch from {current}")
+{
+    public Revision Current { get; } = current;
+}
+
 /// <summary>The watcher fell further behind than its buffer; <see cref="LastDelivered"/> is where to resume.</summary>
 public sealed class WatcherFellBehindException(Revision lastDelivered)
     : Exception($"the watcher fell too far behind; resume from {lastDelivered}")
@@ -48,7 +58,7 @@ public sealed class WatcherFellBehindException(Revision lastDelivered)
 /// 10 seconds. A consumer that stops reading is ended once its buffer fills.
 /// </summary>
 public sealed class StandingWatcher(
-    ScoringDbContext db, StandingFeed feed, IValidator<WatchStandingChangesQuery> validator, TimeProvider time)
+    ScoringDbContext db, StandingFeed feed, IValidator<WatchStandingChangesQuery> validator, TimeProvider time, IHostApplicationLifetime lifetime)
 {
     public static readonly TimeSpan BookmarkInterval = TimeSpan.FromSeconds(10);
     private const int CatchUpPage = 500;
@@ -56,16 +66,26 @@ public sealed class StandingWatcher(
     public async Task RunAsync(WatchStandingChangesQuery query, Func<WatchEvent, CancellationToken, Task> send, CancellationToken cancellationToken)
     {
         await validator.ValidateAndThrowAsync(query, cancellationToken);
+        // A stopping replica ends its watches at once (UNAVAILABLE: watch again elsewhere from the last
+        // revision) rather than holding shutdown for the whole drain time.
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            await WatchAsync(query, send, watching.Token);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new UnavailableException("The service is shutting down; watch again from the last revision received, on another replica.");
+        }
+    }
+
+    private async Task WatchAsync(WatchStandingChangesQuery query, Func<WatchEvent, CancellationToken, Task> send, CancellationToken cancellationToken)
+    {
         IReadOnlySet<string>? users = query.UserIds.Count > 0 ? query.UserIds.ToHashSet(StringComparer.Ordinal) : null;
         Revision? from = string.IsNullOrEmpty(query.FromRevision) ? null : ParsedRevision(query.FromRevision);
         var last = from ?? Revision.Start;
-        if (from is { } start)
+        if (from is not null)
         {
-            if (await db.CompactedAsync(cancellationToken) is var oldest && start < oldest)
-            {
-                throw new FeedCompactedException(oldest);
-            }
-
             last = await SendFromDatabaseAsync(last, null, users, send, cancellationToken);
         }
 
@@ -100,6 +120,16 @@ public sealed class StandingWatcher(
         while (true)
         {
             var page = await db.ReadFeedAsync(last, users, CatchUpPage, cancellationToken);
+            if (page.LostAfter(last))
+            {
+                throw new FeedCompactedException(page.Compacted);
+            }
+
+            if (last > page.Horizon)
+            {
+                throw new RevisionAheadException(page.Horizon);
+            }
+
             foreach (var entry in page.Entries)
             {
                 var revision = Revision.Of(entry);

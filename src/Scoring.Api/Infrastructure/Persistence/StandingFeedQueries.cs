@@ -44,8 +44,15 @@ public readonly record struct Revision(long TransactionId, long Sequence) : ICom
     public static Revision Of(StandingChangeEntry entry) => new(entry.TransactionId, entry.Sequence);
 }
 
-/// <summary>A page of the feed and how far the feed is known complete (every entry at or below it is in this page or before).</summary>
-public sealed record FeedPage(IReadOnlyList<StandingChangeEntry> Entries, Revision Horizon);
+/// <summary>
+/// A page of the feed, how far the feed is known complete (every entry at or below <see cref="Horizon"/> is
+/// in this page or before), and how far retention had removed it (<see cref="Compacted"/>), all as of one snapshot.
+/// </summary>
+public sealed record FeedPage(IReadOnlyList<StandingChangeEntry> Entries, Revision Horizon, Revision Compacted)
+{
+    /// <summary>Whether entries after <paramref name="after"/> may have been removed by retention before this page was read.</summary>
+    public bool LostAfter(Revision after) => after < Compacted;
+}
 
 /// <summary>The queries behind the feed of standing changes.</summary>
 public static class StandingFeedQueries
@@ -61,6 +68,8 @@ public static class StandingFeedQueries
     {
         var ids = users is { Count: > 0 } ? users.ToArray() : null;
         await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+        // In the same snapshot as the page: a purge committing in between cannot remove entries unnoticed.
+        var compaction = await db.StandingFeedCompaction.AsNoTracking().SingleAsync(cancellationToken);
         List<StandingChangeEntry> entries;
         Revision horizon;
         if (db.IsPostgres)
@@ -89,14 +98,7 @@ public static class StandingFeedQueries
 
         // Read only: nothing to commit, and a rollback ends it as cheaply.
         await transaction.RollbackAsync(cancellationToken);
-        return new FeedPage(entries, horizon);
-    }
-
-    /// <summary>How far retention has removed the feed: a revision below this may have lost entries.</summary>
-    public static async Task<Revision> CompactedAsync(this ScoringDbContext db, CancellationToken cancellationToken)
-    {
-        var compaction = await db.StandingFeedCompaction.AsNoTracking().SingleAsync(cancellationToken);
-        return new Revision(compaction.TransactionId, compaction.Sequence);
+        return new FeedPage(entries, horizon, new Revision(compaction.TransactionId, compaction.Sequence));
     }
 
     /// <summary>
@@ -130,6 +132,19 @@ public static class StandingFeedQueries
 
         await transaction.CommitAsync(cancellationToken);
         return old.Count;
+    }
+
+    /// <summary>
+    /// When the oldest entry after <paramref name="after"/> was written (readable yet or not), or null when
+    /// there is none: how late the reader is, including while a long transaction holds the horizon back.
+    /// </summary>
+    public static Task<DateTimeOffset?> OldestUnreadAsync(this ScoringDbContext db, Revision after, CancellationToken cancellationToken)
+    {
+        var (transaction, sequence) = (after.TransactionId, after.Sequence);
+        var unread = db.IsPostgres
+            ? db.StandingChanges.Where(c => c.TransactionId > transaction || (c.TransactionId == transaction && c.Sequence > sequence))
+            : db.StandingChanges.Where(c => c.Sequence > sequence);
+        return unread.AsNoTracking().MinAsync(c => (DateTimeOffset?)c.RecordedAt, cancellationToken);
     }
 
     /// <summary>Users whose recorded standing is due to drop by <paramref name="now"/>, earliest first.</summary>

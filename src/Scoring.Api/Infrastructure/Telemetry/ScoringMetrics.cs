@@ -101,9 +101,9 @@ public sealed class ScoringMetrics
         }
     }
 
-    /// <summary>How far behind its commit the feed reader saw the newest change, in seconds (0 while idle).</summary>
+    /// <summary>How long the oldest standing change this replica has not handed out yet has waited, in seconds (0 when caught up).</summary>
     public void ObserveFeedLag(Func<double> seconds) =>
-        _meter.CreateObservableGauge("scoring.feed.lag", seconds, "s", "Seconds between the newest standing change read by this replica's feed reader and its commit.");
+        _meter.CreateObservableGauge("scoring.feed.lag", seconds, "s", "Seconds the oldest standing change not yet handed to this replica's watchers has waited since it was written (0 when caught up).");
     /// <summary>A violation recorded for the first time; call after its commit.</summary>
     public void ViolationRecorded(Violation violation) => _violationsRecorded.Add(
         1,
