@@ -76,10 +76,12 @@ trap cleanup EXIT
 # PostgreSQL refuses to run as root; as root, run it as the postgres user the package created.
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# Below Linux's ephemeral range (32768 and up): a port an outgoing connection holds cannot be listened on,
+# yet answers no connect either.
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
   done
 }

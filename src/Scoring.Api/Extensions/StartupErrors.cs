@@ -21,6 +21,9 @@ public static class StartupErrors
         // The configuration binder's own refusal of a value ("Failed to convert configuration value 'x' at 'Auth:Mode' …").
         InvalidOperationException when exception.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
             OneLine(exception.Message),
+        // Kestrel's "Failed to bind to address http://…: address already in use": a port setting that clashes.
+        IOException io when io.Message.StartsWith("Failed to bind to address", StringComparison.Ordinal) =>
+            OneLine($"{io.Message} Choose another port (--urls, Hosting:HttpPort, Hosting:MetricsPort) or stop what holds it."),
         AggregateException aggregate when aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(e => Describe(e) is not null) =>
             string.Join("; ", aggregate.InnerExceptions.Select(Describe)),
         _ => null,

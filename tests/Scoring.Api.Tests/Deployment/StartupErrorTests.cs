@@ -55,6 +55,18 @@ public sealed class StartupErrorTests
     }
 
     [Fact]
+    public async Task A_port_in_use_exits_with_one_line_naming_the_address()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var run = await ServerProcess.RunToExitAsync(Settings(("Hosting__HttpPort", port)));
+
+        AssertOneLineNaming($"127.0.0.1:{port}", run);
+    }
+
+    [Fact]
     public async Task A_CORS_origin_with_a_path_exits_with_one_line_naming_it()
     {
         var run = await ServerProcess.RunToExitAsync(Settings(("Http__CorsOrigins__0", "https://dash.example.org/grafana")));

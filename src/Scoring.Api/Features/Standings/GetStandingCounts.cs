@@ -21,8 +21,9 @@ public sealed class GetStandingCountsQueryHandler(ScoringDbContext db, TimeProvi
     {
         var asOf = time.GetUtcNow();
         var counts = await db.CountStandingsAsync(cancellationToken);
+        var open = AppealStates.Open;
         var contested = await db.Appeals.AsNoTracking()
-            .Where(a => a.State == AppealState.Submitted || a.State == AppealState.InReview)
+            .Where(a => open.Contains(a.State))
             .Select(a => a.UserId).Distinct().LongCountAsync(cancellationToken);
         var byStanding = Enum.GetValues<Standing>().Where(s => s != Standing.Unspecified)
             .ToDictionary(s => s, s => counts.GetValueOrDefault(s));
