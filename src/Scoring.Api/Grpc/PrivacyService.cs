@@ -25,6 +25,7 @@ public sealed class PrivacyService(ISender sender, ScoringPolicy policy) : V1.Pr
         response.Violations.AddRange(export.Violations.Select(v => v.ToProto(policy, export.ExportedAt)));
         response.Appeals.AddRange(export.Appeals.Select(a => a.ToProto()));
         response.AuditEntries.AddRange(export.AuditEntries.Select(e => e.ToProto()));
+        response.StandingChanges.AddRange(export.StandingChanges.Select(c => c.ToProto()));
         return response;
     }
 

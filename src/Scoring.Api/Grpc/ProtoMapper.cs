@@ -167,4 +167,17 @@ internal static class ProtoMapper
         }));
         return proto;
     }
+
+    public static V1.StandingChange ToProto(this Features.Standings.FeedItem item) => new()
+    {
+        Revision = item.Revision.ToString(),
+        UserId = item.Change.UserId,
+        PreviousStanding = (V1.Standing)item.Change.PreviousStanding,
+        Standing = (V1.Standing)item.Change.Standing,
+        Points = item.Change.Points,
+        Permanent = item.Change.Permanent,
+        Cause = (V1.StandingChangeCause)item.Change.Cause,
+        ChangedAt = Timestamp.FromDateTimeOffset(item.Change.ChangedAt),
+        PolicyVersion = item.Change.PolicyVersion,
+    };
 }

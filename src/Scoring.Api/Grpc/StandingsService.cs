@@ -17,7 +17,7 @@ public sealed class StandingsService(ISender sender, StandingWatcher watcher) : 
         var page = await sender.Send(
             new ListStandingChangesQuery(request.SinceRevision, request.UserIds, request.PageSize, request.PageToken), context.CancellationToken);
         var response = new ListStandingChangesResponse { NextPageToken = page.NextPageToken ?? "", Revision = page.Revision.ToString() };
-        response.Changes.AddRange(page.Changes.Select(ToProto));
+        response.Changes.AddRange(page.Changes.Select(c => c.ToProto()));
         return response;
     }
 
@@ -29,7 +29,7 @@ public sealed class StandingsService(ISender sender, StandingWatcher watcher) : 
             (watched, token) => responseStream.WriteAsync(
                 watched switch
                 {
-                    WatchEvent.Change change => new WatchStandingChangesResponse { Change = ToProto(change.Item) },
+                    WatchEvent.Change change => new WatchStandingChangesResponse { Change = change.Item.ToProto() },
                     WatchEvent.Bookmark bookmark => new WatchStandingChangesResponse { Bookmark = new Bookmark { Revision = bookmark.Revision.ToString() } },
                     _ => throw new ArgumentOutOfRangeException(nameof(watched)),
                 },
@@ -51,17 +51,4 @@ public sealed class StandingsService(ISender sender, StandingWatcher watcher) : 
 
     private static string ProtoName(Domain.Standing standing) =>
         ConductScoringReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("Standing").FindValueByNumber((int)standing).Name;
-
-    private static V1.StandingChange ToProto(FeedItem item) => new()
-    {
-        Revision = item.Revision.ToString(),
-        UserId = item.Change.UserId,
-        PreviousStanding = (Standing)item.Change.PreviousStanding,
-        Standing = (Standing)item.Change.Standing,
-        Points = item.Change.Points,
-        Permanent = item.Change.Permanent,
-        Cause = (StandingChangeCause)item.Change.Cause,
-        ChangedAt = Timestamp.FromDateTimeOffset(item.Change.ChangedAt),
-        PolicyVersion = item.Change.PolicyVersion,
-    };
 }

@@ -42,6 +42,9 @@ public sealed class PrivacyTests(TestServers servers)
         Assert.Equal((appeal.AppealId, Statement), (export.Appeals.Single().AppealId, export.Appeals.Single().Statement));
         Assert.Equal((15.0, 1), (export.Score.Points, export.Score.Breakdown.Count));
         Assert.Equal(["violation.recorded", "appeal.submitted", "appeal.decided", "violation.recorded"], export.AuditEntries.Select(e => e.Action));
+        Assert.Equal(
+            [(Standing.Good, Standing.Restricted), (Standing.Restricted, Standing.Good), (Standing.Good, Standing.Warned)],
+            export.StandingChanges.Select(c => (c.PreviousStanding, c.Standing)));
     }
 
     [Fact]

@@ -20,7 +20,8 @@ public sealed record UserDataExport(
     IReadOnlyList<Violation> Violations,
     IReadOnlyList<Appeal> Appeals,
     Score Score,
-    IReadOnlyList<AuditEntry> AuditEntries);
+    IReadOnlyList<AuditEntry> AuditEntries,
+    IReadOnlyList<Standings.FeedItem> StandingChanges);
 
 public sealed class ExportUserDataQueryValidator : AbstractValidator<ExportUserDataQuery>
 {
@@ -40,7 +41,11 @@ public sealed class ExportUserDataQueryHandler(ScoringDbContext db, ScoreReader 
         var audit = await db.AuditEntries.AsNoTracking().Where(e => e.UserId == query.UserId)
             .OrderBy(e => e.Sequence).ToListAsync(cancellationToken);
 
+        var changes = await db.StandingChanges.AsNoTracking().Where(c => c.UserId == query.UserId)
+            .OrderBy(c => c.TransactionId).ThenBy(c => c.Sequence).ToListAsync(cancellationToken);
+
         var score = await scores.GetAsync(query.UserId, includeBreakdown: true, cancellationToken);
-        return new UserDataExport(query.UserId, now, violations, appeals, score, audit);
+        return new UserDataExport(
+            query.UserId, now, violations, appeals, score, audit, [.. changes.Select(c => new Standings.FeedItem(Revision.Of(c), c.ToChange()))]);
     }
 }

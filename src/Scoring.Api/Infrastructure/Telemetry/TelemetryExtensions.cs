@@ -44,8 +44,18 @@ public static class TelemetryExtensions
                 .WithTracing(tracing => tracing
                     .AddAspNetCoreInstrumentation(aspNetCore =>
                         // Probes and scrapes would drown the traces that matter.
+                    {
                         aspNetCore.Filter = context => !context.Request.Path.StartsWithSegments("/grpc.health.v1.Health")
-                            && !context.Request.Path.StartsWithSegments("/metrics"))
+                            && !context.Request.Path.StartsWithSegments("/metrics");
+                        // HTTP/JSON paths carry user ids: a trace keeps the route's pattern instead.
+                        aspNetCore.EnrichWithHttpResponse = (activity, response) =>
+                        {
+                            if (response.HttpContext.GetEndpoint() is RouteEndpoint endpoint && endpoint.RoutePattern.RawText is { } route)
+                            {
+                                activity.SetTag("url.path", route);
+                            }
+                        };
+                    })
                     .AddNpgsql()
                     .AddSource(ActivitySource.Name))
                 .UseOtlpExporter();
