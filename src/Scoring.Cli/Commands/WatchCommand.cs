@@ -33,6 +33,7 @@ internal static class WatchCommand
             request.UserIds.AddRange(parse.GetValue(users) ?? []);
             var json = cli.WantsJson(parse);
             var wait = FirstWait;
+            var announced = false;
             while (!cancellationToken.IsCancellationRequested)
             {
                 using var channel = cli.OpenChannel(address);
@@ -42,6 +43,13 @@ internal static class WatchCommand
                     while (await call.ResponseStream.MoveNext(cancellationToken))
                     {
                         var message = call.ResponseStream.Current;
+                        if (!json && !announced)
+                        {
+                            // Otherwise a quiet feed looks like a hung command.
+                            await cli.Error.WriteLineAsync($"watch: watching {address} from {Resume(message)}; one line per change (Ctrl+C stops)");
+                            announced = true;
+                        }
+
                         request.FromRevision = message.Change?.Revision ?? message.Bookmark.Revision;
                         wait = FirstWait;
                         if (json)
@@ -66,7 +74,7 @@ internal static class WatchCommand
                 }
                 catch (RpcException exception) when (IsTransient(exception.StatusCode))
                 {
-                    await cli.Error.WriteLineAsync($"watch: {Code(exception.StatusCode)} ({exception.Status.Detail}); resuming from {Resume(request)} in {wait.TotalSeconds:0} s");
+                    await cli.Error.WriteLineAsync($"watch: {address}: {Code(exception.StatusCode)} ({exception.Status.Detail}); resuming from {Resume(request)} in {wait.TotalSeconds:0} s");
                     try
                     {
                         await Task.Delay(wait, cancellationToken);
@@ -100,6 +108,9 @@ internal static class WatchCommand
     private static string Cause(StandingChangeCause cause) => Code(cause.ToString()).ToLowerInvariant();
 
     private static string Resume(WatchStandingChangesRequest request) => request.FromRevision.Length > 0 ? request.FromRevision : "now";
+
+    private static string Resume(WatchStandingChangesResponse message) =>
+        message.Change is { } change ? $"before {change.Revision}" : message.Bookmark.Revision;
 
     /// <summary>What a retry can fix: the service was unreachable, restarting, overloaded, or the watcher fell behind.</summary>
     private static bool IsTransient(StatusCode code) =>

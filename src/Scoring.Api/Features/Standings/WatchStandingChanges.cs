@@ -38,7 +38,7 @@ public sealed class FeedCompactedException(Revision oldest)
 /// restore into a new cluster restarts transaction ids) or was made up. <see cref="Current"/> is where the feed is.
 /// </summary>
 public sealed class RevisionAheadException(Revision current)
-    : Exception($"revision is ahead of this feed (it comes from another database?); list scores again and watch from {current}")
+    : Exception($"revision is ahead of everything this feed has written (not one this service gave, or one from another database); list scores again and watch from {current}")
 {
     public Revision Current { get; } = current;
 }
