@@ -68,6 +68,76 @@ public sealed class NearCacheTests(TestServers servers)
         Assert.True(app.Commands.Count > commands);
     }
 
+    [Fact]
+    public async Task Reads_racing_reconnects_of_the_notice_subscription_never_fail()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        using var app = Near(await servers.Postgres.CreateDatabaseAsync(), redis);
+        var users = Enumerable.Range(0, 20).Select(_ => NewUserId()).ToArray();
+        foreach (var user in users)
+        {
+            await app.Scoring.RecordViolationAsync(Violation(user));
+        }
+
+        await WaitUntilListeningAsync(app, users[0]);
+        var cache = Assert.IsType<Api.Infrastructure.Caching.NearScoreCache>(app.Services.GetRequiredService<Api.Infrastructure.Caching.IScoreCache>());
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{redis.ConnectionString},allowAdmin=true");
+        var server = admin.GetServer($"127.0.0.1:{redis.Port}");
+        using var stop = new CancellationTokenSource();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        long reads = 0;
+
+        // Readers in a tight loop while the subscription drops and comes back: each reconnect empties the
+        // copies under their feet (finding 5: a swap and dispose made such a read throw).
+        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await cache.GetAsync(users, CancellationToken.None);
+                    Interlocked.Increment(ref reads);
+                }
+                catch (Exception exception)
+                {
+                    failures.Enqueue(exception);
+                }
+            }
+        })).ToArray();
+        for (var i = 0; i < 8; i++)
+        {
+            await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+            await WaitUntilNoticedAsync(app, users[i]);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+
+        Assert.Empty(failures);
+        Assert.True(Interlocked.Read(ref reads) > 0);
+    }
+
+    /// <summary>Writes until one write's change notice arrives (the subscription is back), bounded.</summary>
+    private static async Task WaitUntilNoticedAsync(ScoringApp app, string userId)
+    {
+        using var notices = Notices(app);
+        for (var attempt = 0; attempt < 150; attempt++)
+        {
+            await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Low));
+            try
+            {
+                await notices.WaitForMeasurementsAsync(1, TimeSpan.FromMilliseconds(200));
+                return;
+            }
+            catch (TimeoutException)
+            {
+                // Not subscribed again yet: that write's notice went nowhere.
+            }
+        }
+
+        Assert.Fail("The change-notice subscription did not come back.");
+    }
+
     private static ScoringApp Near(string database, RedisServer redis, Microsoft.Extensions.Time.Testing.FakeTimeProvider? time = null) => new(new()
     {
         ["Database:Provider"] = "Postgres",
