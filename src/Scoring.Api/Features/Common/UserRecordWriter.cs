@@ -28,16 +28,16 @@ public sealed class UserRecordWriter(
     public async Task<(T Result, Score Score)> WriteAsync<T>(
         string userId, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
     {
-        var (result, at, states) = await WriteManyAsync([userId], change, cancellationToken);
-        return (result, ScoreCalculator.Compute(policy, states[userId].Violations, at));
+        var (result, _, scores) = await WriteManyAsync([userId], change, cancellationToken);
+        return (result, scores[userId]);
     }
 
     /// <summary>
     /// Runs <paramref name="change"/> for several users in one transaction (a batch costs one commit, not
-    /// one per user) and returns its result, the instant it ran at, and each user's score state after it
-    /// (scores are left to callers that need them: computing one costs more than caching it).
+    /// one per user) and returns its result, the instant it ran at, and each user's score after it (computed
+    /// once, for the feed of standing changes, and handed back rather than computed again).
     /// </summary>
-    public async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, ScoreState> States)> WriteManyAsync<T>(
+    public async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, Score> Scores)> WriteManyAsync<T>(
         IReadOnlyCollection<string> userIds, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
     {
         // One order for every writer, so two groups sharing users cannot deadlock on their locks.
@@ -55,13 +55,14 @@ public sealed class UserRecordWriter(
         }
     }
 
-    private async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, ScoreState> States)> WriteOnceAsync<T>(
+    private async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, Score> Scores)> WriteOnceAsync<T>(
         string[] users, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
     {
         T result;
         DateTimeOffset now;
         Dictionary<string, ScoreState> states;
         List<StandingChange> feed;
+        Dictionary<string, Score> scores;
         try
         {
             // A failed SaveChanges rolls the whole transaction back, so savepoints would only cost round trips.
@@ -81,7 +82,8 @@ public sealed class UserRecordWriter(
             var counting = await db.LoadCountingAsync(users, policy, now, cancellationToken);
             states = users.ToDictionary(
                 user => user, user => new ScoreState(rows[user].Version, policy.Version, [.. counting[user]]), StringComparer.Ordinal);
-            feed = await RecordStandingsAsync(users, rows, states, drops, standings, record.Cause, now, cancellationToken);
+            scores = users.ToDictionary(user => user, user => ScoreCalculator.Compute(policy, states[user].Violations, now), StringComparer.Ordinal);
+            feed = await RecordStandingsAsync(users, rows, scores, drops, standings, record.Cause, now, cancellationToken);
 
             // Acknowledged only after this commit, so an acknowledged change survives a crash.
             await transaction.CommitAsync(cancellationToken);
@@ -97,7 +99,7 @@ public sealed class UserRecordWriter(
         }
 
         await SyncCacheAsync(states);
-        return (result, now, states);
+        return (result, now, scores);
     }
 
     /// <summary>
@@ -146,7 +148,7 @@ public sealed class UserRecordWriter(
     /// nothing dropped, and reschedules it, which costs less than a write on every record.
     /// </summary>
     private async Task<List<StandingChange>> RecordStandingsAsync(
-        string[] users, Dictionary<string, UserScoreVersion> rows, Dictionary<string, ScoreState> states,
+        string[] users, Dictionary<string, UserScoreVersion> rows, Dictionary<string, Score> scores,
         List<StandingChange> drops, Dictionary<string, StandingTimeline.Recorded> standings, StandingChangeCause cause, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
@@ -154,7 +156,7 @@ public sealed class UserRecordWriter(
         foreach (var user in users)
         {
             var row = rows[user];
-            var score = ScoreCalculator.Compute(policy, states[user].Violations, now);
+            var score = scores[user];
             var before = standings[user];
             var (changed, after) = StandingTimeline.After(user, score, before.Standing, cause);
             if (cause == StandingChangeCause.Erasure)

@@ -86,7 +86,7 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
 /// Goes through the write pipeline, so single records arriving together share one commit; answers
 /// with the violation (new, or the original of a replay) and the user's score after the commit.
 /// </summary>
-public sealed class RecordViolationCommandHandler(ViolationWritePipeline pipeline, ScoringPolicy policy)
+public sealed class RecordViolationCommandHandler(ViolationWritePipeline pipeline)
     : ICommandHandler<RecordViolationCommand, RecordedViolation>
 {
     public async ValueTask<RecordedViolation> Handle(RecordViolationCommand command, CancellationToken cancellationToken)
@@ -98,6 +98,6 @@ public sealed class RecordViolationCommandHandler(ViolationWritePipeline pipelin
             throw error;
         }
 
-        return new RecordedViolation(violation, ScoreCalculator.Compute(policy, recorded.States[violation.UserId].Violations, recorded.At), duplicate);
+        return new RecordedViolation(violation, recorded.Scores[violation.UserId], duplicate);
     }
 }

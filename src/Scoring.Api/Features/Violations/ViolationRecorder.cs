@@ -5,6 +5,7 @@ using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
+using Scoring.Domain.Scores;
 using Scoring.Domain.Violations;
 using Scoring.Domain.Standings;
 
@@ -14,7 +15,7 @@ namespace Scoring.Api.Features.Violations;
 public sealed record RecordOutcome(Violation Violation, bool Duplicate, Exception? Error);
 
 /// <summary>A group's outcomes in report order, the instant it was written at, and each user's state after it.</summary>
-public sealed record RecordedGroup(RecordOutcome[] Outcomes, DateTimeOffset At, IReadOnlyDictionary<string, ScoreState> States);
+public sealed record RecordedGroup(RecordOutcome[] Outcomes, DateTimeOffset At, IReadOnlyDictionary<string, Score> Scores);
 
 /// <summary>
 /// Writes a group of checked reports (a batch, single records arriving together, or both) in one
@@ -61,7 +62,7 @@ public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writ
     private async Task<RecordedGroup> RecordOnceAsync(IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
     {
         var users = reports.Select(r => r.UserId).ToHashSet(StringComparer.Ordinal);
-        var (outcomes, at, states) = await writer.WriteManyAsync(users, async (change, token) =>
+        var (outcomes, at, scores) = await writer.WriteManyAsync(users, async (change, token) =>
         {
             change.Cause = StandingChangeCause.ViolationRecorded;
             var known = await LoadRecordedAsync(reports, token);
@@ -84,7 +85,7 @@ public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writ
 
             return outcomes;
         }, cancellationToken);
-        return new RecordedGroup(outcomes, at, states);
+        return new RecordedGroup(outcomes, at, scores);
     }
 
     /// <summary>The events among the reports that are already recorded, by (source, event id).</summary>
