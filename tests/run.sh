@@ -12,6 +12,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# The console's end-to-end tests drive Debian's Chromium with Playwright (its own browser download cannot work here).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if ((${#missing[@]} > 0)); then
   if [ "$(id -u)" -ne 0 ]; then

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Scoring.Api.Console;
 using Scoring.Api.Features.Audit;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Features.Operations;
@@ -48,6 +49,7 @@ public static class ScoringServiceExtensions
 
         var authMode = builder.AddScoringSecurity();
         services.AddSingleton(new SecuritySettings(authMode));
+        builder.AddScoringConsole(authMode);
 
         services.AddOptions<GrpcOptions>().BindConfiguration(GrpcOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddGrpc().AddScoringHttpApi(services);
@@ -174,6 +176,7 @@ public static class ScoringServiceExtensions
         // Outermost, so refusals written before a service runs are tagged too.
         app.UseGrpcStatusInRequestMetrics();
         app.UseScoringHttpApi();
+        app.UseScoringConsole();
         app.UseScoringSecurity();
         app.MapGrpcService<ConductScoringService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<AppealsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
@@ -194,6 +197,8 @@ public static class ScoringServiceExtensions
             // Any authenticated caller, whatever its roles; the fallback policy would deny everyone.
             reflection.RequireAuthorization(policy => policy.RequireAuthenticatedUser());
         }
+
+        app.MapScoringConsole();
 
         var metricsPort = app.Services.GetRequiredService<HostingOptions>().MetricsPort;
         if (metricsPort > 0)

@@ -35,6 +35,13 @@ public sealed partial class CallRefusals(ILogger<CallRefusals> logger) : IAuthor
 
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
+        // A policy naming its own schemes (the console's cookie) answers as they do: a redirect to sign in.
+        if (policy.AuthenticationSchemes.Count > 0)
+        {
+            await _default.HandleAsync(next, context, policy, authorizeResult);
+            return;
+        }
+
         if (authorizeResult.Challenged)
         {
             var authentication = await context.AuthenticateAsync();

@@ -26,22 +26,38 @@ public sealed class AssignAppealCommandHandler(ScoringDbContext db, UserRecordWr
     {
         var owner = await db.OwnerOfAppealAsync(command.AppealId, cancellationToken);
         var (appeal, _) = await writer.WriteAsync(owner, async (change, token) =>
-        {
-            var appeal = await db.FindAppealAsync(command.AppealId, null, token);
-            var violation = await db.FindViolationAsync(appeal.ViolationId, null, token);
-            var before = appeal.State;
-            var reassigned = appeal.Assignee is not null;
+            (await db.AssignUnderLockAsync(change, command.AppealId, command.ReviewerId, onlyIfUnassigned: false, token))!, cancellationToken);
+        return appeal;
+    }
+}
 
-            appeal.Assign(command.ReviewerId, violation);
-            change.Audit(new AuditChange(
-                Actor: command.ReviewerId,
-                Action: AuditActions.AppealAssigned,
-                TargetId: appeal.Id,
-                Reason: reassigned ? "reassigned" : "assigned",
-                BeforeState: AuditStates.Of(before),
-                AfterState: AuditStates.Of(appeal.State)));
-            return appeal;
-        }, cancellationToken);
+internal static class AppealAssignment
+{
+    /// <summary>
+    /// Assigns the appeal to the reviewer, audited, inside the owner's <see cref="UserRecordWriter"/> change.
+    /// With <paramref name="onlyIfUnassigned"/>, an appeal someone took meanwhile is left alone (null).
+    /// </summary>
+    public static async Task<Appeal?> AssignUnderLockAsync(
+        this ScoringDbContext db, UserRecordChange change, string appealId, string reviewerId, bool onlyIfUnassigned, CancellationToken token)
+    {
+        var appeal = await db.FindAppealAsync(appealId, null, token);
+        if (onlyIfUnassigned && (appeal.State != AppealState.Submitted || appeal.Assignee is not null))
+        {
+            return null;
+        }
+
+        var violation = await db.FindViolationAsync(appeal.ViolationId, null, token);
+        var before = appeal.State;
+        var reassigned = appeal.Assignee is not null;
+
+        appeal.Assign(reviewerId, violation);
+        change.Audit(new AuditChange(
+            Actor: reviewerId,
+            Action: AuditActions.AppealAssigned,
+            TargetId: appeal.Id,
+            Reason: reassigned ? "reassigned" : "assigned",
+            BeforeState: AuditStates.Of(before),
+            AfterState: AuditStates.Of(appeal.State)));
         return appeal;
     }
 }

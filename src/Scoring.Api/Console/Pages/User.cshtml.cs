@@ -1,0 +1,33 @@
+using Mediator;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Scoring.Api.Console.Pages;
+
+/// <summary>User lookup: a user id → score, breakdown, violations, appeals, audit chain and its verification.</summary>
+public sealed class UserModel(ISender sender, TimeProvider timeProvider) : ConsolePageModel
+{
+    [BindProperty(SupportsGet = true)]
+    public string? UserId { get; set; }
+
+    public UserRecord? Record { get; private set; }
+
+    public DateTimeOffset Now { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(CancellationToken cancellationToken)
+    {
+        Now = timeProvider.GetUtcNow();
+        if (!string.IsNullOrWhiteSpace(UserId))
+        {
+            try
+            {
+                Record = await UserRecord.LoadAsync(sender, UserId.Trim(), null, cancellationToken);
+            }
+            catch (FluentValidation.ValidationException invalid)
+            {
+                ModelState.AddModelError(nameof(UserId), invalid.Errors.FirstOrDefault()?.ErrorMessage ?? "not a user id");
+            }
+        }
+
+        return Page();
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+
+namespace Scoring.Api.Options;
+
+/// <summary>The reviewer console at <c>/console</c> on the HTTP port. See README, "The reviewer console".</summary>
+public sealed class ConsoleOptions
+{
+    public const string SectionName = "Console";
+
+    /// <summary>With <c>Auth:Mode=Jwt</c>: the console's OpenID Connect client at <c>Auth:Authority</c>. Unset turns the console off under JWT.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>The client's secret, when the provider gives it one (a confidential client); PKCE is used either way.</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>The scopes asked for at sign-in; the roles come from the ID token's <c>roles</c> (or <c>scope</c>) claims.</summary>
+    public string[] Scopes { get; set; } = ["openid", "profile", "roles"];
+
+    /// <summary>Rationales a reviewer can start from; choosing one fills the rationale field.</summary>
+    public string[] RationaleTemplates { get; set; } = [];
+
+    /// <summary>How long a sign-in lasts without use.</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+}
+
+/// <summary>The console's settings against the authentication mode, checked at start; each failure names its setting.</summary>
+public sealed class ConsoleOptionsValidator(IOptions<AuthOptions> auth) : IValidateOptions<ConsoleOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ConsoleOptions options)
+    {
+        var failures = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.ClientId) && auth.Value.Mode == AuthMode.Jwt && string.IsNullOrWhiteSpace(auth.Value.Authority))
+        {
+            failures.Add("Console:ClientId needs Auth:Authority (an OpenID Connect provider to sign reviewers in); Auth:SigningKey cannot sign a browser in.");
+        }
+
+        if (options.SessionLifetime <= TimeSpan.Zero)
+        {
+            failures.Add($"Console:SessionLifetime is {options.SessionLifetime}; it must be positive.");
+        }
+
+        failures.AddRange(options.RationaleTemplates
+            .Select((text, index) => (text, index))
+            .Where(t => string.IsNullOrWhiteSpace(t.text) || t.text.Length > 5000)
+            .Select(t => $"Console:RationaleTemplates:{t.index} must be between 1 and 5000 characters."));
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
