@@ -95,6 +95,9 @@ public static class ConsoleExtensions
                 oidc.ClientSecret = string.IsNullOrWhiteSpace(options.ClientSecret) ? null : options.ClientSecret;
                 oidc.ResponseType = "code";
                 oidc.UsePkce = true;
+                // The code comes back on a top-level GET, so the correlation and nonce cookies can be SameSite=Lax
+                // (form_post would need SameSite=None, which browsers drop without Secure).
+                oidc.ResponseMode = "query";
                 oidc.SignInScheme = CookieScheme;
                 oidc.CallbackPath = Path + "/signin-oidc";
                 oidc.SignedOutCallbackPath = Path + "/signout-oidc";
@@ -111,6 +114,8 @@ public static class ConsoleExtensions
 
                 oidc.CorrelationCookie.Path = Path;
                 oidc.NonceCookie.Path = Path;
+                oidc.CorrelationCookie.SameSite = SameSiteMode.Lax;
+                oidc.NonceCookie.SameSite = SameSiteMode.Lax;
                 oidc.CorrelationCookie.SecurePolicy = cookie(development);
                 oidc.NonceCookie.SecurePolicy = cookie(development);
             });

@@ -28,7 +28,7 @@ public static partial class SecurityExtensions
         if (mode == AuthMode.Jwt)
         {
             services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
-                .AddJwtBearer(jwt => ConfigureJwt(jwt, options));
+                .AddJwtBearer(jwt => ConfigureJwt(jwt, options, builder.Environment.IsDevelopment()));
             services.AddSingleton<IAuthorizationMiddlewareResultHandler, CallRefusals>();
         }
         else
@@ -100,8 +100,10 @@ public static partial class SecurityExtensions
         }
     }
 
-    private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions options)
+    private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions options, bool development)
     {
+        // An authority over plain HTTP only in Development (a provider on the developer's machine).
+        jwt.RequireHttpsMetadata = !development;
         // Keep claim names as issued (sub, azp, roles, scope): identity binding reads them.
         jwt.MapInboundClaims = false;
         jwt.TokenValidationParameters.ValidAudience = options.Audience;

@@ -6,14 +6,12 @@ using Scoring.V1;
 namespace Scoring.Api.Tests.Console;
 
 /// <summary>
-/// The service hosted in process on real Kestrel ports (gRPC and the HTTP/1.1 port that serves the console),
-/// on SQLite in Development with authentication off (the console's development sign-in) and a fake clock;
-/// and one headless Chromium from Debian's package, driven by Playwright.
+/// The service hosted in process on real Kestrel ports (gRPC, and the HTTP/1.1 port that serves the console),
+/// on SQLite in Development with a fake clock; and one headless Chromium from Debian's package, driven by
+/// Playwright.
 /// </summary>
-public sealed class ConsoleBackend : IAsyncLifetime
+public abstract class BrowserBackend : IAsyncLifetime
 {
-    public const string Template = "The evidence shows the reported behaviour; the decision stands.";
-
     /// <summary>Debian's chromium: Playwright's own browser download cannot work here.</summary>
     public const string Chromium = "/usr/bin/chromium";
 
@@ -28,32 +26,35 @@ public sealed class ConsoleBackend : IAsyncLifetime
     /// <summary>Where the console is: http://127.0.0.1:port.</summary>
     public string BaseUrl { get; private set; } = "";
 
+    public GrpcChannel Channel => _channel!;
+
     public Appeals.AppealsClient Appeals => new(_channel);
 
     public ConductScoring.ConductScoringClient Scoring => new(_channel);
-
-    public GrpcChannel Channel => _channel!;
 
     public async ValueTask InitializeAsync()
     {
         var grpcPort = ExternalProcess.FreePort();
         var httpPort = ExternalProcess.FreePort();
-        App = new ScoringApp(
-            new()
-            {
-                ["Database:Provider"] = "Sqlite",
-                ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(_directory, "scoring.db")}",
-                ["urls"] = $"http://127.0.0.1:{grpcPort}",
-                ["Hosting:HttpPort"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Hosting:MetricsPort"] = "0",
-                ["Console:RationaleTemplates:0"] = Template,
-                ["RateLimit:Anonymous:PermitsPerSecond"] = "100000",
-                ["RateLimit:Anonymous:Burst"] = "100000",
-            },
-            environment: "Development");
+        BaseUrl = $"http://127.0.0.1:{httpPort}";
+        var settings = new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Sqlite",
+            ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(_directory, "scoring.db")}",
+            ["urls"] = $"http://127.0.0.1:{grpcPort}",
+            ["Hosting:HttpPort"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Hosting:MetricsPort"] = "0",
+            ["RateLimit:Anonymous:PermitsPerSecond"] = "100000",
+            ["RateLimit:Anonymous:Burst"] = "100000",
+        };
+        foreach (var (key, value) in await SettingsAsync())
+        {
+            settings[key] = value;
+        }
+
+        App = new ScoringApp(settings, StartClock(), environment: "Development");
         App.UseKestrel();
         App.StartServer();
-        BaseUrl = $"http://127.0.0.1:{httpPort}";
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
 
         _playwright = await Playwright.CreateAsync();
@@ -65,7 +66,13 @@ public sealed class ConsoleBackend : IAsyncLifetime
         });
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>The service's (fake) clock at start.</summary>
+    protected virtual Microsoft.Extensions.Time.Testing.FakeTimeProvider StartClock() => new(ScoringApp.Start);
+
+    /// <summary>What this backend adds to (or changes in) the common settings; <see cref="BaseUrl"/> is known by then.</summary>
+    protected abstract Task<IReadOnlyDictionary<string, string?>> SettingsAsync();
+
+    public virtual async ValueTask DisposeAsync()
     {
         if (Browser is not null)
         {
@@ -77,5 +84,49 @@ public sealed class ConsoleBackend : IAsyncLifetime
         await App.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
+    }
+}
+
+/// <summary>Authentication off: the console's development sign-in (a reviewer id, no password).</summary>
+public sealed class ConsoleBackend : BrowserBackend
+{
+    public const string Template = "The evidence shows the reported behaviour; the decision stands.";
+
+    protected override Task<IReadOnlyDictionary<string, string?>> SettingsAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>
+        {
+            ["Console:RationaleTemplates:0"] = Template,
+        });
+}
+
+/// <summary>Authentication on (JWT): reviewers sign in to the console at a real OpenID Connect provider.</summary>
+public sealed class OidcConsoleBackend : BrowserBackend
+{
+    public OidcProvider Provider { get; private set; } = null!;
+
+    /// <summary>
+    /// Today, not the tests' usual fixed day: the provider stamps tokens and the browser expires cookies by
+    /// the wall clock, and the service checks both against its own.
+    /// </summary>
+    protected override Microsoft.Extensions.Time.Testing.FakeTimeProvider StartClock() => new(DateTimeOffset.UtcNow);
+
+    protected override async Task<IReadOnlyDictionary<string, string?>> SettingsAsync()
+    {
+        Provider = await OidcProvider.StartAsync(ExternalProcess.FreePort(), BaseUrl + "/console/signin-oidc");
+        return new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "Jwt",
+            ["Auth:AllowAnonymous"] = null,
+            ["Auth:Authority"] = Provider.Issuer,
+            ["Auth:Audience"] = "scoring",
+            ["Console:ClientId"] = OidcProvider.ClientId,
+            ["Console:ClientSecret"] = OidcProvider.ClientSecret,
+        };
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Provider.DisposeAsync();
     }
 }
