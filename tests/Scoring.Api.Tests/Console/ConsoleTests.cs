@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using Scoring.Api.Tests.Infrastructure;
 using Scoring.V1;
@@ -381,6 +382,94 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         await Expect(page.Locator("#chain")).ToHaveTextAsync(new Regex("audit chain verifies \\(2 entries checked\\)"));
         await Expect(page.Locator("table.audit tbody tr")).ToHaveCountAsync(2);
         await ScreenshotAsync(page, "user-lookup");
+    }
+
+    [Fact]
+    public async Task Every_page_passes_an_accessibility_scan()
+    {
+        var appeal = await OpenAppealAsync();
+        var signIn = await NewPageAsync();
+        await signIn.GotoAsync(backend.BaseUrl + "/console/sign-in");
+        var page = await SignInAsync("rev-a11y");
+        await Expect(page.Locator("tr[data-appeal]")).ToHaveCountAsync(1);
+
+        var scans = new List<(string Page, Deque.AxeCore.Commons.AxeResult Result)> { ("sign-in", await signIn.RunAxe()), ("queue", await page.RunAxe()) };
+        await page.GotoAsync($"{backend.BaseUrl}/console/appeals/{appeal.AppealId}");
+        scans.Add(("appeal", await page.RunAxe()));
+        await page.GotoAsync($"{backend.BaseUrl}/console/users/{appeal.UserId}");
+        scans.Add(("user", await page.RunAxe()));
+
+        var violations = scans.SelectMany(s => s.Result.Violations.Select(v => $"{s.Page}: {v.Id} ({v.Help}) at {string.Join(", ", v.Nodes.Select(n => n.Target?.ToString()))}"));
+        Assert.Empty(violations);
+        Assert.All(scans, s => Assert.NotEmpty(s.Result.Passes));
+    }
+
+    [Fact]
+    public async Task Times_are_shown_in_the_reviewers_time_zone_with_UTC_on_hover()
+    {
+        var appeal = await OpenAppealAsync();
+        var submitted = (await GetAppealAsync(appeal.AppealId)).SubmittedAt.ToDateTimeOffset();
+        var page = await SignInAsync("rev-zone");
+
+        var time = page.Locator($"tr[data-appeal='{appeal.AppealId}'] time");
+        var berlin = TimeZoneInfo.ConvertTime(submitted, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"));
+
+        await Expect(time).ToHaveTextAsync(berlin.ToString("d MMM yyyy, HH:mm", System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(time).ToHaveAttributeAsync("title", submitted.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task The_appeal_page_loads_its_data_in_one_round_trip()
+    {
+        var appeal = await OpenAppealAsync();
+        var page = await SignInAsync("rev-trips");
+        var requests = new List<string>();
+        page.Request += (_, request) => requests.Add(request.Url);
+
+        await page.GotoAsync($"{backend.BaseUrl}/console/appeals/{appeal.AppealId}");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+
+        Assert.Equal([$"{backend.BaseUrl}/console/appeals/{appeal.AppealId}"], requests.Where(url => !url.Contains("/console/assets/", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_decision_after_the_appeal_was_reassigned_says_so_and_decides_nothing()
+    {
+        var appeal = await OpenAppealAsync();
+        var first = await SignInAsync("rev-first");
+        await first.GetByRole(AriaRole.Button, new() { Name = "Start reviewing" }).ClickAsync();
+        await Expect(first).ToHaveURLAsync(new Regex($"/console/appeals/{appeal.AppealId}$"));
+        await first.GetByLabel("Uphold").CheckAsync();
+        await first.GetByLabel("Rationale").FillAsync("Stands.");
+
+        var second = await SignInAsync("rev-second");
+        await second.GotoAsync($"{backend.BaseUrl}/console/appeals/{appeal.AppealId}");
+        await Expect(second.Locator("#blocked")).ToHaveTextAsync("rev-first holds this appeal; take it over to decide it.");
+        await second.GetByRole(AriaRole.Button, new() { Name = "Take over this appeal" }).ClickAsync();
+        await Expect(second.Locator(".notice")).ToHaveTextAsync("You now hold this appeal.");
+        await first.GetByRole(AriaRole.Button, new() { Name = "Decide", Exact = true }).ClickAsync();
+
+        await Expect(first.Locator(".outcome")).ToContainTextAsync("assigned to another reviewer");
+        var current = await GetAppealAsync(appeal.AppealId);
+        Assert.Equal((AppealState.InReview, "rev-second"), (current.State, current.Assignee));
+    }
+
+    [Fact]
+    public async Task The_console_is_served_only_on_the_HTTP_port_and_refuses_a_form_post_without_its_antiforgery_token()
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        using var forged = new FormUrlEncodedContent(new Dictionary<string, string> { ["ReviewerId"] = "rev-forged" });
+        using var posted = await http.PostAsync(backend.BaseUrl + "/console/sign-in", forged, Token);
+        using var grpcPort = new HttpRequestMessage(HttpMethod.Get, backend.Channel.Target.StartsWith("http", StringComparison.Ordinal) ? backend.Channel.Target + "/console/sign-in" : $"http://{backend.Channel.Target}/console/sign-in")
+        {
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        using var onGrpcPort = await http.SendAsync(grpcPort, Token);
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, posted.StatusCode);
+        Assert.DoesNotContain(posted.Headers, h => h.Key == "Set-Cookie" && h.Value.Any(v => v.StartsWith("scoring-console=", StringComparison.Ordinal)));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, onGrpcPort.StatusCode);
     }
 
     private async Task<IPage> NewPageAsync(ViewportSize? viewport = null)
