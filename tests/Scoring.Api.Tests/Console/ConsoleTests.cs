@@ -159,6 +159,7 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         await Expect(page).ToHaveURLAsync(new Regex($"/console/appeals/{first.AppealId}$"));
         await Expect(page.Locator("#statement")).ToHaveTextAsync("It was a joke between friends.");
         await Expect(page.Locator("#chain")).ToContainTextAsync("verifies");
+        Assert.True(await page.EvaluateAsync<int>("document.documentElement.scrollWidth") <= 1280, "the appeal page is wider than 1280 px");
         await page.GetByLabel("Uphold").CheckAsync();
         await page.GetByLabel("Template").SelectOptionAsync(new SelectOptionValue { Label = ConsoleBackend.Template });
         await Expect(page.GetByLabel("Rationale")).ToHaveValueAsync(ConsoleBackend.Template);
