@@ -70,3 +70,42 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Files.Get "files/policy.json" }}
 {{- end }}
 {{- end }}
+
+{{/*
+The reviewer console's settings (Console__*), each only when set so the service's defaults apply otherwise.
+Refuses at render time what the service would refuse at start: under Jwt, a client needs an authority (the
+shared key cannot sign a browser in) and the HTTP port the console is served on.
+*/}}
+{{- define "scoring.consoleEnv" -}}
+{{- with .Values.console.clientId }}
+{{- if eq $.Values.auth.mode "Jwt" }}
+{{- if not $.Values.auth.authority }}
+{{- fail "console.clientId needs auth.authority: reviewers sign in at an OpenID Connect provider, which the shared signing key is not" }}
+{{- end }}
+{{- if not $.Values.http.enabled }}
+{{- fail "console.clientId needs http.enabled: the console is served on the HTTP port" }}
+{{- end }}
+{{- end }}
+- name: Console__ClientId
+  value: {{ . | quote }}
+{{- with $.Values.console.existingSecret }}
+- name: Console__ClientSecret
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.console.secretKey }}
+{{- end }}
+{{- range $index, $scope := $.Values.console.scopes }}
+- name: Console__Scopes__{{ $index }}
+  value: {{ $scope | quote }}
+{{- end }}
+{{- end }}
+{{- range $index, $text := .Values.console.rationaleTemplates }}
+- name: Console__RationaleTemplates__{{ $index }}
+  value: {{ $text | quote }}
+{{- end }}
+{{- with .Values.console.sessionLifetime }}
+- name: Console__SessionLifetime
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}

@@ -185,6 +185,87 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public async Task The_console_is_off_by_default_and_no_console_setting_is_rendered()
+    {
+        var env = Env(Single(await RenderAsync(), "Deployment")["spec"]["template"]["spec"]["containers"][0]);
+
+        Assert.DoesNotContain(env.Keys, name => name.StartsWith("Console__", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_console_settings_render_under_the_services_keys_and_the_client_secret_comes_from_a_secret()
+    {
+        var manifests = await RenderAsync(
+            "--set", "auth.authority=https://login.example.com/realms/platform",
+            "--set", "console.clientId=scoring-console", "--set", "console.existingSecret=scoring-console-oidc",
+            "--set", "console.scopes={openid,email}",
+            "--set", "console.rationaleTemplates[0]=Upheld: the report stands.", "--set", "console.rationaleTemplates[1]=Overturned",
+            "--set", "console.sessionLifetime=04:00:00");
+        var env = Env(Single(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]);
+
+        Assert.Equal("scoring-console", env["Console__ClientId"]["value"].Text());
+        Assert.Equal(("scoring-console-oidc", "client-secret"), SecretRef(env["Console__ClientSecret"]));
+        Assert.False(env["Console__ClientSecret"].Has("value"), "a client secret is never a plain value");
+        Assert.Equal(("openid", "email"), (env["Console__Scopes__0"]["value"].Text(), env["Console__Scopes__1"]["value"].Text()));
+        Assert.Equal("Upheld: the report stands.", env["Console__RationaleTemplates__0"]["value"].Text());
+        Assert.Equal("Overturned", env["Console__RationaleTemplates__1"]["value"].Text());
+        Assert.Equal("04:00:00", env["Console__SessionLifetime"]["value"].Text());
+        Assert.Equal(7, env.Keys.Count(name => name.StartsWith("Console__", StringComparison.Ordinal)));
+        // Only the replicas serve the console.
+        Assert.DoesNotContain(Env(Single(manifests, "Job")["spec"]["template"]["spec"]["containers"][0]).Keys,
+            name => name.StartsWith("Console__", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_public_console_client_gets_no_secret_and_the_service_defaults_stand()
+    {
+        var env = Env(Single(await RenderAsync("--set", "auth.authority=https://login.example.com/realms/platform", "--set", "console.clientId=scoring-console"), "Deployment")
+            ["spec"]["template"]["spec"]["containers"][0]);
+
+        Assert.Equal(["Console__ClientId"], env.Keys.Where(name => name.StartsWith("Console__", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("auth.authority=", "http.enabled=true", "console.clientId needs auth.authority")]
+    [InlineData("auth.authority=https://login.example.com/realms/platform", "http.enabled=false", "console.clientId needs http.enabled")]
+    public async Task Under_jwt_a_console_client_without_an_authority_or_the_HTTP_port_is_refused_at_render(string authority, string http, string expected)
+    {
+        var result = await HelmAsync("template", "scoring", Chart, "--set", "console.clientId=scoring-console", "--set", authority, "--set", http);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("console.scopes=openid", "/console/scopes")]
+    [InlineData("console.rationaleTemplates[0]= ", "/console/rationaleTemplates/0")]
+    [InlineData("console.sessionLifetime=8h", "/console/sessionLifetime")]
+    [InlineData("console.clientSecret=plain-text", "clientSecret")]
+    public async Task The_schema_refuses_malformed_console_settings_and_a_plain_client_secret(string setting, string expected)
+    {
+        var result = await HelmAsync("template", "scoring", Chart, "--set", setting);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_network_policy_admits_the_HTTP_port_from_the_peers_named()
+    {
+        var production = Single(await RenderAsync("-f", ProductionValues), "NetworkPolicy");
+        var defaults = Single(await RenderAsync("--set", "networkPolicy.enabled=true"), "NetworkPolicy");
+        var off = Single(await RenderAsync("--set", "networkPolicy.enabled=true", "--set", "http.enabled=false"), "NetworkPolicy");
+
+        var http = HttpRule(production)!;
+        Assert.Equal("ingress-nginx", http["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].Text());
+        Assert.True(((YamlMappingNode)HttpRule(defaults)!["from"][0]["podSelector"]).Children.Count == 0, "empty httpFrom: the namespace's pods");
+        Assert.Null(HttpRule(off));
+
+        static YamlNode? HttpRule(YamlMappingNode policy) => ((YamlSequenceNode)policy["spec"]["ingress"]).Children
+            .SingleOrDefault(rule => rule["ports"][0]["port"].Text() == "http");
+    }
+
+    [Fact]
     public async Task The_dashboard_and_the_alerts_are_off_by_default()
     {
         var manifests = await RenderAsync();
