@@ -88,6 +88,9 @@ shared key cannot sign a browser in) and the HTTP port the console is served on.
 {{- end }}
 - name: Console__ClientId
   value: {{ . | quote }}
+# Behind an Ingress: the scheme the browser used (X-Forwarded-Proto) builds the sign-in redirect URI.
+- name: ASPNETCORE_FORWARDEDHEADERS_ENABLED
+  value: "true"
 {{- with $.Values.console.existingSecret }}
 - name: Console__ClientSecret
   valueFrom:

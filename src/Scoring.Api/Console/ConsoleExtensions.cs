@@ -107,7 +107,7 @@ public static class ConsoleExtensions
                 oidc.TokenValidationParameters.NameClaimType = "sub";
                 oidc.TokenValidationParameters.RoleClaimType = "roles";
                 oidc.Scope.Clear();
-                foreach (var scope in options.Scopes)
+                foreach (var scope in options.EffectiveScopes)
                 {
                     oidc.Scope.Add(scope);
                 }
@@ -138,11 +138,18 @@ public static class ConsoleExtensions
             return app;
         }
 
+        // By the port the request arrived on, not its Host header: through an Ingress the Host has no port.
         var httpPort = app.Services.GetRequiredService<HostingOptions>().HttpPort;
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(Path) && context.Connection.LocalPort == httpPort, console =>
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(Path), console =>
         {
             console.Use((context, next) =>
             {
+                if (context.Connection.LocalPort != httpPort)
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
                 var headers = context.Response.Headers;
                 headers.ContentSecurityPolicy = ContentSecurityPolicy;
                 headers.XContentTypeOptions = "nosniff";
@@ -167,7 +174,8 @@ public static class ConsoleExtensions
             return app;
         }
 
-        app.MapRazorPages().RequireHost($"*:{httpPort}");
+        // Only on the HTTP port: UseScoringConsole answers 404 to /console on any other.
+        app.MapRazorPages();
         return app;
     }
 

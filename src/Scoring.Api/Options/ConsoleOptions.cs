@@ -13,8 +13,16 @@ public sealed class ConsoleOptions
     /// <summary>The client's secret, when the provider gives it one (a confidential client); PKCE is used either way.</summary>
     public string? ClientSecret { get; set; }
 
-    /// <summary>The scopes asked for at sign-in; the roles come from the ID token's <c>roles</c> (or <c>scope</c>) claims.</summary>
-    public string[] Scopes { get; set; } = ["openid", "profile", "roles"];
+    /// <summary>
+    /// The scopes asked for at sign-in; empty means <see cref="DefaultScopes"/>. The roles come from the ID
+    /// token's <c>roles</c> (or <c>role</c>, <c>scope</c>) claims. Empty by default so that configured scopes
+    /// replace the defaults (the binder appends to an array's initial items).
+    /// </summary>
+    public string[] Scopes { get; set; } = [];
+
+    public static IReadOnlyList<string> DefaultScopes { get; } = ["openid", "profile", "roles"];
+
+    public IReadOnlyList<string> EffectiveScopes => Scopes.Length == 0 ? DefaultScopes : Scopes;
 
     /// <summary>Rationales a reviewer can start from; choosing one fills the rationale field.</summary>
     public string[] RationaleTemplates { get; set; } = [];
@@ -32,6 +40,11 @@ public sealed class ConsoleOptionsValidator(IOptions<AuthOptions> auth) : IValid
         if (!string.IsNullOrWhiteSpace(options.ClientId) && auth.Value.Mode == AuthMode.Jwt && string.IsNullOrWhiteSpace(auth.Value.Authority))
         {
             failures.Add("Console:ClientId needs Auth:Authority (an OpenID Connect provider to sign reviewers in); Auth:SigningKey cannot sign a browser in.");
+        }
+
+        if (options.Scopes.Length > 0 && !options.Scopes.Contains("openid"))
+        {
+            failures.Add($"Console:Scopes is '{string.Join(' ', options.Scopes)}'; OpenID Connect sign-in needs the scope openid among them.");
         }
 
         if (options.SessionLifetime <= TimeSpan.Zero)

@@ -121,6 +121,9 @@ public sealed class OidcConsoleBackend : BrowserBackend
             ["Auth:Audience"] = "scoring",
             ["Console:ClientId"] = OidcProvider.ClientId,
             ["Console:ClientSecret"] = OidcProvider.ClientSecret,
+            // Replacing the default openid, profile, roles (not added to them).
+            ["Console:Scopes:0"] = "openid",
+            ["Console:Scopes:1"] = "roles",
         };
     }
 

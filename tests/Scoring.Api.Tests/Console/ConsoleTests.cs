@@ -467,10 +467,15 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         using var onGrpcPort = await http.SendAsync(grpcPort, Token);
+        // Through an Ingress the Host names the site, without the port.
+        using var proxied = new HttpRequestMessage(HttpMethod.Get, backend.BaseUrl + "/console") { Headers = { Host = "console.example.org" } };
+        using var throughIngress = await http.SendAsync(proxied, Token);
 
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, posted.StatusCode);
         Assert.DoesNotContain(posted.Headers, h => h.Key == "Set-Cookie" && h.Value.Any(v => v.StartsWith("scoring-console=", StringComparison.Ordinal)));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, onGrpcPort.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, throughIngress.StatusCode);
+        Assert.Contains("/console/sign-in", throughIngress.Headers.Location!.ToString(), StringComparison.Ordinal);
     }
 
     private async Task<IPage> NewPageAsync(ViewportSize? viewport = null)

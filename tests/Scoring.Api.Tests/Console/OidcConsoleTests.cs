@@ -40,7 +40,7 @@ public sealed class OidcConsoleTests(OidcConsoleBackend backend) : IClassFixture
 
         await Expect(page.Locator("#reviewer")).ToHaveTextAsync("rev-oidc");
         Assert.Contains(visited, url => url.StartsWith(backend.Provider.Issuer + "connect/authorize?", StringComparison.Ordinal)
-            && url.Contains("code_challenge_method=S256", StringComparison.Ordinal) && url.Contains("response_type=code", StringComparison.Ordinal));
+            && url.Contains("code_challenge_method=S256", StringComparison.Ordinal) && url.Contains("&scope=openid%20roles&", StringComparison.Ordinal) && url.Contains("response_type=code", StringComparison.Ordinal));
         var session = Assert.Single(await context.CookiesAsync(), c => c.Name == "scoring-console");
         Assert.True(session.HttpOnly);
         Assert.Equal(SameSiteAttribute.Lax, session.SameSite);

@@ -204,6 +204,7 @@ public sealed class HelmChartTests
         var env = Env(Single(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]);
 
         Assert.Equal("scoring-console", env["Console__ClientId"]["value"].Text());
+        Assert.Equal("true", env["ASPNETCORE_FORWARDEDHEADERS_ENABLED"]["value"].Text());
         Assert.Equal(("scoring-console-oidc", "client-secret"), SecretRef(env["Console__ClientSecret"]));
         Assert.False(env["Console__ClientSecret"].Has("value"), "a client secret is never a plain value");
         Assert.Equal(("openid", "email"), (env["Console__Scopes__0"]["value"].Text(), env["Console__Scopes__1"]["value"].Text()));
