@@ -20,8 +20,16 @@ public sealed class OidcConsoleTests(OidcConsoleBackend backend) : IClassFixture
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
+    /// <summary>Every browser test leaves a screenshot of each page it had open, named after the test (failed ones too).</summary>
     public async ValueTask DisposeAsync()
     {
+        var test = TestContext.Current.TestMethod?.MethodName ?? "test";
+        var pages = _contexts.SelectMany(c => c.Pages).ToList();
+        foreach (var (page, index) in pages.Select((p, i) => (p, i)))
+        {
+            await ScreenshotAsync(page, pages.Count == 1 ? test : $"{test}-{index + 1}");
+        }
+
         foreach (var context in _contexts)
         {
             await context.DisposeAsync();
