@@ -28,15 +28,19 @@ public class ScoringPolicyTests
             Categories = [new("spam", 1, TimeSpan.FromDays(1)), new("spam", 0, TimeSpan.Zero), new("Bad Name", 1, TimeSpan.FromDays(1))],
         };
 
-        var problems = broken.Validate();
+        var problems = broken.Validate().Select(p => p.ToString()).ToList();
 
-        Assert.Contains(problems, p => p.StartsWith("version", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("severity_points must increase", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("thresholds must increase", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("max_age", StringComparison.Ordinal));
-        Assert.Contains("category 'spam' is listed twice", problems);
-        Assert.Contains("category 'spam': weight must be a positive number", problems);
-        Assert.Contains("category 'spam': half_life must be positive", problems);
-        Assert.Contains(problems, p => p.StartsWith("category name 'Bad Name'", StringComparison.Ordinal));
+        Assert.Equal(
+            [
+                "version: must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+                "severity_points.medium: must be greater than low",
+                "thresholds.suspended: must be greater than restricted",
+                "max_age: must be positive",
+                "categories[1].name: 'spam' is listed twice",
+                "categories[1].weight: must be a positive number",
+                "categories[1].half_life: must be positive",
+                "categories[2].name: 'Bad Name' must match [a-z][a-z0-9_]{0,63}",
+            ],
+            problems);
     }
 }

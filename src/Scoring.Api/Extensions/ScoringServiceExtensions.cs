@@ -81,6 +81,7 @@ public static class ScoringServiceExtensions
         services.AddScoped<UserRecordWriter>();
         services.AddScoped<ViolationRecorder>();
         services.AddScoped<Features.Audit.AuditChainSealer>();
+        services.AddScoped<Features.Policies.PolicyBootstrap>();
         services.AddSingleton<ViolationWritePipeline>();
         services.AddScoped<RetentionPurge>();
         services.AddHostedService<RetentionService>();
@@ -183,6 +184,7 @@ public static class ScoringServiceExtensions
         app.MapGrpcService<AuditService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<PrivacyService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<StandingsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
+        app.MapGrpcService<PoliciesService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
 
         // Probes and scrapes stay open whatever the authentication mode; reflection only where allowed.
         app.MapGrpcHealthChecksService().AllowAnonymous();
@@ -223,6 +225,9 @@ public static class ScoringServiceExtensions
         {
             await app.MigrateAsync();
         }
+
+        await using var scope = app.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<Features.Policies.PolicyBootstrap>().RecordRunningPolicyAsync(CancellationToken.None);
     }
 
     private static Exception Innermost(Exception exception) => exception.InnerException is { } inner ? Innermost(inner) : exception;

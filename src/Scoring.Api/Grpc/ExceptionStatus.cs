@@ -30,6 +30,7 @@ public static class ExceptionStatus
         ConflictException conflict => Simple(Code.AlreadyExists, conflict.Message),
         DomainException rule => Simple(Code.FailedPrecondition, rule.Message),
         UnavailableException unavailable => Simple(Code.Unavailable, unavailable.Message),
+        AbortedException aborted => Simple(Code.Aborted, aborted.Message),
         _ when DatabaseErrors.IsUnavailable(exception) => Simple(Code.Unavailable, "The database is unavailable; retry later."),
         OperationCanceledException => Simple(Code.Cancelled, "The call was cancelled."),
         _ => Simple(Code.Internal, InternalMessage),

@@ -168,6 +168,51 @@ internal static class ProtoMapper
         return proto;
     }
 
+    /// <summary>A policy as a client sent it; missing parts stay empty for validation to name.</summary>
+    public static ScoringPolicy FromProto(this Policy proto) => new()
+    {
+        Version = proto.Version,
+        SeverityPoints = proto.SeverityPoints is { } points ? new Domain.Policies.SeverityPoints(points.Low, points.Medium, points.High, points.Critical) : null!,
+        Categories = [.. proto.Categories.Select(c => new Domain.Policies.CategoryPolicy(c.Name, c.Weight, Span(c.HalfLife), c.ZeroTolerance))],
+        Thresholds = proto.Thresholds is { } t ? new Domain.Policies.Thresholds(t.Warned, t.Restricted, t.Suspended, t.Banned) : null!,
+        MaxAge = Span(proto.MaxAge),
+        AppealWindow = Span(proto.AppealWindow),
+        ReviewSla = Span(proto.ReviewSla),
+    };
+
+    /// <summary>A duration as a TimeSpan; unset is zero, and one beyond TimeSpan's range is negative (both invalid in a policy).</summary>
+    private static TimeSpan Span(Duration? duration)
+    {
+        if (duration is null)
+        {
+            return TimeSpan.Zero;
+        }
+
+        try
+        {
+            return duration.ToTimeSpan();
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or OverflowException or ArgumentException)
+        {
+            return TimeSpan.MinValue;
+        }
+    }
+
+    public static V1.PolicyVersion ToProto(this Domain.Policies.PolicyVersion version) => new()
+    {
+        Version = version.Version,
+        State = (V1.PolicyVersionState)version.State,
+        Description = version.Description,
+        Author = version.Author,
+        ContentHash = version.ContentHash,
+        CreatedAt = Timestamp.FromDateTimeOffset(version.CreatedAt),
+        UpdatedAt = Timestamp.FromDateTimeOffset(version.UpdatedAt),
+        PublishedAt = version.PublishedAt is { } published ? Timestamp.FromDateTimeOffset(published) : null,
+        ActivatedAt = version.ActivatedAt is { } activated ? Timestamp.FromDateTimeOffset(activated) : null,
+        RetiredAt = version.RetiredAt is { } retired ? Timestamp.FromDateTimeOffset(retired) : null,
+        Policy = Features.Policies.PolicyVersionRules.Content(version).ToProto(),
+    };
+
     public static V1.StandingChange ToProto(this Features.Standings.FeedItem item) => new()
     {
         Revision = item.Revision.ToString(),

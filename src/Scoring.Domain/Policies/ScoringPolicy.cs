@@ -53,8 +53,8 @@ public sealed record ScoringPolicy
         _ => Standing.Good,
     };
 
-    /// <summary>Every problem that makes this policy unusable; empty when it is valid.</summary>
-    public IReadOnlyList<string> Validate() => PolicyRules.Check(this);
+    /// <summary>Every problem that makes this policy unusable, each naming its field; empty when it is valid.</summary>
+    public IReadOnlyList<PolicyProblem> Validate() => PolicyRules.Check(this);
 
     /// <summary>The policy the service runs with unless a policy file replaces it.</summary>
     public static ScoringPolicy Default { get; } = new()

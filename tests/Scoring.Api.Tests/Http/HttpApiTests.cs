@@ -39,7 +39,7 @@ public sealed class HttpApiTests(HttpBackend backend) : IClassFixture<HttpBacken
         string[] reads =
         [
             "GetScore", "ListViolations", "GetPolicy", "GetAppeal", "ListAppeals", "ListAuditEntries", "VerifyAuditChain", "ExportUserData",
-            "ListStandingChanges", "WatchStandingChanges", "GetStandingCounts",
+            "ListStandingChanges", "WatchStandingChanges", "GetStandingCounts", "GetPolicyVersion", "ListPolicyVersions",
         ];
         var (verb, path) = (route.Split(' ')[0], route.Split(' ')[1]);
 
@@ -445,7 +445,7 @@ public sealed class HttpApiTests(HttpBackend backend) : IClassFixture<HttpBacken
         FileDescriptor[] files =
         [
             V1.ConductScoringReflection.Descriptor, V1.AppealsReflection.Descriptor, V1.AuditReflection.Descriptor, V1.PrivacyReflection.Descriptor,
-            V1.StandingsReflection.Descriptor,
+            V1.StandingsReflection.Descriptor, V1.PoliciesReflection.Descriptor,
         ];
         foreach (var method in files.SelectMany(f => f.Services).SelectMany(s => s.Methods))
         {

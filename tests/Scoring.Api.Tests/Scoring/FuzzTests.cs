@@ -26,7 +26,7 @@ public abstract class FuzzTests(Backend backend)
 
     private static readonly FileDescriptor[] Contracts =
     [
-        ConductScoringReflection.Descriptor, AppealsReflection.Descriptor, AuditReflection.Descriptor, PrivacyReflection.Descriptor,
+        ConductScoringReflection.Descriptor, AppealsReflection.Descriptor, AuditReflection.Descriptor, PrivacyReflection.Descriptor, PoliciesReflection.Descriptor,
     ];
 
     /// <summary>Statuses that mean the server failed rather than refused.</summary>
@@ -388,7 +388,26 @@ public abstract class FuzzTests(Backend backend)
         {
             foreach (var step in path[..^1])
             {
-                message = step.IsRepeated ? (IMessage)List(message, step)[0]! : (IMessage)step.Accessor.GetValue(message);
+                if (step.IsRepeated)
+                {
+                    var items = List(message, step);
+                    if (items.Count == 0)
+                    {
+                        items.Add(step.MessageType.Parser.ParseFrom(Google.Protobuf.ByteString.Empty));
+                    }
+
+                    message = (IMessage)items[0]!;
+                    continue;
+                }
+
+                // A message field left unset (one side of a oneof, say) is created empty on the way.
+                if (step.Accessor.GetValue(message) is not IMessage child)
+                {
+                    child = step.MessageType.Parser.ParseFrom(Google.Protobuf.ByteString.Empty);
+                    step.Accessor.SetValue(message, child);
+                }
+
+                message = child;
             }
 
             return message;

@@ -22,7 +22,7 @@ public sealed class PolicyTests
     [Theory]
     [InlineData("{", "is not valid JSON")]
     [InlineData("null", "is empty")]
-    [InlineData("""{"version":"x","severity_points":{"low":5,"medium":15,"high":40,"critical":100},"categories":[],"thresholds":{"warned":8,"restricted":35,"suspended":90,"banned":250},"max_age":"365.00:00:00","appeal_window":"180.00:00:00"}""", "categories must not be empty")]
+    [InlineData("""{"version":"x","severity_points":{"low":5,"medium":15,"high":40,"critical":100},"categories":[],"thresholds":{"warned":8,"restricted":35,"suspended":90,"banned":250},"max_age":"365.00:00:00","appeal_window":"180.00:00:00"}""", "categories: must not be empty")]
     [InlineData("""{"version":"x","surprise":1}""", "surprise")]
     public void An_invalid_policy_is_refused_with_a_message_naming_the_problem(string json, string expected)
     {
@@ -73,6 +73,6 @@ public sealed class PolicyTests
 
         var error = Assert.ThrowsAny<Exception>(() => app.Server);
 
-        Assert.Contains("thresholds must increase strictly", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("thresholds.suspended: must be greater than restricted", error.ToString(), StringComparison.Ordinal);
     }
 }

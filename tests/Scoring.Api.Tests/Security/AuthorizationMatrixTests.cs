@@ -43,13 +43,18 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
         ["scoring.v1.Audit/VerifyAuditChain"] = Admin,
         ["scoring.v1.Privacy/ExportUserData"] = Admin,
         ["scoring.v1.Privacy/EraseUser"] = Admin,
+        ["scoring.v1.Policies/CreatePolicyDraft"] = Admin,
+        ["scoring.v1.Policies/UpdatePolicyDraft"] = Admin,
+        ["scoring.v1.Policies/PublishPolicyDraft"] = Admin,
+        ["scoring.v1.Policies/GetPolicyVersion"] = Read,
+        ["scoring.v1.Policies/ListPolicyVersions"] = Read,
     };
 
     private static readonly string[] Callers =
         ["anonymous", "bad-signature", "expired", "scoring.reader", "scoring.writer", "scoring.reviewer", "scoring.admin", "no-role"];
 
     private static IEnumerable<MethodDescriptor> ServedMethods() =>
-        new[] { V1.ConductScoringReflection.Descriptor, V1.AppealsReflection.Descriptor, V1.AuditReflection.Descriptor, V1.PrivacyReflection.Descriptor }
+        new[] { V1.ConductScoringReflection.Descriptor, V1.AppealsReflection.Descriptor, V1.AuditReflection.Descriptor, V1.PrivacyReflection.Descriptor, V1.PoliciesReflection.Descriptor }
             .SelectMany(file => file.Services)
             .SelectMany(service => service.Methods);
 

@@ -10,3 +10,6 @@ public sealed class ConflictException(string message) : DomainException(message)
 
 /// <summary>The service cannot take the call now (a full write queue, shutting down); the caller should retry later.</summary>
 public sealed class UnavailableException(string message) : Exception(message);
+
+/// <summary>Another change won a race for the same thing; the caller should read it again and retry.</summary>
+public sealed class AbortedException(string message) : Exception(message);

@@ -32,6 +32,9 @@ public abstract class ScoringDbContext(DbContextOptions options) : DbContext(opt
 
     public DbSet<StandingFeedCompaction> StandingFeedCompaction => Set<StandingFeedCompaction>();
 
+    /// <summary>Every version of the scoring policy: drafts, published, the active one, retired ones.</summary>
+    public DbSet<Domain.Policies.PolicyVersion> PolicyVersions => Set<Domain.Policies.PolicyVersion>();
+
     /// <summary>
     /// Whether this is the PostgreSQL context. The write path asks on every statement it builds, and
     /// EF Core's <c>Database.IsNpgsql()</c> reads the provider assembly's name by reflection each time.

@@ -1,0 +1,44 @@
+using FluentValidation;
+using Mediator;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Security;
+using Scoring.Domain.Policies;
+
+namespace Scoring.Api.Features.Policies;
+
+/// <summary>A new draft: a whole policy, or a copy of a stored version under a new version string.</summary>
+/// <param name="Version">With <paramref name="Policy"/>: replaces its version string when set. With <paramref name="FromVersion"/>: required.</param>
+public sealed record CreatePolicyDraftCommand(ScoringPolicy? Policy, string? FromVersion, string? Version, string Description) : ICommand<PolicyVersion>
+{
+    /// <summary>The content the draft gets when it is given whole (the version string applied).</summary>
+    public ScoringPolicy? GivenPolicy => Policy is null || string.IsNullOrEmpty(Version) ? Policy : Policy with { Version = Version };
+}
+
+public sealed class CreatePolicyDraftCommandValidator : AbstractValidator<CreatePolicyDraftCommand>
+{
+    public CreatePolicyDraftCommandValidator()
+    {
+        RuleFor(c => c.Policy).Must((c, policy) => (policy is null) != string.IsNullOrEmpty(c.FromVersion))
+            .WithMessage("exactly one of policy and from_version is required");
+        RuleFor(c => c.Version).VersionName().When(c => !string.IsNullOrEmpty(c.FromVersion) || !string.IsNullOrEmpty(c.Version));
+        RuleFor(c => c.FromVersion).VersionName().When(c => !string.IsNullOrEmpty(c.FromVersion));
+        RuleFor(c => c.GivenPolicy).ValidContent("policy");
+        RuleFor(c => c.Description).MaximumLength(PolicyVersionRules.MaxDescriptionLength)
+            .WithMessage($"{{PropertyName}} must be at most {PolicyVersionRules.MaxDescriptionLength} characters");
+    }
+}
+
+public sealed class CreatePolicyDraftCommandHandler(ScoringDbContext db, Caller caller, TimeProvider timeProvider)
+    : ICommandHandler<CreatePolicyDraftCommand, PolicyVersion>
+{
+    public async ValueTask<PolicyVersion> Handle(CreatePolicyDraftCommand command, CancellationToken cancellationToken)
+    {
+        var content = command.GivenPolicy
+            ?? (await db.FindVersionAsync(command.FromVersion!, tracked: false, cancellationToken)).Content() with { Version = command.Version! };
+
+        var draft = PolicyVersion.Draft(content, command.Description, caller.Author(), timeProvider.GetUtcNow());
+        db.PolicyVersions.Add(draft);
+        await db.SaveVersionAsync(draft.Version, cancellationToken);
+        return draft;
+    }
+}

@@ -1,0 +1,31 @@
+using FluentValidation;
+using Mediator;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain.Policies;
+
+namespace Scoring.Api.Features.Policies;
+
+/// <summary>Validates a draft and freezes it: from now on it can be simulated and activated, never edited.</summary>
+public sealed record PublishPolicyDraftCommand(string Version) : ICommand<PolicyVersion>;
+
+public sealed class PublishPolicyDraftCommandValidator : AbstractValidator<PublishPolicyDraftCommand>
+{
+    public PublishPolicyDraftCommandValidator() => RuleFor(c => c.Version).VersionName();
+}
+
+public sealed class PublishPolicyDraftCommandHandler(ScoringDbContext db, TimeProvider timeProvider) : ICommandHandler<PublishPolicyDraftCommand, PolicyVersion>
+{
+    public async ValueTask<PolicyVersion> Handle(PublishPolicyDraftCommand command, CancellationToken cancellationToken)
+    {
+        var draft = await db.FindVersionAsync(command.Version, tracked: true, cancellationToken);
+        // Checked again: the rules may have grown since the draft was written.
+        if (draft.Content().Validate() is { Count: > 0 } problems)
+        {
+            throw new InvalidPolicyContentException(problems);
+        }
+
+        draft.Publish(timeProvider.GetUtcNow());
+        await db.SaveVersionAsync(draft.Version, cancellationToken);
+        return draft;
+    }
+}

@@ -1,0 +1,210 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Scoring.Domain.Policies;
+
+/// <summary>Where a policy version is in its life. Values match the public contract.</summary>
+public enum PolicyVersionState
+{
+    Unspecified = 0,
+
+    /// <summary>Editable; not yet usable.</summary>
+    Draft = 1,
+
+    /// <summary>Validated and frozen: it can be simulated and activated.</summary>
+    Published = 2,
+
+    /// <summary>The version scores are computed under. Exactly one is active.</summary>
+    Active = 3,
+
+    /// <summary>Was active once; can be activated again (a rollback).</summary>
+    Retired = 4,
+}
+
+/// <summary>
+/// One version of the scoring policy: a draft while it is edited, then published (validated and frozen,
+/// identified by its version string and the SHA-256 of its canonical form), active, and retired when
+/// another takes its place. Methods refuse illegal transitions with a <see cref="DomainException"/>.
+/// </summary>
+public sealed class PolicyVersion
+{
+    // For EF Core materialisation.
+    private PolicyVersion()
+    {
+    }
+
+    public string Version { get; private set; } = null!;
+    public PolicyVersionState State { get; private set; }
+    public string Description { get; private set; } = "";
+    public string Author { get; private set; } = null!;
+
+    /// <summary>The policy in its canonical form (<see cref="PolicyCanonicalForm"/>).</summary>
+    public string Document { get; private set; } = null!;
+
+    /// <summary>Lower-case hex SHA-256 of <see cref="Document"/>'s UTF-8 bytes.</summary>
+    public string ContentHash { get; private set; } = null!;
+
+    public DateTimeOffset CreatedAt { get; private set; }
+    public DateTimeOffset UpdatedAt { get; private set; }
+    public DateTimeOffset? PublishedAt { get; private set; }
+    public DateTimeOffset? ActivatedAt { get; private set; }
+    public DateTimeOffset? RetiredAt { get; private set; }
+
+    /// <summary>A new draft. The policy must be valid: a draft is always one publish away from usable.</summary>
+    public static PolicyVersion Draft(ScoringPolicy policy, string description, string author, DateTimeOffset now)
+    {
+        RequireValid(policy);
+        var at = Instants.ToMicroseconds(now);
+        var version = new PolicyVersion
+        {
+            Version = policy.Version,
+            State = PolicyVersionState.Draft,
+            Author = author,
+            CreatedAt = at,
+        };
+        version.SetContent(policy, description, at);
+        return version;
+    }
+
+    /// <summary>The running policy recorded as the first version, active from the start (an upgrade changes no score).</summary>
+    public static PolicyVersion Bootstrap(ScoringPolicy policy, string author, DateTimeOffset now)
+    {
+        var version = Draft(policy, "the policy the service started with", author, now);
+        version.Publish(now);
+        version.Activate(now);
+        return version;
+    }
+
+    /// <summary>Replaces a draft's content. The version string stays: it names the draft.</summary>
+    public void Update(ScoringPolicy policy, string description, DateTimeOffset now)
+    {
+        if (State != PolicyVersionState.Draft)
+        {
+            throw new DomainException($"policy version '{Version}' is {Describe(State)}; only a draft can change");
+        }
+
+        if (policy.Version != Version)
+        {
+            throw new DomainException($"a draft keeps its version string: '{Version}', not '{policy.Version}'");
+        }
+
+        RequireValid(policy);
+        SetContent(policy, description, Instants.ToMicroseconds(now));
+    }
+
+    /// <summary>Freezes a draft: from now on its content and hash never change.</summary>
+    public void Publish(DateTimeOffset now)
+    {
+        if (State != PolicyVersionState.Draft)
+        {
+            throw new DomainException($"policy version '{Version}' is {Describe(State)}; only a draft can be published");
+        }
+
+        State = PolicyVersionState.Published;
+        PublishedAt = UpdatedAt = Instants.ToMicroseconds(now);
+    }
+
+    /// <summary>Makes a published (or retired) version the one scores are computed under.</summary>
+    public void Activate(DateTimeOffset now)
+    {
+        if (State is not (PolicyVersionState.Published or PolicyVersionState.Retired))
+        {
+            throw new DomainException($"policy version '{Version}' is {Describe(State)}; only a published or retired version can be activated");
+        }
+
+        State = PolicyVersionState.Active;
+        ActivatedAt = UpdatedAt = Instants.ToMicroseconds(now);
+    }
+
+    /// <summary>Another version took its place.</summary>
+    public void Retire(DateTimeOffset now)
+    {
+        if (State != PolicyVersionState.Active)
+        {
+            throw new DomainException($"policy version '{Version}' is {Describe(State)}; only the active version can be retired");
+        }
+
+        State = PolicyVersionState.Retired;
+        RetiredAt = UpdatedAt = Instants.ToMicroseconds(now);
+    }
+
+    private void SetContent(ScoringPolicy policy, string description, DateTimeOffset at)
+    {
+        Document = PolicyCanonicalForm.Write(policy);
+        ContentHash = PolicyCanonicalForm.Hash(Document);
+        Description = description;
+        UpdatedAt = at;
+    }
+
+    private static void RequireValid(ScoringPolicy policy)
+    {
+        if (policy.Validate() is { Count: > 0 } problems)
+        {
+            throw new InvalidPolicyContentException(problems);
+        }
+    }
+
+    private static string Describe(PolicyVersionState state) => state.ToString().ToUpperInvariant();
+}
+
+/// <summary>A policy's content breaks its rules; each problem names its field.</summary>
+public sealed class InvalidPolicyContentException(IReadOnlyList<PolicyProblem> problems)
+    : DomainException($"the policy is invalid: {string.Join("; ", problems)}")
+{
+    public IReadOnlyList<PolicyProblem> Problems { get; } = problems;
+}
+
+/// <summary>
+/// The canonical form of a policy: JSON with the fields in a fixed order, categories sorted by name, numbers
+/// in their shortest round-trip form and durations as <c>d.hh:mm:ss</c>. Two policies with the same rules
+/// have the same form and so the same SHA-256, whatever order their file listed the categories in.
+/// </summary>
+public static class PolicyCanonicalForm
+{
+    public static string Write(ScoringPolicy policy)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("version", policy.Version);
+            json.WriteStartObject("severity_points");
+            json.WriteNumber("low", policy.SeverityPoints.Low);
+            json.WriteNumber("medium", policy.SeverityPoints.Medium);
+            json.WriteNumber("high", policy.SeverityPoints.High);
+            json.WriteNumber("critical", policy.SeverityPoints.Critical);
+            json.WriteEndObject();
+            json.WriteStartArray("categories");
+            foreach (var category in policy.Categories.OrderBy(c => c.Name, StringComparer.Ordinal))
+            {
+                json.WriteStartObject();
+                json.WriteString("name", category.Name);
+                json.WriteNumber("weight", category.Weight);
+                json.WriteString("half_life", Duration(category.HalfLife));
+                json.WriteBoolean("zero_tolerance", category.ZeroTolerance);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartObject("thresholds");
+            json.WriteNumber("warned", policy.Thresholds.Warned);
+            json.WriteNumber("restricted", policy.Thresholds.Restricted);
+            json.WriteNumber("suspended", policy.Thresholds.Suspended);
+            json.WriteNumber("banned", policy.Thresholds.Banned);
+            json.WriteEndObject();
+            json.WriteString("max_age", Duration(policy.MaxAge));
+            json.WriteString("appeal_window", Duration(policy.AppealWindow));
+            json.WriteString("review_sla", Duration(policy.ReviewSla));
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    public static string Hash(string canonical) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+
+    public static string Hash(ScoringPolicy policy) => Hash(Write(policy));
+
+    private static string Duration(TimeSpan span) => span.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+}
