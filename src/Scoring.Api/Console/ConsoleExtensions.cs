@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Options;
@@ -37,8 +38,10 @@ public static class ConsoleExtensions
     private const string AssetsPath = "/console/assets";
 
     // script-src 'self': no inline script anywhere; style-src too (htmx's indicator styles are turned off).
-    private const string ContentSecurityPolicy =
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+    // form-action also names the OpenID Connect provider: a form posted with an expired session ends there.
+    private static string ContentSecurityPolicy(string? provider) =>
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+        + (provider is null ? "" : " " + provider);
 
     public static ConsoleSettings AddScoringConsole(this WebApplicationBuilder builder, AuthMode mode)
     {
@@ -49,7 +52,9 @@ public static class ConsoleExtensions
         var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
         var settings = new ConsoleSettings(mode switch
         {
-            AuthMode.None => ConsoleSignIn.Development,
+            // A sign-in without a password only where nobody else can reach it.
+            AuthMode.None when builder.Environment.IsDevelopment() => ConsoleSignIn.Development,
+            AuthMode.None => ConsoleSignIn.Off,
             _ when string.IsNullOrWhiteSpace(options.ClientId) || string.IsNullOrWhiteSpace(auth.Authority) => ConsoleSignIn.Off,
             _ => ConsoleSignIn.OpenIdConnect,
         });
@@ -67,6 +72,9 @@ public static class ConsoleExtensions
             pages.Conventions.AllowAnonymousToPage("/Denied");
         });
 
+        // One key ring for every replica, in the database: a session or form started on one is valid on all.
+        services.AddDataProtection().SetApplicationName("scoring").PersistKeysToDbContext<Infrastructure.Persistence.ScoringDbContext>();
+
         var development = builder.Environment.IsDevelopment();
         var authentication = services.AddAuthentication();
         authentication.AddCookie(CookieScheme, cookie =>
@@ -78,12 +86,11 @@ public static class ConsoleExtensions
             cookie.Cookie.SecurePolicy = development ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
             cookie.ExpireTimeSpan = options.SessionLifetime;
             cookie.SlidingExpiration = true;
+            // The sign-in page (which sends a browser on to the provider under OIDC): a form posted with an
+            // expired session is redirected within the console first.
             cookie.LoginPath = Path + "/sign-in";
             cookie.AccessDeniedPath = Path + "/denied";
-            if (settings.SignIn == ConsoleSignIn.OpenIdConnect)
-            {
-                cookie.ForwardChallenge = OidcScheme;
-            }
+            cookie.Events = new ConsoleSessionEvents(options.MaxSessionLifetime);
         });
 
         if (settings.SignIn == ConsoleSignIn.OpenIdConnect)
@@ -140,6 +147,11 @@ public static class ConsoleExtensions
 
         // By the port the request arrived on, not its Host header: through an Ingress the Host has no port.
         var httpPort = app.Services.GetRequiredService<HostingOptions>().HttpPort;
+        var authority = app.Services.GetRequiredService<ConsoleSettings>().SignIn == ConsoleSignIn.OpenIdConnect
+            && Uri.TryCreate(app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.Authority, UriKind.Absolute, out var provider)
+                ? provider.GetLeftPart(UriPartial.Authority)
+                : null;
+        var policy = ContentSecurityPolicy(authority);
         app.UseWhen(context => context.Request.Path.StartsWithSegments(Path), console =>
         {
             console.Use((context, next) =>
@@ -151,12 +163,14 @@ public static class ConsoleExtensions
                 }
 
                 var headers = context.Response.Headers;
-                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                headers.ContentSecurityPolicy = policy;
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "same-origin";
                 return next(context);
             });
+            // A failure on a page is answered with a page, with the status the same failure gets on gRPC.
+            console.UseMiddleware<ConsoleErrors>();
             console.UseStaticFiles(new StaticFileOptions
             {
                 RequestPath = AssetsPath,

@@ -29,6 +29,9 @@ public sealed class ConsoleOptions
 
     /// <summary>How long a sign-in lasts without use.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>How long a sign-in lasts at most, however busy: then the reviewer signs in again (and the roles are read again).</summary>
+    public TimeSpan MaxSessionLifetime { get; set; } = TimeSpan.FromHours(12);
 }
 
 /// <summary>The console's settings against the authentication mode, checked at start; each failure names its setting.</summary>
@@ -50,6 +53,11 @@ public sealed class ConsoleOptionsValidator(IOptions<AuthOptions> auth) : IValid
         if (options.SessionLifetime <= TimeSpan.Zero)
         {
             failures.Add($"Console:SessionLifetime is {options.SessionLifetime}; it must be positive.");
+        }
+
+        if (options.MaxSessionLifetime < options.SessionLifetime)
+        {
+            failures.Add($"Console:MaxSessionLifetime is {options.MaxSessionLifetime}; it must be at least Console:SessionLifetime ({options.SessionLifetime}).");
         }
 
         failures.AddRange(options.RationaleTemplates

@@ -32,12 +32,14 @@ public abstract class BrowserBackend : IAsyncLifetime
 
     public ConductScoring.ConductScoringClient Scoring => new(_channel);
 
+    private Dictionary<string, string?> _settings = [];
+
     public async ValueTask InitializeAsync()
     {
         var grpcPort = ExternalProcess.FreePort();
         var httpPort = ExternalProcess.FreePort();
         BaseUrl = $"http://127.0.0.1:{httpPort}";
-        var settings = new Dictionary<string, string?>
+        var settings = _settings = new Dictionary<string, string?>
         {
             ["Database:Provider"] = "Sqlite",
             ["ConnectionStrings:Scoring"] = $"Data Source={Path.Combine(_directory, "scoring.db")}",
@@ -64,6 +66,21 @@ public abstract class BrowserBackend : IAsyncLifetime
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
         });
+    }
+
+    /// <summary>A second replica on the same database, on ports of its own (its console at the returned address).</summary>
+    public (ScoringApp Replica, string BaseUrl) StartReplica()
+    {
+        var httpPort = ExternalProcess.FreePort();
+        var settings = new Dictionary<string, string?>(_settings)
+        {
+            ["urls"] = $"http://127.0.0.1:{ExternalProcess.FreePort()}",
+            ["Hosting:HttpPort"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var replica = new ScoringApp(settings, App.Time, environment: "Development");
+        replica.UseKestrel();
+        replica.StartServer();
+        return (replica, $"http://127.0.0.1:{httpPort}");
     }
 
     /// <summary>The service's (fake) clock at start.</summary>

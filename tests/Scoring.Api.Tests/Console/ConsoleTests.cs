@@ -379,6 +379,10 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
     public async Task User_lookup_shows_the_score_history_and_the_verified_audit_chain()
     {
         var appeal = await OpenAppealAsync(category: "fraud");
+        var old = Requests.Violation(appeal.UserId, "spam", Severity.Low, occurredAt: backend.App.Time.GetUtcNow() - TimeSpan.FromDays(360));
+        var expired = (await backend.Scoring.RecordViolationAsync(old, cancellationToken: Token)).Violation.ViolationId;
+        // Past the old one's max_age (365 days), well within the fraud one's.
+        backend.App.Time.Advance(TimeSpan.FromDays(10));
         var page = await SignInAsync("rev-lookup");
 
         await page.GetByLabel("User id").First.FillAsync(appeal.UserId);
@@ -388,8 +392,14 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         await Expect(page.Locator("#score [data-standing]")).ToHaveTextAsync("restricted");
         await Expect(page.Locator("table.breakdown tbody tr")).ToHaveCountAsync(1);
         await Expect(page.Locator("table.appeals")).ToContainTextAsync(appeal.AppealId);
-        await Expect(page.Locator("#chain")).ToHaveTextAsync(new Regex("audit chain verifies \\(2 entries checked\\)"));
-        await Expect(page.Locator("table.audit tbody tr")).ToHaveCountAsync(2);
+        await Expect(page.Locator("#chain")).ToHaveTextAsync(new Regex("audit chain verifies \\(3 entries checked\\)"));
+        await Expect(page.Locator("table.audit tbody tr")).ToHaveCountAsync(3);
+        await Expect(page.Locator("table.violations tr", new() { HasText = expired }).Locator("td[data-label=Status]")).ToHaveTextAsync("expired");
+        await Expect(page.Locator("#unknown-user")).ToHaveCountAsync(0);
+
+        await page.GetByLabel("User id").First.FillAsync("u-never-seen");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Look up" }).First.ClickAsync();
+        await Expect(page.Locator("#unknown-user")).ToBeVisibleAsync();
         await ScreenshotAsync(page, "user-lookup");
     }
 
@@ -484,6 +494,59 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         Assert.Equal(System.Net.HttpStatusCode.NotFound, onGrpcPort.StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.Redirect, throughIngress.StatusCode);
         Assert.Contains("/console/sign-in", throughIngress.Headers.Location!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_session_started_on_one_replica_is_valid_on_another()
+    {
+        var appeal = await OpenAppealAsync();
+        var (replica, replicaUrl) = backend.StartReplica();
+        await using var _ = replica;
+        var page = await SignInAsync("rev-replicas");
+
+        // Cookies belong to the host, not the port: the same browser session on the second replica.
+        await page.GotoAsync($"{replicaUrl}/console/appeals/{appeal.AppealId}");
+        await Expect(page.Locator("#reviewer")).ToHaveTextAsync("rev-replicas");
+        await page.GetByLabel("Uphold").CheckAsync();
+        await page.GetByLabel("Rationale").FillAsync("Decided on the other replica.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Decide", Exact = true }).ClickAsync();
+
+        await Expect(page.Locator(".notice")).ToContainTextAsync("upheld");
+        Assert.Equal("rev-replicas", (await GetAppealAsync(appeal.AppealId)).DecidedBy);
+    }
+
+    [Fact]
+    public async Task A_session_ends_at_its_maximum_lifetime_however_busy_the_reviewer_is()
+    {
+        var page = await SignInAsync("rev-long-day");
+
+        backend.App.Time.Advance(TimeSpan.FromHours(7));
+        await page.GotoAsync(backend.BaseUrl + "/console");
+        await Expect(page.Locator("#reviewer")).ToHaveTextAsync("rev-long-day");
+        backend.App.Time.Advance(TimeSpan.FromHours(6));
+        await page.GotoAsync(backend.BaseUrl + "/console");
+
+        // 6 h since the last page (under the 8 h idle limit), 13 h since sign-in (over the 12 h cap).
+        await Expect(page).ToHaveURLAsync(new Regex("/console/sign-in"));
+    }
+
+    [Fact]
+    public async Task A_queue_refresh_without_a_session_asks_the_page_to_reload_and_errors_get_pages_with_their_status()
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        using var refresh = new HttpRequestMessage(HttpMethod.Get, backend.BaseUrl + "/console?handler=Rows") { Headers = { { "HX-Request", "true" } } };
+        using var refreshed = await http.SendAsync(refresh, Token);
+        var page = await SignInAsync("rev-errors");
+
+        var missing = await page.GotoAsync(backend.BaseUrl + "/console/appeals/no-such-appeal");
+        await Expect(page.Locator("#error")).ToHaveTextAsync("appeal 'no-such-appeal' was not found");
+        var malformed = await page.GotoAsync(backend.BaseUrl + "/console?category=not%20a%20category");
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refreshed.StatusCode);
+        Assert.Equal("true", refreshed.Headers.GetValues("HX-Refresh").Single());
+        Assert.Equal(404, missing!.Status);
+        Assert.Equal(400, malformed!.Status);
+        await Expect(page.Locator("#error")).ToContainTextAsync("category");
     }
 
     private async Task<IPage> NewPageAsync(ViewportSize? viewport = null)

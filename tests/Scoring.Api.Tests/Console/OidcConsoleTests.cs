@@ -110,7 +110,34 @@ public sealed class OidcConsoleTests(OidcConsoleBackend backend) : IClassFixture
         Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "scoring-console");
         var again = await context.APIRequest.GetAsync(backend.BaseUrl + "/console", new() { MaxRedirects = 0 });
         Assert.Equal(302, again.Status);
-        Assert.StartsWith(backend.Provider.Issuer + "connect/authorize?", again.Headers["location"], StringComparison.Ordinal);
+        Assert.StartsWith(backend.BaseUrl + "/console/sign-in?", again.Headers["location"], StringComparison.Ordinal);
+        var signIn = await context.APIRequest.GetAsync(again.Headers["location"], new() { MaxRedirects = 0 });
+        Assert.StartsWith(backend.Provider.Issuer + "connect/authorize?", signIn.Headers["location"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_form_posted_after_the_session_ended_goes_through_sign_in_instead_of_failing()
+    {
+        await OpenAppealAsync();
+        backend.Provider.NextUser = ("rev-returns", ["scoring.reviewer"]);
+        var (context, page) = await NewPageAsync();
+        await page.GotoAsync(backend.BaseUrl + "/console");
+        await Expect(page.Locator("#reviewer")).ToHaveTextAsync("rev-returns");
+        var blocked = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                blocked.Add(message.Text);
+            }
+        };
+
+        // The session ends (as at its maximum lifetime, or a restart with other keys) while the page is open.
+        await context.ClearCookiesAsync(new() { Name = "scoring-console" });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start reviewing" }).ClickAsync();
+
+        await Expect(page.Locator("#reviewer")).ToHaveTextAsync("rev-returns");
+        Assert.Empty(blocked);
     }
 
     private async Task<string> OpenAppealAsync()

@@ -49,6 +49,18 @@ public abstract class ClaimNextAppealTests(Backend backend)
         Assert.Equal(own, (await ClaimAsync("rev-other"))?.Id);
     }
 
+    [Fact]
+    public async Task A_reviewer_who_already_holds_an_appeal_gets_that_one_back_first()
+    {
+        await OpenAppealAsync("mod-7");
+        var first = await ClaimAsync("rev-holder");
+        await OpenAppealAsync("mod-7");
+
+        var again = await ClaimAsync("rev-holder");
+
+        Assert.Equal(first!.Id, again!.Id);
+    }
+
     private async Task<Domain.Appeals.Appeal?> ClaimAsync(string reviewer)
     {
         await using var scope = backend.App.Services.CreateAsyncScope();

@@ -4,7 +4,6 @@ using Mediator;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Appeals;
-using Scoring.Api.Features.Common;
 using Scoring.Api.Options;
 using Scoring.Domain;
 using Scoring.Domain.Appeals;
@@ -49,8 +48,9 @@ public sealed class AppealModel(ISender sender, ScoringPolicy policy, TimeProvid
     /// <summary>Why this reviewer cannot decide the appeal; null when they can.</summary>
     public string? Blocked { get; private set; }
 
-    /// <summary>A decision that failed: what happened instead (another reviewer decided first, a reassignment).</summary>
-    public string? Outcome { get; private set; }
+    /// <summary>A decision that failed: what happened instead (another reviewer decided first, a reassignment); shown once after the redirect.</summary>
+    [TempData]
+    public string? Outcome { get; set; }
 
     public async Task<IActionResult> OnGetAsync(CancellationToken cancellationToken)
     {
@@ -61,6 +61,13 @@ public sealed class AppealModel(ISender sender, ScoringPolicy policy, TimeProvid
     /// <summary>Decide, then stay on the appeal or (<paramref name="next"/>) take the next one.</summary>
     public async Task<IActionResult> OnPostDecideAsync(bool next, CancellationToken cancellationToken)
     {
+        if (Decision == AppealDecision.Unspecified)
+        {
+            ModelState.AddModelError(nameof(Decision), "Choose uphold, overturn or reduce.");
+            await LoadAsync(cancellationToken);
+            return Page();
+        }
+
         try
         {
             var decided = await sender.Send(
@@ -86,8 +93,9 @@ public sealed class AppealModel(ISender sender, ScoringPolicy policy, TimeProvid
         }
         catch (DomainException refused)
         {
-            // Lost a race or broke a rule: say what happened; the form reloads with the appeal as it is now.
+            // Lost a race or broke a rule: say what happened, on the appeal as it is now (a reload resubmits nothing).
             Outcome = refused.Message;
+            return Redirect(AppealUrl());
         }
 
         await LoadAsync(cancellationToken);
@@ -106,10 +114,8 @@ public sealed class AppealModel(ISender sender, ScoringPolicy policy, TimeProvid
         catch (DomainException refused)
         {
             Outcome = refused.Message;
+            return Redirect(AppealUrl());
         }
-
-        await LoadAsync(cancellationToken);
-        return Page();
     }
 
     private string AppealUrl() => $"{ConsoleExtensions.Path}/appeals/{Uri.EscapeDataString(AppealId)}";
@@ -118,8 +124,7 @@ public sealed class AppealModel(ISender sender, ScoringPolicy policy, TimeProvid
     {
         Appeal = await sender.Send(new GetAppealQuery(AppealId), cancellationToken);
         Record = await UserRecord.LoadAsync(sender, Appeal.UserId, Appeal.Id, cancellationToken);
-        Violation = Record.Violations.FirstOrDefault(v => v.Id == Appeal.ViolationId)
-            ?? throw new NotFoundException($"violation '{Appeal.ViolationId}' was not found");
+        Violation = await sender.Send(new Features.Violations.GetViolationQuery(Appeal.ViolationId), cancellationToken);
         Now = timeProvider.GetUtcNow();
 
         Blocked = Appeal.State switch

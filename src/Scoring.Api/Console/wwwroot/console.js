@@ -160,6 +160,24 @@
         }
     });
 
+    // A form is sent once: a second Enter or click while the first is on its way would take another case.
+    document.addEventListener('submit', function (event) {
+        var form = event.target;
+        if (form.method !== 'post') {
+            return;
+        }
+        if (form.getAttribute('data-sent') === 'true') {
+            event.preventDefault();
+            return;
+        }
+        form.setAttribute('data-sent', 'true');
+    });
+
+    var focusInQueue = false;
+    document.addEventListener('htmx:beforeSwap', function (event) {
+        focusInQueue = event.target.contains(document.activeElement);
+    });
+
     // The queue refreshes itself: keep the reviewer's place in it.
     document.addEventListener('htmx:afterSwap', function (event) {
         localTimes(event.target);
@@ -168,6 +186,10 @@
             if (row) {
                 row.classList.add('selected');
                 row.setAttribute('aria-current', 'true');
+                var link = row.querySelector('a');
+                if (focusInQueue && link) {
+                    link.focus();
+                }
             }
         }
     });

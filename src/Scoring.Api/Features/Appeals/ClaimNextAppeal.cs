@@ -9,8 +9,9 @@ using Scoring.Domain.Appeals;
 namespace Scoring.Api.Features.Appeals;
 
 /// <summary>
-/// "Start reviewing": the reviewer takes the oldest unassigned appeal they may decide (not one whose
-/// violation they decided). Null when none is waiting. Two reviewers asking at once never get the same one.
+/// "Start reviewing": the oldest appeal the reviewer already holds, else the oldest unassigned appeal they
+/// may decide (not one whose violation they decided), which they take. Null when none is waiting. Two
+/// reviewers asking at once never get the same one.
 /// </summary>
 public sealed record ClaimNextAppealCommand(string ReviewerId) : ICommand<Appeal?>, IClaimsReviewer;
 
@@ -26,6 +27,16 @@ public sealed class ClaimNextAppealCommandHandler(ScoringDbContext db, UserRecor
 
     public async ValueTask<Appeal?> Handle(ClaimNextAppealCommand command, CancellationToken cancellationToken)
     {
+        // An appeal this reviewer already holds comes first: nothing is left stranded with them.
+        var held = await db.Appeals.AsNoTracking()
+            .Where(a => a.State == AppealState.InReview && a.Assignee == command.ReviewerId)
+            .OrderBy(a => a.SubmittedAt).ThenBy(a => a.Id)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (held is not null)
+        {
+            return held;
+        }
+
         while (true)
         {
             var candidates = await db.Appeals.AsNoTracking()

@@ -9,8 +9,15 @@ namespace Scoring.Api.Infrastructure.Persistence;
 /// The service's database. Each provider has a subclass that owns its migrations set
 /// (<see cref="SqliteScoringDbContext"/>, <see cref="PostgresScoringDbContext"/>); handlers use this base type.
 /// </summary>
-public abstract class ScoringDbContext(DbContextOptions options) : DbContext(options)
+public abstract class ScoringDbContext(DbContextOptions options) : DbContext(options), Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.IDataProtectionKeyContext
 {
+    /// <summary>
+    /// The keys that protect the console's cookies and antiforgery tokens, shared by every replica so a
+    /// session started on one is valid on all (and survives restarts).
+    /// </summary>
+    public DbSet<Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey> DataProtectionKeys =>
+        Set<Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey>();
+
     public DbSet<Violation> Violations => Set<Violation>();
 
     public DbSet<Appeal> Appeals => Set<Appeal>();
