@@ -15,7 +15,7 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private readonly List<IBrowserContext> _contexts = [];
+    private readonly BrowserPages _pages = new(backend.Browser);
 
     /// <summary>Each test starts with an empty queue: every appeal an earlier test left open is withdrawn.</summary>
     public async ValueTask InitializeAsync()
@@ -35,21 +35,7 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         }
     }
 
-    /// <summary>Every browser test leaves a screenshot of each page it had open, named after the test (failed ones too).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        var test = TestContext.Current.TestMethod?.MethodName ?? "test";
-        var pages = _contexts.SelectMany(c => c.Pages).ToList();
-        foreach (var (page, index) in pages.Select((p, i) => (p, i)))
-        {
-            await ScreenshotAsync(page, pages.Count == 1 ? test : $"{test}-{index + 1}");
-        }
-
-        foreach (var context in _contexts)
-        {
-            await context.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _pages.DisposeAsync();
 
     [Fact]
     public async Task Development_sign_in_opens_the_queue_and_sign_out_ends_the_session()
@@ -549,17 +535,13 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         await Expect(page.Locator("#error")).ToContainTextAsync("category");
     }
 
-    private async Task<IPage> NewPageAsync(ViewportSize? viewport = null)
-    {
-        var context = await backend.Browser.NewContextAsync(new BrowserNewContextOptions
+    private async Task<IPage> NewPageAsync(ViewportSize? viewport = null) =>
+        (await _pages.NewPageAsync(new BrowserNewContextOptions
         {
             ViewportSize = viewport ?? new ViewportSize { Width = 1280, Height = 800 },
             TimezoneId = "Europe/Berlin",
             Locale = "en-GB",
-        });
-        _contexts.Add(context);
-        return await context.NewPageAsync();
-    }
+        })).Page;
 
     private async Task<IPage> SignInAsync(string reviewer, ViewportSize? viewport = null)
     {
@@ -606,10 +588,5 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
 
     private static IPageAssertions Expect(IPage page) => Assertions.Expect(page);
 
-    private static Task ScreenshotAsync(IPage page, string name)
-    {
-        var directory = Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(directory);
-        return page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, name + ".png"), FullPage = true });
-    }
+    private static Task ScreenshotAsync(IPage page, string name) => BrowserPages.ScreenshotAsync(page, name);
 }

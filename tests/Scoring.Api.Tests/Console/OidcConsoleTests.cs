@@ -16,25 +16,11 @@ public sealed class OidcConsoleTests(OidcConsoleBackend backend) : IClassFixture
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private readonly List<IBrowserContext> _contexts = [];
+    private readonly BrowserPages _pages = new(backend.Browser);
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>Every browser test leaves a screenshot of each page it had open, named after the test (failed ones too).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        var test = TestContext.Current.TestMethod?.MethodName ?? "test";
-        var pages = _contexts.SelectMany(c => c.Pages).ToList();
-        foreach (var (page, index) in pages.Select((p, i) => (p, i)))
-        {
-            await ScreenshotAsync(page, pages.Count == 1 ? test : $"{test}-{index + 1}");
-        }
-
-        foreach (var context in _contexts)
-        {
-            await context.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _pages.DisposeAsync();
 
     [Fact]
     public async Task A_reviewer_signs_in_at_the_provider_and_the_session_is_an_HttpOnly_SameSite_cookie()
@@ -162,19 +148,10 @@ public sealed class OidcConsoleTests(OidcConsoleBackend backend) : IClassFixture
         return await scope.ServiceProvider.GetRequiredService<ISender>().Send(query, Token);
     }
 
-    private async Task<(IBrowserContext Context, IPage Page)> NewPageAsync()
-    {
-        var context = await backend.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
-        _contexts.Add(context);
-        return (context, await context.NewPageAsync());
-    }
+    private Task<(IBrowserContext Context, IPage Page)> NewPageAsync() =>
+        _pages.NewPageAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
-    private static Task ScreenshotAsync(IPage page, string name)
-    {
-        var directory = Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(directory);
-        return page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, name + ".png"), FullPage = true });
-    }
+    private static Task ScreenshotAsync(IPage page, string name) => BrowserPages.ScreenshotAsync(page, name);
 }

@@ -38,9 +38,14 @@ public abstract class ClaimNextAppealTests(Backend backend)
         var own = await OpenAppealAsync("mod-own");
         var claimed = new List<string>();
 
+        // Each claimed appeal is decided, so the next claim moves on (a held appeal comes back until then).
         while (await ClaimAsync("mod-own") is { } next)
         {
             claimed.Add(next.Id);
+            await backend.App.Appeals.DecideAppealAsync(new DecideAppealRequest
+            {
+                AppealId = next.Id, ReviewerId = "mod-own", Decision = AppealDecision.Uphold, Rationale = "Stands.",
+            }, cancellationToken: Token);
         }
 
         Assert.DoesNotContain(own, claimed);

@@ -27,9 +27,11 @@ public sealed partial class PolicyBootstrap(ScoringDbContext db, ScoringPolicy r
             db.ChangeTracker.Clear();
             await RecordOnceAsync(cancellationToken);
         }
-        catch (Exception exception) when (DatabaseErrors.IsUnavailable(exception))
+        catch (Exception exception) when (DatabaseErrors.IsUnavailable(exception) || exception is System.Data.Common.DbException)
         {
-            LogDeferred(logger, running.Version);
+            // Down, or not migrated yet (Database:MigrateOnStartup off and the migration job still to run):
+            // the service starts all the same, and the next start records the version.
+            LogDeferred(logger, running.Version, exception);
         }
     }
 
@@ -79,6 +81,6 @@ public sealed partial class PolicyBootstrap(ScoringDbContext db, ScoringPolicy r
     [LoggerMessage(Level = LogLevel.Information, Message = "Policy version {Version} (SHA-256 {Hash}) is active, recorded from the running policy; it replaces {Previous}")]
     private static partial void LogActivated(ILogger logger, string version, string hash, string? previous);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The database is unavailable: policy version {Version} will be recorded at the next start")]
-    private static partial void LogDeferred(ILogger logger, string version);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Policy version {Version} was not recorded (the database is unavailable or not migrated); the next start records it")]
+    private static partial void LogDeferred(ILogger logger, string version, Exception exception);
 }
