@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
@@ -107,7 +106,6 @@ public static class ConsoleExtensions
                 oidc.ResponseMode = "query";
                 oidc.SignInScheme = CookieScheme;
                 oidc.CallbackPath = Path + "/signin-oidc";
-                oidc.SignedOutCallbackPath = Path + "/signout-oidc";
                 oidc.RequireHttpsMetadata = !development;
                 // Claim names as issued (sub, roles, scope), as the gRPC side reads them.
                 oidc.MapInboundClaims = false;
@@ -167,6 +165,12 @@ public static class ConsoleExtensions
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "same-origin";
+                if (!context.Request.Path.StartsWithSegments(AssetsPath))
+                {
+                    // Pages show personal data: nothing kept for the back button after sign-out.
+                    headers.CacheControl = "no-store";
+                }
+
                 return next(context);
             });
             // A failure on a page is answered with a page, with the status the same failure gets on gRPC.
@@ -196,6 +200,6 @@ public static class ConsoleExtensions
     /// <summary>An asset's URL with its content hash, so browsers may keep it until it changes.</summary>
     public static string Asset(string name) => $"{AssetsPath}/{name}?v={AssetVersion}";
 
-    private static readonly string AssetVersion = typeof(ConsoleExtensions).Assembly
-        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.GetHashCode(StringComparison.Ordinal).ToString("x8", System.Globalization.CultureInfo.InvariantCulture) ?? "1";
+    // The build's module id: the same on every replica of one build, new with every build.
+    private static readonly string AssetVersion = typeof(ConsoleExtensions).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..12];
 }

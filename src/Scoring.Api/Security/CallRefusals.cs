@@ -35,8 +35,8 @@ public sealed partial class CallRefusals(ILogger<CallRefusals> logger) : IAuthor
 
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
-        // A policy naming its own schemes (the console's cookie) answers as they do: a redirect to sign in.
-        if (policy.AuthenticationSchemes.Count > 0)
+        // The console's pages answer as its cookie scheme does: a redirect to sign in, or the Denied page.
+        if (policy.AuthenticationSchemes.Contains(Console.ConsoleExtensions.CookieScheme))
         {
             await _default.HandleAsync(next, context, policy, authorizeResult);
             return;

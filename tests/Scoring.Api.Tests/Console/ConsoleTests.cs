@@ -465,6 +465,7 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
         using var forged = new FormUrlEncodedContent(new Dictionary<string, string> { ["ReviewerId"] = "rev-forged" });
         using var posted = await http.PostAsync(backend.BaseUrl + "/console/sign-in", forged, Token);
+        using var signInPage = await http.GetAsync(backend.BaseUrl + "/console/sign-in", Token);
         using var grpcPort = new HttpRequestMessage(HttpMethod.Get, backend.Channel.Target.StartsWith("http", StringComparison.Ordinal) ? backend.Channel.Target + "/console/sign-in" : $"http://{backend.Channel.Target}/console/sign-in")
         {
             Version = System.Net.HttpVersion.Version20,
@@ -476,6 +477,8 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         using var throughIngress = await http.SendAsync(proxied, Token);
 
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, posted.StatusCode);
+        // Pages hold personal data: the browser keeps none of them for the back button.
+        Assert.True(signInPage.Headers.CacheControl?.NoStore);
         Assert.DoesNotContain(posted.Headers, h => h.Key == "Set-Cookie" && h.Value.Any(v => v.StartsWith("scoring-console=", StringComparison.Ordinal)));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, onGrpcPort.StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.Redirect, throughIngress.StatusCode);

@@ -77,7 +77,7 @@ public sealed class OidcConsoleTests(OidcConsoleBackend backend) : IClassFixture
         await page.GotoAsync(backend.BaseUrl + "/console");
 
         await Expect(page.Locator("#denied")).ToHaveTextAsync(
-            "Missing role: the console is for reviewers, and your account (dash-reader) has neither scoring.reviewer or scoring.admin.");
+            "Missing role: the console is for reviewers, and your account (dash-reader) has neither scoring.reviewer nor scoring.admin.");
         Assert.Equal([403], denied);
         await ScreenshotAsync(page, "oidc-missing-role");
     }

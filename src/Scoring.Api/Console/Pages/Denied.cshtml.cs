@@ -13,7 +13,7 @@ public sealed class DeniedModel : PageModel
 
     public string? Who { get; private set; }
 
-    public string Needed => $"{ScoringRoles.Reviewer} or {ScoringRoles.Admin}";
+    public string Needed => $"{ScoringRoles.Reviewer} nor {ScoringRoles.Admin}";
 
     public async Task OnGetAsync()
     {
