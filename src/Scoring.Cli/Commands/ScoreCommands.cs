@@ -125,22 +125,14 @@ internal static class ScoreCommands
 
     private static Command Policy(CliContext cli)
     {
-        var command = new Command("policy", "The scoring policy in force.");
+        var command = new Command("policy", "The scoring policy in force; its stored versions with list and show.")
+        {
+            PolicyCommands.List(cli),
+            PolicyCommands.Show(cli),
+        };
         command.SetAction(cli.Call(
             (clients, _, headers, token) => clients.Scoring.GetPolicyAsync(new GetPolicyRequest(), headers, cancellationToken: token).ResponseAsync,
-            (console, policy) =>
-            {
-                console.Write(CliContext.Fields(
-                    ("version", policy.Version),
-                    ("severity points", $"low {policy.SeverityPoints.Low}, medium {policy.SeverityPoints.Medium}, high {policy.SeverityPoints.High}, critical {policy.SeverityPoints.Critical}"),
-                    ("thresholds", $"warned {policy.Thresholds.Warned}, restricted {policy.Thresholds.Restricted}, suspended {policy.Thresholds.Suspended}, banned {policy.Thresholds.Banned}"),
-                    ("max age", Format.Of(policy.MaxAge)),
-                    ("appeal window", Format.Of(policy.AppealWindow)),
-                    ("review SLA", Format.Of(policy.ReviewSla))));
-                console.Write(CliContext.Rows(
-                    ["category", "weight", "half-life", "zero tolerance"],
-                    policy.Categories.Select(c => new[] { c.Name, Format.Points(c.Weight), Format.Of(c.HalfLife), c.ZeroTolerance ? "yes" : "no" })));
-            }));
+            (console, policy) => PolicyCommands.Write(console, policy)));
         return command;
     }
 

@@ -33,6 +33,24 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
     }
 
     [Fact]
+    public async Task Policy_list_and_show_read_the_stored_versions()
+    {
+        var list = await RunAsync("policy", "list");
+        var show = await RunAsync("policy", "show", "default-2026-11");
+        var missing = await RunAsync("policy", "show", "no-such-version");
+
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("default-2026-11", list.Output, StringComparison.Ordinal);
+        Assert.Contains("active", list.Output, StringComparison.Ordinal);
+        Assert.Contains("bootstrap", list.Output, StringComparison.Ordinal);
+        Assert.Equal(0, show.ExitCode);
+        Assert.Contains(Domain.Policies.PolicyCanonicalForm.Hash(Domain.Policies.ScoringPolicy.Default), show.Output, StringComparison.Ordinal);
+        Assert.Contains("violent_extremism", show.Output, StringComparison.Ordinal);
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("no-such-version", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Record_then_score_explain_scores_violations_and_policy_read_as_tables()
     {
         var user = Requests.NewUserId();
