@@ -54,6 +54,29 @@ public class AppealTests
     }
 
     [Fact]
+    public void The_bar_to_deciding_is_the_rule_Decide_enforces()
+    {
+        var violation = NewViolation();
+        var appeal = Submit(violation);
+
+        Assert.Equal(DecisionBar.None, appeal.DecisionBarFor("rev-1", violation));
+        Assert.Equal(DecisionBar.OwnCall, appeal.DecisionBarFor("mod-7", violation));
+        appeal.Assign("rev-1", violation);
+        Assert.Equal(DecisionBar.HeldByAnother, appeal.DecisionBarFor("rev-2", violation));
+        Assert.Equal(DecisionBar.None, appeal.DecisionBarFor("rev-1", violation));
+        Assert.Throws<DomainException>(() => appeal.Decide("rev-2", AppealDecision.Uphold, Severity.Unspecified, "r", violation, Policy, Now));
+        appeal.Decide("rev-1", AppealDecision.Uphold, Severity.Unspecified, "r", violation, Policy, Now);
+        Assert.Equal(DecisionBar.Decided, appeal.DecisionBarFor("rev-1", violation));
+
+        var withdrawnViolation = NewViolation();
+        var withdrawn = Submit(withdrawnViolation);
+        withdrawn.Withdraw(withdrawnViolation, Now);
+        Assert.Equal(DecisionBar.NotOpen, withdrawn.DecisionBarFor("rev-1", withdrawnViolation));
+        Assert.False(withdrawn.IsOverdueAt(withdrawn.DueAt + TimeSpan.FromDays(1)));
+        Assert.True(Submit(NewViolation()).IsOverdueAt(Now + TimeSpan.FromHours(73)));
+    }
+
+    [Fact]
     public void Only_the_assignee_decides_an_appeal_in_review()
     {
         var violation = NewViolation();

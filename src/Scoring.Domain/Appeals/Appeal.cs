@@ -86,22 +86,17 @@ public sealed class Appeal
         string reviewerId, AppealDecision decision, Severity newSeverity, string rationale,
         Violation violation, ScoringPolicy policy, DateTimeOffset now)
     {
-        if (State.IsDecided())
+        switch (DecisionBarFor(reviewerId, violation))
         {
-            throw new DomainException($"appeal {Id} was already decided ({Describe(State)}); decisions are final");
+            case DecisionBar.Decided:
+                throw new DomainException($"appeal {Id} was already decided ({Describe(State)}); decisions are final");
+            case DecisionBar.NotOpen:
+                throw new DomainException($"appeal {Id} is {Describe(State)} and cannot be decided");
+            case DecisionBar.OwnCall:
+                throw new DomainException($"reviewer '{reviewerId}' made the contested call and cannot review it");
+            case DecisionBar.HeldByAnother:
+                throw new DomainException($"appeal {Id} is assigned to another reviewer; reassign it before deciding");
         }
-
-        if (State != AppealState.Submitted && State != AppealState.InReview)
-        {
-            throw new DomainException($"appeal {Id} is {Describe(State)} and cannot be decided");
-        }
-
-        if (State == AppealState.InReview && Assignee != reviewerId)
-        {
-            throw new DomainException($"appeal {Id} is assigned to another reviewer; reassign it before deciding");
-        }
-
-        RequireIndependentReviewer(reviewerId, violation);
 
         switch (decision)
         {
@@ -128,6 +123,22 @@ public sealed class Appeal
         Rationale = rationale;
         violation.TrackAppeal(this);
     }
+
+    /// <summary>
+    /// Why <paramref name="reviewerId"/> may not decide this appeal now (<see cref="DecisionBar.None"/> when
+    /// they may): the rule <see cref="Decide"/> enforces, for a caller that wants to say so beforehand.
+    /// </summary>
+    public DecisionBar DecisionBarFor(string reviewerId, Violation violation) => State switch
+    {
+        _ when State.IsDecided() => DecisionBar.Decided,
+        not (AppealState.Submitted or AppealState.InReview) => DecisionBar.NotOpen,
+        _ when violation.DecidedBy is { } maker && maker == reviewerId => DecisionBar.OwnCall,
+        AppealState.InReview when Assignee != reviewerId => DecisionBar.HeldByAnother,
+        _ => DecisionBar.None,
+    };
+
+    /// <summary>Open and past its due_at.</summary>
+    public bool IsOverdueAt(DateTimeOffset now) => State.IsOpen() && DueAt < now;
 
     /// <summary>The user withdraws an open appeal.</summary>
     public void Withdraw(Violation violation, DateTimeOffset now)

@@ -21,6 +21,25 @@ public enum AppealDecision
     Reduce = 3,
 }
 
+/// <summary>Why a reviewer may not decide an appeal now.</summary>
+public enum DecisionBar
+{
+    /// <summary>They may.</summary>
+    None,
+
+    /// <summary>It was decided; decisions are final.</summary>
+    Decided,
+
+    /// <summary>It is neither submitted nor in review (withdrawn).</summary>
+    NotOpen,
+
+    /// <summary>They made the contested call: nobody reviews their own call.</summary>
+    OwnCall,
+
+    /// <summary>Another reviewer holds it; it must be reassigned first.</summary>
+    HeldByAnother,
+}
+
 public static class AppealStates
 {
     /// <summary>The states of <see cref="IsOpen"/> as a set, for queries that must count or filter open appeals the same way.</summary>

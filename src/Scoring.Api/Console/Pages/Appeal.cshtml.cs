@@ -45,7 +45,10 @@ public sealed class AppealModel(ISender sender, ScoringPolicy policy, TimeProvid
 
     public IReadOnlyList<string> Templates => options.Value.RationaleTemplates;
 
-    /// <summary>Why this reviewer cannot decide the appeal; null when they can.</summary>
+    /// <summary>Why this reviewer cannot decide the appeal (the domain's rule).</summary>
+    public DecisionBar Bar { get; private set; }
+
+    /// <summary>Why this reviewer cannot decide the appeal, in words; null when they can.</summary>
     public string? Blocked { get; private set; }
 
     /// <summary>A decision that failed: what happened instead (another reviewer decided first, a reassignment); shown once after the redirect.</summary>
@@ -127,12 +130,13 @@ public sealed class AppealModel(ISender sender, ScoringPolicy policy, TimeProvid
         Violation = await sender.Send(new Features.Violations.GetViolationQuery(Appeal.ViolationId), cancellationToken);
         Now = timeProvider.GetUtcNow();
 
-        Blocked = Appeal.State switch
+        Bar = Appeal.DecisionBarFor(Reviewer, Violation);
+        Blocked = Bar switch
         {
-            _ when Appeal.State.IsDecided() => $"This appeal was decided ({Display.Name(Appeal.State)}) by {Appeal.DecidedBy}; decisions are final.",
-            AppealState.Withdrawn => "The user withdrew this appeal.",
-            _ when Violation.DecidedBy == Reviewer => "You made the contested call, so another reviewer must decide this appeal.",
-            AppealState.InReview when Appeal.Assignee != Reviewer => $"{Appeal.Assignee} holds this appeal; take it over to decide it.",
+            DecisionBar.Decided => $"This appeal was decided ({Display.Name(Appeal.State)}) by {Appeal.DecidedBy}; decisions are final.",
+            DecisionBar.NotOpen => "The user withdrew this appeal.",
+            DecisionBar.OwnCall => "You made the contested call, so another reviewer must decide this appeal.",
+            DecisionBar.HeldByAnother => $"{Appeal.Assignee} holds this appeal; take it over to decide it.",
             _ => null,
         };
 
