@@ -173,6 +173,13 @@
         form.setAttribute('data-sent', 'true');
     });
 
+    // A queue in a tab nobody looks at does not ask the server every few seconds.
+    document.addEventListener('htmx:beforeRequest', function (event) {
+        if (document.hidden) {
+            event.preventDefault();
+        }
+    });
+
     var focusInQueue = false;
     document.addEventListener('htmx:beforeSwap', function (event) {
         focusInQueue = event.target.contains(document.activeElement);
