@@ -32,13 +32,13 @@ public class ScoringPolicyTests
 
         Assert.Equal(
             [
-                "version: must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+                "version: must be 1-64 characters, without control characters or '/', and not start or end with a space",
                 "severity_points.medium: must be greater than low",
                 "thresholds.suspended: must be greater than restricted",
-                "max_age: must be positive",
+                "max_age: must be positive and at most 36500 days",
                 "categories[1].name: 'spam' is listed twice",
-                "categories[1].weight: must be a positive number",
-                "categories[1].half_life: must be positive",
+                "categories[1].weight: must be a positive number up to 1e9",
+                "categories[1].half_life: must be between 1 second and 36500 days",
                 "categories[2].name: 'Bad Name' must match [a-z][a-z0-9_]{0,63}",
             ],
             problems);

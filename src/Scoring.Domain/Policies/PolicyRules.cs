@@ -14,10 +14,17 @@ public static partial class PolicyRules
     [GeneratedRegex("^[a-z][a-z0-9_]{0,63}$")]
     private static partial Regex CategoryName();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    // Any text a file could have named a version before versions were stored, except what breaks a URL path.
+    [GeneratedRegex(@"^[^\s\p{C}/][^\p{C}/]{0,62}[^\s\p{C}/]$|^[^\s\p{C}/]$")]
     private static partial Regex VersionName();
 
-    public const string VersionRule = "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit";
+    /// <summary>Longest duration a policy may name: longer ones overflow instants.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(36_500);
+
+    /// <summary>Largest number (points, weight, threshold) a policy may name: their products stay finite.</summary>
+    public const double MaxNumber = 1e9;
+
+    public const string VersionRule = "must be 1-64 characters, without control characters or '/', and not start or end with a space";
 
     public static bool IsVersionName(string? version) => VersionName().IsMatch(version ?? "");
 
@@ -42,7 +49,7 @@ public static partial class PolicyRules
             // Strictly increasing, so that a lower severity always means fewer points.
             Require(p.Low < p.Medium, "severity_points.medium", "must be greater than low");
             Require(p.Medium < p.High, "severity_points.high", "must be greater than medium");
-            Require(p.High < p.Critical && double.IsFinite(p.Critical), "severity_points.critical", "must be a finite number greater than high");
+            Require(p.High < p.Critical && p.Critical <= MaxNumber, "severity_points.critical", $"must be greater than high and at most {MaxNumber:0e0}");
         }
 
         var t = policy.Thresholds;
@@ -52,12 +59,12 @@ public static partial class PolicyRules
             Require(IsPositive(t.Warned), "thresholds.warned", "must be a positive number");
             Require(t.Warned < t.Restricted, "thresholds.restricted", "must be greater than warned");
             Require(t.Restricted < t.Suspended, "thresholds.suspended", "must be greater than restricted");
-            Require(t.Suspended < t.Banned && double.IsFinite(t.Banned), "thresholds.banned", "must be a finite number greater than suspended");
+            Require(t.Suspended < t.Banned && t.Banned <= MaxNumber, "thresholds.banned", $"must be greater than suspended and at most {MaxNumber:0e0}");
         }
 
-        Require(policy.MaxAge > TimeSpan.Zero, "max_age", "must be positive");
-        Require(policy.AppealWindow > TimeSpan.Zero, "appeal_window", "must be positive");
-        Require(policy.ReviewSla > TimeSpan.Zero, "review_sla", "must be positive");
+        RequireDuration(policy.MaxAge, "max_age");
+        RequireDuration(policy.AppealWindow, "appeal_window");
+        RequireDuration(policy.ReviewSla, "review_sla");
 
         var categories = policy.Categories ?? [];
         Require(categories.Count > 0, "categories", "must not be empty");
@@ -68,12 +75,15 @@ public static partial class PolicyRules
             var name = category?.Name ?? "";
             Require(CategoryName().IsMatch(name), $"categories[{i}].name", $"'{name}' must match [a-z][a-z0-9_]{{0,63}}");
             Require(seen.Add(name), $"categories[{i}].name", $"'{name}' is listed twice");
-            Require(category is not null && IsPositive(category.Weight), $"categories[{i}].weight", "must be a positive number");
-            Require(category is not null && category.HalfLife > TimeSpan.Zero, $"categories[{i}].half_life", "must be positive");
+            Require(category is not null && IsPositive(category.Weight), $"categories[{i}].weight", $"must be a positive number up to {MaxNumber:0e0}");
+            Require(category is not null && category.HalfLife >= TimeSpan.FromSeconds(1) && category.HalfLife <= MaxDuration, $"categories[{i}].half_life", "must be between 1 second and 36500 days");
         }
 
         return problems;
+
+        void RequireDuration(TimeSpan span, string field) =>
+            Require(span > TimeSpan.Zero && span <= MaxDuration, field, "must be positive and at most 36500 days");
     }
 
-    private static bool IsPositive(double value) => double.IsFinite(value) && value > 0;
+    private static bool IsPositive(double value) => double.IsFinite(value) && value > 0 && value <= MaxNumber;
 }

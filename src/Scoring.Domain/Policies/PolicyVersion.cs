@@ -42,7 +42,7 @@ public sealed class PolicyVersion
     /// <summary>The policy in its canonical form (<see cref="PolicyCanonicalForm"/>).</summary>
     public string Document { get; private set; } = null!;
 
-    /// <summary>Lower-case hex SHA-256 of <see cref="Document"/>'s UTF-8 bytes.</summary>
+    /// <summary>Lower-case hex SHA-256 of the policy's rules in canonical form (<see cref="PolicyCanonicalForm.Hash(ScoringPolicy)"/>): the same rules, the same hash, whatever the version is called.</summary>
     public string ContentHash { get; private set; } = null!;
 
     public DateTimeOffset CreatedAt { get; private set; }
@@ -132,7 +132,7 @@ public sealed class PolicyVersion
     private void SetContent(ScoringPolicy policy, string description, DateTimeOffset at)
     {
         Document = PolicyCanonicalForm.Write(policy);
-        ContentHash = PolicyCanonicalForm.Hash(Document);
+        ContentHash = PolicyCanonicalForm.Hash(policy);
         Description = description;
         UpdatedAt = at;
     }
@@ -156,19 +156,28 @@ public sealed class InvalidPolicyContentException(IReadOnlyList<PolicyProblem> p
 }
 
 /// <summary>
-/// The canonical form of a policy: JSON with the fields in a fixed order, categories sorted by name, numbers
-/// in their shortest round-trip form and durations as <c>d.hh:mm:ss</c>. Two policies with the same rules
-/// have the same form and so the same SHA-256, whatever order their file listed the categories in.
+/// The canonical form of a policy: JSON with the fields in a fixed order, categories sorted by name (ordinal),
+/// numbers in .NET's shortest round-trip form (<c>1E+21</c>, not RFC 8785's <c>1e+21</c>) and durations as
+/// <c>d.hh:mm:ss.fffffff</c> (100-ns precision). The hash covers the rules only, not the version string, so
+/// two versions with the same rules have the same hash whatever order their files listed the categories in.
+/// Changing this form changes every hash: a golden test pins it.
 /// </summary>
 public static class PolicyCanonicalForm
 {
-    public static string Write(ScoringPolicy policy)
+    /// <summary>The stored document: the canonical form with the version string.</summary>
+    public static string Write(ScoringPolicy policy) => Write(policy, includeVersion: true);
+
+    private static string Write(ScoringPolicy policy, bool includeVersion)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteString("version", policy.Version);
+            if (includeVersion)
+            {
+                json.WriteString("version", policy.Version);
+            }
+
             json.WriteStartObject("severity_points");
             json.WriteNumber("low", policy.SeverityPoints.Low);
             json.WriteNumber("medium", policy.SeverityPoints.Medium);
@@ -202,9 +211,9 @@ public static class PolicyCanonicalForm
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    public static string Hash(string canonical) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
-
-    public static string Hash(ScoringPolicy policy) => Hash(Write(policy));
+    /// <summary>Lower-case hex SHA-256 of the rules' canonical form (without the version string).</summary>
+    public static string Hash(ScoringPolicy policy) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Write(policy, includeVersion: false))));
 
     private static string Duration(TimeSpan span) => span.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -60,6 +60,27 @@ public sealed class PolicyTests
     }
 
     [Fact]
+    public async Task Once_versions_are_stored_a_start_with_other_rules_changes_none_of_them_and_says_so()
+    {
+        var directory = Directory.CreateTempSubdirectory("scoring-policy-").FullName;
+        var database = $"Data Source={Path.Combine(directory, "scoring.db")}";
+        var file = Path.Combine(directory, "policy.json");
+        File.WriteAllText(file, PolicyFile.Serialize(ScoringPolicy.Default with { Version = "from-file-2", ReviewSla = TimeSpan.FromHours(24) }));
+        using (var first = new ScoringApp(new() { ["ConnectionStrings:Scoring"] = database }))
+        {
+            _ = first.Server;
+        }
+
+        using var second = new ScoringApp(new() { ["ConnectionStrings:Scoring"] = database, ["Scoring:PolicyFile"] = file });
+        var versions = await new V1.Policies.PoliciesClient(second.Channel).ListPolicyVersionsAsync(new V1.ListPolicyVersionsRequest(), cancellationToken: TestContext.Current.CancellationToken);
+
+        var only = Assert.Single(versions.Versions);
+        Assert.Equal((ScoringPolicy.Default.Version, V1.PolicyVersionState.Active), (only.Version, only.State));
+        Assert.Contains(second.Logs.Entries, e => e.Message.StartsWith("The running policy from-file-2", StringComparison.Ordinal));
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
     public void An_invalid_policy_file_stops_start_up_with_the_problem_named()
     {
         var directory = Directory.CreateTempSubdirectory("scoring-policy-").FullName;

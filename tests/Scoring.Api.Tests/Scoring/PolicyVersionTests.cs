@@ -40,7 +40,8 @@ public abstract class PolicyVersionTests(Backend backend)
 
         var copied = active.Policy.Clone();
         copied.Version = name;
-        Assert.Equal((PolicyVersionState.Draft, copied), (draft.State, draft.Policy));
+        // The same rules under another name: the same hash.
+        Assert.Equal((PolicyVersionState.Draft, copied, active.ContentHash), (draft.State, draft.Policy, draft.ContentHash));
         Assert.NotEqual(active.ContentHash, updated.ContentHash);
         Assert.Equal((PolicyVersionState.Published, updated.ContentHash, "Fraud weight 3 for the campaign"), (published.State, published.ContentHash, published.Description));
         Assert.Equal(3, published.Policy.Categories.Single(c => c.Name == "fraud").Weight);
@@ -67,7 +68,7 @@ public abstract class PolicyVersionTests(Backend backend)
         AssertNamesField(status, "policy.thresholds.suspended");
         await AssertFails(StatusCode.NotFound, () => Policies.GetPolicyVersionAsync(new GetPolicyVersionRequest { Version = policy.Version }, cancellationToken: Token).ResponseAsync);
         await AssertInvalid("policy", () => Policies.CreatePolicyDraftAsync(new CreatePolicyDraftRequest { Version = "no-source" }, cancellationToken: Token).ResponseAsync);
-        await AssertInvalid("version", () => Policies.CreatePolicyDraftAsync(new CreatePolicyDraftRequest { FromVersion = "x", Version = "has space" }, cancellationToken: Token).ResponseAsync);
+        await AssertInvalid("version", () => Policies.CreatePolicyDraftAsync(new CreatePolicyDraftRequest { FromVersion = "x", Version = "has/slash" }, cancellationToken: Token).ResponseAsync);
     }
 
     [Fact]
@@ -90,6 +91,15 @@ public abstract class PolicyVersionTests(Backend backend)
         Assert.NotEmpty(first.NextPageToken);
         Assert.Equal(all.OrderByDescending(v => v.CreatedAt.ToDateTimeOffset()).ThenByDescending(v => v.Version, StringComparer.Ordinal).Select(v => v.Version), all.Select(v => v.Version));
         Assert.Equal(all.Count, all.Select(v => v.Version).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_page_token_the_service_never_gave_is_an_invalid_argument()
+    {
+        var forged = Convert.ToBase64String("9223372036854775807|x"u8).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+        await AssertInvalid("page_token", () => Policies.ListPolicyVersionsAsync(new ListPolicyVersionsRequest { PageToken = forged }, cancellationToken: Token).ResponseAsync);
+        await AssertInvalid("page_token", () => backend.App.Appeals.ListAppealsAsync(new ListAppealsRequest { PageToken = forged }, cancellationToken: Token).ResponseAsync);
     }
 
     private async Task<List<PolicyVersion>> ListAllAsync(int pageSize = 100)

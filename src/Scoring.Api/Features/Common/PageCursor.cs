@@ -23,7 +23,9 @@ public readonly record struct PageCursor(long Position, string Id)
             var text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token));
             var bar = text.IndexOf('|', StringComparison.Ordinal);
             if (bar <= 0 || bar == text.Length - 1
-                || !long.TryParse(text.AsSpan(0, bar), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var position))
+                || !long.TryParse(text.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+                // Positions are instants (UTC ticks) or sequence numbers: never negative, never past the last instant.
+                || position > DateTimeOffset.MaxValue.UtcTicks)
             {
                 return false;
             }

@@ -1,15 +1,15 @@
 using Microsoft.EntityFrameworkCore;
-using Scoring.Api.Extensions;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Domain.Policies;
 
 namespace Scoring.Api.Features.Policies;
 
 /// <summary>
-/// At start: the policy the service runs with (<c>Scoring:PolicyFile</c>, or the built-in default) is the
-/// active stored version. With no version stored it becomes the first, active from the start, so an upgrade
-/// changes no score. A policy file that changed since is stored as a new version and activated (the
-/// previous one retired); a changed file that kept its version string is a configuration mistake.
+/// At start, with no policy version stored: the policy the service runs with (<c>Scoring:PolicyFile</c>, or
+/// the built-in default) becomes the first version, active from the start, so an upgrade changes no score.
+/// Once versions exist the database is their record and a start changes none of them: a running policy whose
+/// rules differ from the active version's is logged as a warning (until activation at run time lands, the
+/// running policy is what scores).
 /// </summary>
 public sealed partial class PolicyBootstrap(ScoringDbContext db, ScoringPolicy running, TimeProvider timeProvider, ILogger<PolicyBootstrap> logger)
 {
@@ -23,11 +23,11 @@ public sealed partial class PolicyBootstrap(ScoringDbContext db, ScoringPolicy r
         }
         catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
         {
-            // Another replica starting at the same moment recorded it first; check what it recorded.
+            // Another replica starting at the same moment stored it first; compare with what it stored.
             db.ChangeTracker.Clear();
             await RecordOnceAsync(cancellationToken);
         }
-        catch (Exception exception) when (DatabaseErrors.IsUnavailable(exception) || exception is System.Data.Common.DbException)
+        catch (Exception exception) when (DatabaseErrors.IsUnavailable(exception) || DatabaseErrors.IsUndefinedTable(exception))
         {
             // Down, or not migrated yet (Database:MigrateOnStartup off and the migration job still to run):
             // the service starts all the same, and the next start records the version.
@@ -37,49 +37,34 @@ public sealed partial class PolicyBootstrap(ScoringDbContext db, ScoringPolicy r
 
     private async Task RecordOnceAsync(CancellationToken cancellationToken)
     {
-        var hash = PolicyCanonicalForm.Hash(running);
-        var active = await db.PolicyVersions.SingleOrDefaultAsync(v => v.State == PolicyVersionState.Active, cancellationToken);
-        if (active is not null && active.Version == running.Version && active.ContentHash == hash)
+        var active = await db.PolicyVersions.AsNoTracking().SingleOrDefaultAsync(v => v.State == PolicyVersionState.Active, cancellationToken);
+        if (active is null)
         {
+            if (!await db.PolicyVersions.AnyAsync(cancellationToken))
+            {
+                var first = PolicyVersion.Bootstrap(running, Author, timeProvider.GetUtcNow());
+                db.PolicyVersions.Add(first);
+                await db.SaveChangesAsync(cancellationToken);
+                LogRecorded(logger, first.Version, first.ContentHash);
+            }
+
             return;
         }
 
-        var stored = await db.PolicyVersions.SingleOrDefaultAsync(v => v.Version == running.Version, cancellationToken);
-        if (stored is not null && stored.ContentHash != hash)
+        // Compared by the rules, re-hashed from the stored document: a later change of the canonical form
+        // must not make an unchanged policy look changed.
+        var runningHash = PolicyCanonicalForm.Hash(running);
+        if (PolicyCanonicalForm.Hash(active.Content()) != runningHash)
         {
-            throw new InvalidConfigurationException(
-                $"Scoring:PolicyFile: policy version '{running.Version}' is already stored with other content (SHA-256 {stored.ContentHash}); give the changed policy a new version string.");
+            LogDiffers(logger, running.Version, runningHash, active.Version, active.ContentHash);
         }
-
-        var now = timeProvider.GetUtcNow();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (active is not null)
-        {
-            // First, on its own: at most one version is active at any moment (a unique index says so).
-            active.Retire(now);
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
-        var version = stored ?? PolicyVersion.Draft(
-            running, active is null ? "the policy the service started with" : "changed in Scoring:PolicyFile", Author, now);
-        if (stored is null)
-        {
-            db.PolicyVersions.Add(version);
-        }
-
-        if (version.State == PolicyVersionState.Draft)
-        {
-            version.Publish(now);
-        }
-
-        version.Activate(now);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        LogActivated(logger, version.Version, version.ContentHash, active?.Version);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Policy version {Version} (SHA-256 {Hash}) is active, recorded from the running policy; it replaces {Previous}")]
-    private static partial void LogActivated(ILogger logger, string version, string hash, string? previous);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Policy version {Version} (SHA-256 {Hash}) recorded as the first, active version")]
+    private static partial void LogRecorded(ILogger logger, string version, string hash);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The running policy {Version} (SHA-256 {Hash}) differs from the active stored version {Active} (SHA-256 {ActiveHash}); the running policy scores")]
+    private static partial void LogDiffers(ILogger logger, string version, string hash, string active, string activeHash);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Policy version {Version} was not recorded (the database is unavailable or not migrated); the next start records it")]
     private static partial void LogDeferred(ILogger logger, string version, Exception exception);

@@ -42,11 +42,11 @@ internal static class PolicyVersionRules
             ?? throw new NotFoundException($"policy version '{version}' was not found");
     }
 
-    /// <summary>The policy a stored version holds.</summary>
-    public static ScoringPolicy Content(this PolicyVersion version) => PolicyFile.Parse(version.Document, $"version {version.Version}");
+    /// <summary>The policy a stored version holds, as written (checked against the rules only where it matters: publishing).</summary>
+    public static ScoringPolicy Content(this PolicyVersion version) => PolicyFile.Read(version.Document, $"version {version.Version}");
 
-    /// <summary>Who acts: the token's subject, else its client, else (no authentication) anonymous.</summary>
-    public static string Author(this Caller caller) => caller.Subject ?? caller.ClientId ?? "anonymous";
+    /// <summary>Who acts: the token's subject, else its client, else (no authentication) anonymous; at most the column's 128 characters.</summary>
+    public static string Author(this Caller caller) => (caller.Subject ?? caller.ClientId ?? "anonymous") is var author && author.Length > 128 ? author[..128] : author;
 
     /// <summary>Saves, turning a lost race into a conflict the caller can retry after reading again.</summary>
     public static async Task SaveVersionAsync(this ScoringDbContext db, string version, CancellationToken cancellationToken)

@@ -39,6 +39,14 @@ public static class DatabaseErrors
             _ => false,
         });
 
+    /// <summary>A table the model expects does not exist: the database is not migrated yet.</summary>
+    public static bool IsUndefinedTable(Exception exception) => Chain(exception).Any(e => e switch
+    {
+        PostgresException pg => pg.SqlState == "42P01",
+        SqliteException sqlite => sqlite.SqliteErrorCode == 1 && sqlite.Message.Contains("no such table", StringComparison.Ordinal),
+        _ => false,
+    });
+
     /// <summary>The database cannot be reached or is not accepting work: worth a retry later.</summary>
     public static bool IsUnavailable(Exception exception) => Chain(exception).Any(e => e switch
     {

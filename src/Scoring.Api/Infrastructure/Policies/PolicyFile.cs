@@ -34,6 +34,16 @@ public static class PolicyFile
 
     public static ScoringPolicy Parse(string json, string origin)
     {
+        var policy = Read(json, origin);
+        var problems = policy.Validate();
+        return problems.Count == 0
+            ? policy
+            : throw new InvalidPolicyException($"Policy '{origin}' is invalid: {string.Join("; ", problems)}.");
+    }
+
+    /// <summary>The policy a JSON document holds, not checked against the rules (a stored version is read as it was written).</summary>
+    public static ScoringPolicy Read(string json, string origin)
+    {
         ScoringPolicy? policy;
         try
         {
@@ -44,15 +54,7 @@ public static class PolicyFile
             throw new InvalidPolicyException($"Policy '{origin}' is not valid JSON for a policy: {e.Message}");
         }
 
-        if (policy is null)
-        {
-            throw new InvalidPolicyException($"Policy '{origin}' is empty.");
-        }
-
-        var problems = policy.Validate();
-        return problems.Count == 0
-            ? policy
-            : throw new InvalidPolicyException($"Policy '{origin}' is invalid: {string.Join("; ", problems)}.");
+        return policy ?? throw new InvalidPolicyException($"Policy '{origin}' is empty.");
     }
 
     public static string Serialize(ScoringPolicy policy) =>
