@@ -1,12 +1,16 @@
 using FluentValidation;
 using Mediator;
+using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Security;
 using Scoring.Domain.Policies;
 
 namespace Scoring.Api.Features.Policies;
 
-/// <summary>A new draft: a whole policy, or a copy of a stored version under a new version string.</summary>
+/// <summary>
+/// A new draft: a whole policy, or a copy of a stored version under a new version string. The same request
+/// again returns the stored version; the same version string with other content is ALREADY_EXISTS.
+/// </summary>
 /// <param name="Version">With <paramref name="Policy"/>: replaces its version string when set. With <paramref name="FromVersion"/>: required.</param>
 public sealed record CreatePolicyDraftCommand(ScoringPolicy? Policy, string? FromVersion, string? Version, string Description) : ICommand<PolicyVersion>
 {
@@ -35,6 +39,14 @@ public sealed class CreatePolicyDraftCommandHandler(ScoringDbContext db, Caller 
     {
         var content = command.GivenPolicy
             ?? (await db.FindVersionAsync(command.FromVersion!, tracked: false, cancellationToken)).Content() with { Version = command.Version! };
+
+        // The same version string again: a retried call when the rules and description are the same, a conflict otherwise.
+        if (await db.PolicyVersions.AsNoTracking().SingleOrDefaultAsync(v => v.Version == content.Version, cancellationToken) is { } existing)
+        {
+            return existing.ContentHash == PolicyCanonicalForm.Hash(content) && existing.Description == command.Description
+                ? existing
+                : throw new Common.ConflictException($"policy version '{content.Version}' already exists with other content");
+        }
 
         var draft = PolicyVersion.Draft(content, command.Description, caller.Author(), timeProvider.GetUtcNow());
         db.PolicyVersions.Add(draft);

@@ -5,7 +5,10 @@ using Scoring.Domain.Policies;
 
 namespace Scoring.Api.Features.Policies;
 
-/// <summary>Validates a draft and freezes it: from now on it can be simulated and activated, never edited.</summary>
+/// <summary>
+/// Validates a draft and freezes it: from now on it can be simulated and activated, never edited. Publishing
+/// a version published before returns it unchanged, so a retried call is harmless.
+/// </summary>
 public sealed record PublishPolicyDraftCommand(string Version) : ICommand<PolicyVersion>;
 
 public sealed class PublishPolicyDraftCommandValidator : AbstractValidator<PublishPolicyDraftCommand>
@@ -18,6 +21,12 @@ public sealed class PublishPolicyDraftCommandHandler(ScoringDbContext db, TimePr
     public async ValueTask<PolicyVersion> Handle(PublishPolicyDraftCommand command, CancellationToken cancellationToken)
     {
         var draft = await db.FindVersionAsync(command.Version, tracked: true, cancellationToken);
+        if (draft.PublishedAt is not null)
+        {
+            // Published before (a retried call): frozen as it was, nothing to do.
+            return draft;
+        }
+
         // Checked again: the rules may have grown since the draft was written.
         if (draft.Content().Validate() is { Count: > 0 } problems)
         {
