@@ -31,6 +31,7 @@ public static class ExceptionStatus
         DomainException rule => Simple(Code.FailedPrecondition, rule.Message),
         UnavailableException unavailable => Simple(Code.Unavailable, unavailable.Message),
         AbortedException aborted => Simple(Code.Aborted, aborted.Message),
+        Domain.Policies.StaleVersionException stale => Simple(Code.Aborted, stale.Message),
         _ when DatabaseErrors.IsUnavailable(exception) => Simple(Code.Unavailable, "The database is unavailable; retry later."),
         OperationCanceledException => Simple(Code.Cancelled, "The call was cancelled."),
         _ => Simple(Code.Internal, InternalMessage),

@@ -22,11 +22,11 @@ public sealed class PoliciesService(ISender sender) : V1.Policies.PoliciesBase
 
     [Authorize(Policy = ScoringPolicies.Admin)]
     public override async Task<PolicyVersion> UpdatePolicyDraft(UpdatePolicyDraftRequest request, ServerCallContext context) =>
-        (await sender.Send(new UpdatePolicyDraftCommand(request.Version, request.Policy?.FromProto(), request.Description), context.CancellationToken)).ToProto();
+        (await sender.Send(new UpdatePolicyDraftCommand(request.Version, request.Policy?.FromProto(), request.Description, request.Etag), context.CancellationToken)).ToProto();
 
     [Authorize(Policy = ScoringPolicies.Admin)]
     public override async Task<PolicyVersion> PublishPolicyDraft(PublishPolicyDraftRequest request, ServerCallContext context) =>
-        (await sender.Send(new PublishPolicyDraftCommand(request.Version), context.CancellationToken)).ToProto();
+        (await sender.Send(new PublishPolicyDraftCommand(request.Version, request.Etag), context.CancellationToken)).ToProto();
 
     [Authorize(Policy = ScoringPolicies.Read)]
     public override async Task<PolicyVersion> GetPolicyVersion(GetPolicyVersionRequest request, ServerCallContext context) =>

@@ -211,6 +211,7 @@ internal static class ProtoMapper
         ActivatedAt = version.ActivatedAt is { } activated ? Timestamp.FromDateTimeOffset(activated) : null,
         RetiredAt = version.RetiredAt is { } retired ? Timestamp.FromDateTimeOffset(retired) : null,
         Policy = Features.Policies.PolicyVersionRules.Content(version).ToProto(),
+        Etag = version.ETag,
     };
 
     public static V1.StandingChange ToProto(this Features.Standings.FeedItem item) => new()

@@ -47,6 +47,12 @@ public sealed class PolicyVersion
 
     public DateTimeOffset CreatedAt { get; private set; }
     public DateTimeOffset UpdatedAt { get; private set; }
+
+    /// <summary>
+    /// Counts the changes of this version (content or state): the etag a client sends back so that a change
+    /// made on a version it has not seen is refused, and the token that makes two concurrent saves conflict.
+    /// </summary>
+    public long Revision { get; private set; }
     public DateTimeOffset? PublishedAt { get; private set; }
     public DateTimeOffset? ActivatedAt { get; private set; }
     public DateTimeOffset? RetiredAt { get; private set; }
@@ -93,6 +99,18 @@ public sealed class PolicyVersion
         SetContent(policy, description, Instants.ToMicroseconds(now));
     }
 
+    /// <summary>The etag of this version as it is now: a client that read it sends it back with a change.</summary>
+    public string ETag => Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Refuses a change made on a version the caller has not seen as it is now (an empty etag means "whatever it is").</summary>
+    public void RequireETag(string? etag)
+    {
+        if (!string.IsNullOrEmpty(etag) && etag != ETag)
+        {
+            throw new StaleVersionException($"policy version '{Version}' changed since it was read (etag {etag}, now {ETag}); read it again");
+        }
+    }
+
     /// <summary>Freezes a draft: from now on its content and hash never change.</summary>
     public void Publish(DateTimeOffset now)
     {
@@ -103,6 +121,7 @@ public sealed class PolicyVersion
 
         State = PolicyVersionState.Published;
         PublishedAt = UpdatedAt = Instants.ToMicroseconds(now);
+        Revision++;
     }
 
     /// <summary>Makes a published (or retired) version the one scores are computed under.</summary>
@@ -115,6 +134,7 @@ public sealed class PolicyVersion
 
         State = PolicyVersionState.Active;
         ActivatedAt = UpdatedAt = Instants.ToMicroseconds(now);
+        Revision++;
     }
 
     /// <summary>Another version took its place.</summary>
@@ -127,10 +147,12 @@ public sealed class PolicyVersion
 
         State = PolicyVersionState.Retired;
         RetiredAt = UpdatedAt = Instants.ToMicroseconds(now);
+        Revision++;
     }
 
     private void SetContent(ScoringPolicy policy, string description, DateTimeOffset at)
     {
+        Revision++;
         Document = PolicyCanonicalForm.Write(policy);
         ContentHash = PolicyCanonicalForm.Hash(policy);
         Description = description;
@@ -147,6 +169,9 @@ public sealed class PolicyVersion
 
     private static string Describe(PolicyVersionState state) => state.ToString().ToUpperInvariant();
 }
+
+/// <summary>A change was made on a version as it no longer is.</summary>
+public sealed class StaleVersionException(string message) : Exception(message);
 
 /// <summary>A policy's content breaks its rules; each problem names its field.</summary>
 public sealed class InvalidPolicyContentException(IReadOnlyList<PolicyProblem> problems)

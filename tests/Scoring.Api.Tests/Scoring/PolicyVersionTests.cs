@@ -97,6 +97,26 @@ public abstract class PolicyVersionTests(Backend backend)
     }
 
     [Fact]
+    public async Task A_change_made_on_a_version_as_it_no_longer_is_is_aborted()
+    {
+        var name = "etag-" + Guid.NewGuid().ToString("N")[..8];
+        var active = (await ListAllAsync()).Single(v => v.State == PolicyVersionState.Active);
+        var read = await Policies.CreatePolicyDraftAsync(new CreatePolicyDraftRequest { FromVersion = active.Version, Version = name }, cancellationToken: Token);
+        var mine = read.Policy.Clone();
+        mine.Thresholds.Banned = 300;
+        var theirs = read.Policy.Clone();
+        theirs.Thresholds.Banned = 400;
+
+        var first = await Policies.UpdatePolicyDraftAsync(new UpdatePolicyDraftRequest { Version = name, Policy = theirs, Etag = read.Etag }, cancellationToken: Token);
+        await AssertFails(StatusCode.Aborted, () => Policies.UpdatePolicyDraftAsync(new UpdatePolicyDraftRequest { Version = name, Policy = mine, Etag = read.Etag }, cancellationToken: Token).ResponseAsync);
+        await AssertFails(StatusCode.Aborted, () => Policies.PublishPolicyDraftAsync(new PublishPolicyDraftRequest { Version = name, Etag = read.Etag }, cancellationToken: Token).ResponseAsync);
+        var published = await Policies.PublishPolicyDraftAsync(new PublishPolicyDraftRequest { Version = name, Etag = first.Etag }, cancellationToken: Token);
+
+        Assert.NotEqual(read.Etag, first.Etag);
+        Assert.Equal(400, published.Policy.Thresholds.Banned);
+    }
+
+    [Fact]
     public async Task A_page_token_the_service_never_gave_is_an_invalid_argument()
     {
         var forged = Convert.ToBase64String("9223372036854775807|x"u8).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -9,7 +9,7 @@ namespace Scoring.Api.Features.Policies;
 /// Validates a draft and freezes it: from now on it can be simulated and activated, never edited. Publishing
 /// a version published before returns it unchanged, so a retried call is harmless.
 /// </summary>
-public sealed record PublishPolicyDraftCommand(string Version) : ICommand<PolicyVersion>;
+public sealed record PublishPolicyDraftCommand(string Version, string? ETag = null) : ICommand<PolicyVersion>;
 
 public sealed class PublishPolicyDraftCommandValidator : AbstractValidator<PublishPolicyDraftCommand>
 {
@@ -26,6 +26,8 @@ public sealed class PublishPolicyDraftCommandHandler(ScoringDbContext db, TimePr
             // Published before (a retried call): frozen as it was, nothing to do.
             return draft;
         }
+
+        draft.RequireETag(command.ETag);
 
         // Checked again: the rules may have grown since the draft was written.
         if (draft.Content().Validate() is { Count: > 0 } problems)

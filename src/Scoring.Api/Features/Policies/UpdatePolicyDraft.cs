@@ -6,7 +6,7 @@ using Scoring.Domain.Policies;
 namespace Scoring.Api.Features.Policies;
 
 /// <summary>Replaces a draft's content and description; its version string stays.</summary>
-public sealed record UpdatePolicyDraftCommand(string Version, ScoringPolicy? Policy, string Description) : ICommand<PolicyVersion>
+public sealed record UpdatePolicyDraftCommand(string Version, ScoringPolicy? Policy, string Description, string? ETag = null) : ICommand<PolicyVersion>
 {
     /// <summary>The new content under the draft's version string (a policy may leave its version empty).</summary>
     public ScoringPolicy? GivenPolicy => Policy is null || !string.IsNullOrEmpty(Policy.Version) ? Policy : Policy with { Version = Version };
@@ -31,6 +31,7 @@ public sealed class UpdatePolicyDraftCommandHandler(ScoringDbContext db, TimePro
     public async ValueTask<PolicyVersion> Handle(UpdatePolicyDraftCommand command, CancellationToken cancellationToken)
     {
         var draft = await db.FindVersionAsync(command.Version, tracked: true, cancellationToken);
+        draft.RequireETag(command.ETag);
         draft.Update(command.GivenPolicy!, command.Description, timeProvider.GetUtcNow());
         await db.SaveVersionAsync(draft.Version, cancellationToken);
         return draft;

@@ -15,8 +15,9 @@ internal sealed class PolicyVersionConfiguration : IEntityTypeConfiguration<Poli
         builder.Property(v => v.Author).HasMaxLength(128);
         builder.Property(v => v.ContentHash).HasMaxLength(64);
 
-        // Changes check that nobody changed the version since it was read (an application-set token: SQLite has no row versions).
-        builder.Property(v => v.UpdatedAt).IsConcurrencyToken();
+        // Changes check that nobody changed the version since it was read (an application-counted token: SQLite has no row versions).
+        builder.Property(v => v.Revision).IsConcurrencyToken();
+        builder.Ignore(v => v.ETag);
 
         // At most one active version, whatever two replicas try at once.
         builder.HasIndex(v => v.State).IsUnique().HasFilter($"state = {(int)PolicyVersionState.Active}").HasDatabaseName("ux_policy_versions_active");
