@@ -375,6 +375,8 @@ public sealed class ConsoleTests(ConsoleBackend backend) : IClassFixture<Console
         await page.GetByRole(AriaRole.Button, new() { Name = "Look up" }).First.ClickAsync();
 
         await Expect(page.Locator("h2 .id")).ToHaveTextAsync(appeal.UserId);
+        // Posted: the user id is not in the address (history, proxies' logs).
+        Assert.DoesNotContain(appeal.UserId, page.Url, StringComparison.Ordinal);
         await Expect(page.Locator("#score [data-standing]")).ToHaveTextAsync("restricted");
         await Expect(page.Locator("table.breakdown tbody tr")).ToHaveCountAsync(1);
         await Expect(page.Locator("table.appeals")).ToContainTextAsync(appeal.AppealId);
