@@ -111,4 +111,8 @@ shared key cannot sign a browser in) and the HTTP port the console is served on.
 - name: Console__SessionLifetime
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.console.maxSessionLifetime }}
+- name: Console__MaxSessionLifetime
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}

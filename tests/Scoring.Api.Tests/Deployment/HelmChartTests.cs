@@ -200,7 +200,7 @@ public sealed class HelmChartTests
             "--set", "console.clientId=scoring-console", "--set", "console.existingSecret=scoring-console-oidc",
             "--set", "console.scopes={openid,email}",
             "--set", "console.rationaleTemplates[0]=Upheld: the report stands.", "--set", "console.rationaleTemplates[1]=Overturned",
-            "--set", "console.sessionLifetime=04:00:00");
+            "--set", "console.sessionLifetime=04:00:00", "--set", "console.maxSessionLifetime=10:00:00");
         var env = Env(Single(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]);
 
         Assert.Equal("scoring-console", env["Console__ClientId"]["value"].Text());
@@ -211,7 +211,8 @@ public sealed class HelmChartTests
         Assert.Equal("Upheld: the report stands.", env["Console__RationaleTemplates__0"]["value"].Text());
         Assert.Equal("Overturned", env["Console__RationaleTemplates__1"]["value"].Text());
         Assert.Equal("04:00:00", env["Console__SessionLifetime"]["value"].Text());
-        Assert.Equal(7, env.Keys.Count(name => name.StartsWith("Console__", StringComparison.Ordinal)));
+        Assert.Equal("10:00:00", env["Console__MaxSessionLifetime"]["value"].Text());
+        Assert.Equal(8, env.Keys.Count(name => name.StartsWith("Console__", StringComparison.Ordinal)));
         // Only the replicas serve the console.
         Assert.DoesNotContain(Env(Single(manifests, "Job")["spec"]["template"]["spec"]["containers"][0]).Keys,
             name => name.StartsWith("Console__", StringComparison.Ordinal));
