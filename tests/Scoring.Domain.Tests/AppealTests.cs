@@ -74,6 +74,11 @@ public class AppealTests
         Assert.Equal(DecisionBar.NotOpen, withdrawn.DecisionBarFor("rev-1", withdrawnViolation));
         Assert.False(withdrawn.IsOverdueAt(withdrawn.DueAt + TimeSpan.FromDays(1)));
         Assert.True(Submit(NewViolation()).IsOverdueAt(Now + TimeSpan.FromHours(73)));
+        // The query form says the same.
+        foreach (var (appealed, at) in new[] { (withdrawn, withdrawn.DueAt + TimeSpan.FromDays(1)), (appeal, Now + TimeSpan.FromDays(9)), (Submit(NewViolation()), Now + TimeSpan.FromHours(73)), (Submit(NewViolation()), Now) })
+        {
+            Assert.Equal(appealed.IsOverdueAt(at), Appeal.OverdueAt(at).Compile()(appealed));
+        }
     }
 
     [Fact]

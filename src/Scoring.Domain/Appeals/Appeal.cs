@@ -140,6 +140,10 @@ public sealed class Appeal
     /// <summary>Open and past its due_at.</summary>
     public bool IsOverdueAt(DateTimeOffset now) => State.IsOpen() && DueAt < now;
 
+    /// <summary><see cref="IsOverdueAt"/> as a query can run it (the listings, the queue and its count).</summary>
+    public static System.Linq.Expressions.Expression<Func<Appeal, bool>> OverdueAt(DateTimeOffset now) =>
+        a => (a.State == AppealState.Submitted || a.State == AppealState.InReview) && a.DueAt < now;
+
     /// <summary>The user withdraws an open appeal.</summary>
     public void Withdraw(Violation violation, DateTimeOffset now)
     {

@@ -50,9 +50,7 @@ public sealed class ListAppealsQueryHandler(ScoringDbContext db, TimeProvider ti
 
         if (query.OverdueOnly)
         {
-            var now = timeProvider.GetUtcNow();
-            var open = AppealStates.Open;
-            appeals = appeals.Where(a => open.Contains(a.State) && a.DueAt < now);
+            appeals = appeals.Where(Appeal.OverdueAt(timeProvider.GetUtcNow()));
         }
 
         if (Paging.TryContinueAfter(query.PageToken, out var after))

@@ -57,7 +57,7 @@ public sealed class ReviewQueueQueryHandler(ScoringDbContext db, TimeProvider ti
 
         if (query.OverdueOnly)
         {
-            appeals = appeals.Where(a => open.Contains(a.State) && a.DueAt < now);
+            appeals = appeals.Where(Appeal.OverdueAt(now));
         }
 
         var rows = appeals.Join(db.Violations, a => a.ViolationId, v => v.Id, (a, v) => new { Appeal = a, v.Category, v.Severity, v.DecidedBy });
@@ -74,7 +74,7 @@ public sealed class ReviewQueueQueryHandler(ScoringDbContext db, TimeProvider ti
             .GroupBy(a => a.State)
             .Select(g => new { State = g.Key, Count = g.Count() })
             .ToDictionaryAsync(g => g.State, g => g.Count, cancellationToken);
-        var overdue = await db.Appeals.AsNoTracking().CountAsync(a => open.Contains(a.State) && a.DueAt < now, cancellationToken);
+        var overdue = await db.Appeals.AsNoTracking().CountAsync(Appeal.OverdueAt(now), cancellationToken);
 
         return new ReviewQueue(
             [.. page.Select(r => new QueuedAppeal(r.Appeal, r.Category, r.Severity, r.DecidedBy))], counts, overdue, now);
