@@ -169,7 +169,23 @@ public sealed class SecurityTests(JwtBackend backend) : IClassFixture<JwtBackend
         }));
 
         var health = await App.Health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = "readiness" });
-        await AssertFails(StatusCode.Unauthenticated, () => ListServicesAsync(App.Channel));
+        // Refused on its headers: read the answer without writing first, or the refusal can end the stream
+        // while the request is still being written and the client reports CANCELLED instead.
+        await AssertFails(StatusCode.Unauthenticated, async () =>
+        {
+            using var refused = new global::Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(App.Channel).ServerReflectionInfo();
+            try
+            {
+                // An empty request, so a served call would end at once (and fail this assertion) instead of waiting.
+                await refused.RequestStream.CompleteAsync();
+            }
+            catch (RpcException)
+            {
+                // Already refused: the status is read below.
+            }
+
+            await refused.ResponseStream.MoveNext(TestContext.Current.CancellationToken);
+        });
         var withToken = await ListServicesAsync(App.Channel, As("dash-1", "scoring.reader"));
         var allowedAnonymous = await ListServicesAsync(open.Channel);
 
