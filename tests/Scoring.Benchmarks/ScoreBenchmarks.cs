@@ -34,7 +34,7 @@ public class ScoreBenchmarks
         {
             var category = categories[random.Next(categories.Length)];
             var severity = Violations == 1 ? Severity.High : (Severity)random.Next(1, 4);
-            return new ScoredViolation($"v-{i:D6}", category.Name, severity, Policy.BasePoints(category, severity), Now - TimeSpan.FromDays(random.Next(0, 30)));
+            return new ScoredViolation($"v-{i:D6}", category.Name, severity, Now - TimeSpan.FromDays(random.Next(0, 30)));
         })];
         _state = new ScoreState(42, Policy.Version, _violations);
         _entry = JsonSerializer.SerializeToUtf8Bytes(_state, ScoreStateJsonContext.Default.ScoreState);

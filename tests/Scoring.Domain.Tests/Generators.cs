@@ -23,7 +23,7 @@ internal static class Generators
             {
                 var policy = Policy.Categories[category];
                 var sev = (Severity)severity;
-                return new ScoredViolation($"v{id}", policy.Name, sev, Policy.BasePoints(policy, sev), Now - TimeSpan.FromTicks(ageTicks));
+                return new ScoredViolation($"v{id}", policy.Name, sev, Now - TimeSpan.FromTicks(ageTicks));
             });
 
     /// <summary>Violations that can never be permanent (no zero-tolerance CRITICAL).</summary>

@@ -37,9 +37,10 @@ public class ScoreCalculatorPropertyTests
                 return;
             }
 
-            var expected = fresh.BasePoints / Math.Pow(2, halvings);
+            var basePoints = Policy.BasePoints(Policy.FindCategory(violation.Category)!, violation.Severity);
+            var expected = basePoints / Math.Pow(2, halvings);
             Assert.Equal(expected, ScoreCalculator.PointsAt(Policy, fresh, later), 1e-9);
-            Assert.Equal(fresh.BasePoints, ScoreCalculator.PointsAt(Policy, fresh, Now), 1e-9);
+            Assert.Equal(basePoints, ScoreCalculator.PointsAt(Policy, fresh, Now), 1e-9);
         });
     }
 
@@ -61,7 +62,7 @@ public class ScoreCalculatorPropertyTests
     {
         Gen.Select(AnyViolation.Array[0, 10], Gen.Long[0, TimeSpan.FromDays(3650).Ticks]).Sample((others, ageTicks) =>
         {
-            var extremism = new ScoredViolation("zt", "violent_extremism", Severity.Critical, 200, Now - TimeSpan.FromTicks(ageTicks));
+            var extremism = new ScoredViolation("zt", "violent_extremism", Severity.Critical, Now - TimeSpan.FromTicks(ageTicks));
             var score = ScoreCalculator.Compute(Policy, [.. others, extremism], Now);
 
             Assert.Equal(Standing.Banned, score.Standing);

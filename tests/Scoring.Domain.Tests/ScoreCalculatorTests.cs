@@ -6,7 +6,7 @@ namespace Scoring.Domain.Tests;
 public class ScoreCalculatorTests
 {
     private static ScoredViolation Fresh(string category, Severity severity, TimeSpan age = default) =>
-        new("v", category, severity, Policy.BasePoints(Policy.FindCategory(category)!, severity), Now - age);
+        new("v", category, severity, Now - age);
 
     [Fact]
     public void A_user_with_no_violations_is_in_good_standing_with_zero_points()

@@ -37,7 +37,7 @@ public class StandingTimelineTests
     [Fact]
     public void A_drop_instant_recorded_too_early_finds_nothing_and_moves_to_the_real_one()
     {
-        ScoredViolation[] violations = [new("v", "spam", Severity.High, 40, Now)];
+        ScoredViolation[] violations = [new("v", "spam", Severity.High, Now)];
         var real = ScoreCalculator.Compute(Policy, violations, Now);
 
         var (changes, after) = StandingTimeline.CatchUp("u", Policy, violations, new(real.Standing, Now + TimeSpan.FromHours(1)), Now + TimeSpan.FromHours(2));
@@ -52,8 +52,8 @@ public class StandingTimelineTests
     {
         // spam CRITICAL 100 points halves every 14 days: decay takes it through the tiers down to WARNED;
         // a fraud CRITICAL (150, half-life 90 days) still holds WARNED (9 points) when it passes max_age.
-        ScoredViolation[] decaying = [new("d", "spam", Severity.Critical, 100, Now)];
-        ScoredViolation[] expiring = [new("e", "fraud", Severity.Critical, 150, Now)];
+        ScoredViolation[] decaying = [new("d", "spam", Severity.Critical, Now)];
+        ScoredViolation[] expiring = [new("e", "fraud", Severity.Critical, Now)];
 
         var decayed = StandingTimeline.CatchUp("u", Policy, decaying, Recorded(decaying), Now + TimeSpan.FromDays(400)).Changes;
         var expired = StandingTimeline.CatchUp("u", Policy, expiring, Recorded(expiring), Now + TimeSpan.FromDays(400)).Changes;
@@ -67,7 +67,7 @@ public class StandingTimelineTests
     [Fact]
     public void An_event_is_a_change_only_when_the_standing_moves()
     {
-        var same = ScoreCalculator.Compute(Policy, [new("v", "spam", Severity.Medium, 15, Now)], Now);
+        var same = ScoreCalculator.Compute(Policy, [new("v", "spam", Severity.Medium, Now)], Now);
 
         var (unchanged, _) = StandingTimeline.After("u", same, Standing.Warned, StandingChangeCause.ViolationRecorded);
         var (changed, after) = StandingTimeline.After("u", same, Standing.Good, StandingChangeCause.ViolationRecorded);

@@ -44,7 +44,10 @@ public static class ScoringServiceExtensions
         services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton(sp => LoadPolicy(sp.GetRequiredService<IOptions<ScoringOptions>>().Value));
+        services.AddOptions<PoliciesOptions>().BindConfiguration(PoliciesOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        // Until start-up reads the active stored version: the policy file (or the built-in default).
+        services.AddSingleton(sp => new ActivePolicy(LoadPolicy(sp.GetRequiredService<IOptions<ScoringOptions>>().Value)));
+        services.AddScoped(sp => sp.GetRequiredService<ActivePolicy>().Current);
         services.AddAuditKeys();
 
         var authMode = builder.AddScoringSecurity();
@@ -82,6 +85,14 @@ public static class ScoringServiceExtensions
         services.AddScoped<ViolationRecorder>();
         services.AddScoped<Features.Audit.AuditChainSealer>();
         services.AddScoped<Features.Policies.PolicyBootstrap>();
+        services.AddScoped<Features.Policies.PolicyAudit>();
+        services.AddScoped<Features.Policies.PolicySimulationStep>();
+        services.AddScoped<Features.Policies.PolicyRescoreStep>();
+        services.AddSingleton<Features.Policies.PolicyJobSignal>();
+        services.AddSingleton<Features.Policies.PolicyJobRunner>();
+        services.AddHostedService(sp => sp.GetRequiredService<Features.Policies.PolicyJobRunner>());
+        services.AddSingleton<Features.Policies.ActivePolicyRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<Features.Policies.ActivePolicyRefresher>());
         services.AddSingleton<ViolationWritePipeline>();
         services.AddScoped<RetentionPurge>();
         services.AddHostedService<RetentionService>();
@@ -218,7 +229,7 @@ public static class ScoringServiceExtensions
     {
         // The authentication rules first: a refusal there must come before any migration or warning.
         _ = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
-        _ = app.Services.GetRequiredService<ScoringPolicy>();
+        _ = app.Services.GetRequiredService<ActivePolicy>();
         app.WarnIfAnonymous(app.Services.GetRequiredService<SecuritySettings>().Mode);
         app.LogAuditKey();
         if (app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
@@ -226,6 +237,12 @@ public static class ScoringServiceExtensions
             await app.MigrateAsync();
         }
 
+        await app.RecordPolicyAsync();
+    }
+
+    /// <summary>Stores the configured policy as the first version when none is stored, and scores under the active one.</summary>
+    public static async Task RecordPolicyAsync(this WebApplication app)
+    {
         await using var scope = app.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<Features.Policies.PolicyBootstrap>().RecordRunningPolicyAsync(CancellationToken.None);
     }

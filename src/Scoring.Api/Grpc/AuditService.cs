@@ -14,7 +14,7 @@ public sealed class AuditService(ISender sender) : V1.Audit.AuditBase
     public override async Task<ListAuditEntriesResponse> ListAuditEntries(ListAuditEntriesRequest request, ServerCallContext context)
     {
         var page = await sender.Send(
-            new ListAuditEntriesQuery(request.UserId, request.TargetId, request.PageSize, request.PageToken), context.CancellationToken);
+            new ListAuditEntriesQuery(request.UserId, request.TargetId, request.PageSize, request.PageToken, request.System), context.CancellationToken);
 
         var response = new ListAuditEntriesResponse { NextPageToken = page.NextPageToken ?? "" };
         response.Entries.AddRange(page.Entries.Select(e => e.ToProto()));
@@ -24,7 +24,7 @@ public sealed class AuditService(ISender sender) : V1.Audit.AuditBase
     [Authorize(Policy = ScoringPolicies.Admin)]
     public override async Task<VerifyAuditChainResponse> VerifyAuditChain(VerifyAuditChainRequest request, ServerCallContext context)
     {
-        var verification = await sender.Send(new VerifyAuditChainQuery(request.UserId), context.CancellationToken);
+        var verification = await sender.Send(new VerifyAuditChainQuery(request.UserId, request.System), context.CancellationToken);
         return new VerifyAuditChainResponse
         {
             Valid = verification.FirstBrokenSequence is null,

@@ -32,6 +32,27 @@ public sealed class PoliciesService(ISender sender) : V1.Policies.PoliciesBase
     public override async Task<PolicyVersion> GetPolicyVersion(GetPolicyVersionRequest request, ServerCallContext context) =>
         (await sender.Send(new GetPolicyVersionQuery(request.Version), context.CancellationToken)).ToProto();
 
+    [Authorize(Policy = ScoringPolicies.Admin)]
+    public override async Task<PolicySimulation> StartPolicySimulation(StartPolicySimulationRequest request, ServerCallContext context) =>
+        (await sender.Send(
+            new StartPolicySimulationCommand(request.CandidateVersion, request.BaselineVersion, request.AsOf?.ToInstant()),
+            context.CancellationToken)).ToProto();
+
+    [Authorize(Policy = ScoringPolicies.Admin)]
+    public override async Task<PolicySimulation> GetPolicySimulation(GetPolicySimulationRequest request, ServerCallContext context) =>
+        (await sender.Send(new GetPolicySimulationQuery(request.SimulationId), context.CancellationToken)).ToProto();
+
+    [Authorize(Policy = ScoringPolicies.Admin)]
+    public override async Task<PolicySimulation> CancelPolicySimulation(CancelPolicySimulationRequest request, ServerCallContext context) =>
+        (await sender.Send(new CancelPolicySimulationCommand(request.SimulationId), context.CancellationToken)).ToProto();
+
+    [Authorize(Policy = ScoringPolicies.Admin)]
+    public override async Task<ActivatePolicyResponse> ActivatePolicy(ActivatePolicyRequest request, ServerCallContext context)
+    {
+        var activation = await sender.Send(new ActivatePolicyCommand(request.Version, request.Reason), context.CancellationToken);
+        return new ActivatePolicyResponse { Activated = activation.Activated.ToProto(), Retired = activation.Retired?.ToProto() };
+    }
+
     [Authorize(Policy = ScoringPolicies.Read)]
     public override async Task<ListPolicyVersionsResponse> ListPolicyVersions(ListPolicyVersionsRequest request, ServerCallContext context)
     {

@@ -29,7 +29,7 @@ internal static class ProtoMapper
     /// A timestamp outside what .NET can represent becomes the earliest instant, which validation then
     /// rejects as too old, naming occurred_at, instead of failing the call.
     /// </summary>
-    private static DateTimeOffset ToInstant(this Timestamp timestamp) =>
+    public static DateTimeOffset ToInstant(this Timestamp timestamp) =>
         timestamp.Seconds is >= -62135596800 and <= 253402300799 && timestamp.Nanos is >= 0 and < 1_000_000_000
             ? timestamp.ToDateTimeOffset()
             : DateTimeOffset.MinValue;
@@ -42,7 +42,7 @@ internal static class ProtoMapper
         UserId = violation.UserId,
         Category = violation.Category,
         Severity = (Severity)violation.Severity,
-        BasePoints = violation.BasePoints,
+        BasePoints = violation.BasePointsUnder(policy),
         CurrentPoints = violation.PointsAt(policy, at),
         OccurredAt = Timestamp.FromDateTimeOffset(violation.OccurredAt),
         RecordedAt = Timestamp.FromDateTimeOffset(violation.RecordedAt),
@@ -77,7 +77,7 @@ internal static class ProtoMapper
                 ViolationId = contribution.Violation.ViolationId,
                 Category = contribution.Violation.Category,
                 Severity = (Severity)contribution.Violation.Severity,
-                BasePoints = contribution.Violation.BasePoints,
+                BasePoints = contribution.BasePoints,
                 CurrentPoints = contribution.CurrentPoints,
                 OccurredAt = Timestamp.FromDateTimeOffset(contribution.Violation.OccurredAt),
                 HalfLife = Duration.FromTimeSpan(contribution.HalfLife),
@@ -213,6 +213,68 @@ internal static class ProtoMapper
         Policy = Features.Policies.PolicyVersionRules.Content(version).ToProto(),
         Etag = version.ETag,
     };
+
+    public static V1.PolicySimulation ToProto(this Features.Policies.PolicySimulationView view)
+    {
+        var job = view.Job;
+        var proto = new V1.PolicySimulation
+        {
+            SimulationId = job.Id,
+            State = (V1.PolicySimulationState)job.State,
+            CandidateVersion = job.CandidateVersion,
+            BaselineVersion = job.BaselineVersion ?? "",
+            AsOf = job.AsOf is { } asOf ? Timestamp.FromDateTimeOffset(asOf) : null,
+            RequestedBy = job.RequestedBy,
+            CreatedAt = Timestamp.FromDateTimeOffset(job.CreatedAt),
+            FinishedAt = job.FinishedAt is { } finished ? Timestamp.FromDateTimeOffset(finished) : null,
+            UsersDone = job.UsersDone,
+            UsersTotal = job.UsersTotal,
+            Failure = job.Failure ?? "",
+            Result = view.Tally?.ToProto(),
+        };
+        return proto;
+    }
+
+    private static V1.PolicySimulationResult ToProto(this Domain.Policies.SimulationTally tally)
+    {
+        var result = new V1.PolicySimulationResult
+        {
+            Users = tally.Users,
+            UsersPointsChanged = tally.PointsChanged,
+            PointsDeltaP50 = tally.Deltas.Percentile(0.50),
+            PointsDeltaP90 = tally.Deltas.Percentile(0.90),
+            PointsDeltaP99 = tally.Deltas.Percentile(0.99),
+            UsersBecomingBanned = tally.BecomeBanned,
+            UsersNoLongerBanned = tally.StopBanned,
+            BecomingBannedSample = { tally.BecomeBannedSample },
+            NoLongerBannedSample = { tally.StopBannedSample },
+        };
+        foreach (var from in System.Enum.GetValues<Domain.Standing>().Where(s => s != Domain.Standing.Unspecified))
+        {
+            foreach (var to in System.Enum.GetValues<Domain.Standing>().Where(s => s != Domain.Standing.Unspecified))
+            {
+                var users = tally.Count(from, to);
+                result.UsersChangingStanding += from != to ? users : 0;
+                result.Transitions.Add(new V1.StandingTransition
+                {
+                    FromStanding = (V1.Standing)from,
+                    ToStanding = (V1.Standing)to,
+                    Users = users,
+                    SampleUserIds = { tally.Samples.GetValueOrDefault(Domain.Policies.SimulationTally.Cell(from, to)) ?? [] },
+                });
+            }
+        }
+
+        result.Categories.AddRange(tally.Categories.Select(c => new V1.CategorySimulation
+        {
+            Category = c.Key,
+            BaselineViolations = c.Value.BaselineViolations,
+            BaselinePoints = c.Value.BaselinePoints,
+            CandidateViolations = c.Value.CandidateViolations,
+            CandidatePoints = c.Value.CandidatePoints,
+        }));
+        return result;
+    }
 
     public static V1.StandingChange ToProto(this Features.Standings.FeedItem item) => new()
     {

@@ -38,8 +38,8 @@ public static class DecisionPreview
                     break;
                 case AppealDecision.Overturn:
                     break;
-                case AppealDecision.Reduce when policy.FindCategory(violation.Category) is { } category && newSeverity < violation.Severity:
-                    after.Add(violation with { Severity = newSeverity, BasePoints = policy.BasePoints(category, newSeverity), Contested = false });
+                case AppealDecision.Reduce when policy.FindCategory(violation.Category) is not null && newSeverity < violation.Severity:
+                    after.Add(violation with { Severity = newSeverity, Contested = false });
                     break;
                 default:
                     throw new DomainException($"{decision} to {newSeverity} is not a decision this appeal can take");

@@ -150,7 +150,11 @@ public sealed record AuditChange(
     Severity AfterSeverity = Severity.Unspecified,
     double BeforePoints = 0,
     double AfterPoints = 0,
-    long ItemCount = 0);
+    long ItemCount = 0)
+{
+    /// <summary>The longest reason an entry holds (a policy activation's, written by a person; the others are codes).</summary>
+    public const int MaxReasonLength = 500;
+}
 
 /// <summary>The actions entries record.</summary>
 public static class AuditActions
@@ -162,6 +166,13 @@ public static class AuditActions
     public const string AppealWithdrawn = "appeal.withdrawn";
     public const string UserErased = "user.erased";
     public const string RetentionPurged = "retention.purged";
+
+    /// <summary>Policy versions, on the system chain: each state change of a version (target: the version string).</summary>
+    public const string PolicyDrafted = "policy.drafted";
+    public const string PolicyUpdated = "policy.updated";
+    public const string PolicyPublished = "policy.published";
+    public const string PolicyActivated = "policy.activated";
+    public const string PolicyRetired = "policy.retired";
 
     /// <summary>A chain written before audit keys, checked and then covered by this first keyed entry.</summary>
     public const string ChainSealed = "audit.sealed";

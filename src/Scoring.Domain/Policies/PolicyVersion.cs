@@ -127,14 +127,19 @@ public sealed class PolicyVersion
     /// <summary>Makes a published (or retired) version the one scores are computed under.</summary>
     public void Activate(DateTimeOffset now)
     {
+        RequireActivatable();
+        State = PolicyVersionState.Active;
+        ActivatedAt = UpdatedAt = Instants.ToMicroseconds(now);
+        Revision++;
+    }
+
+    /// <summary>Refuses a version that cannot be activated, before anything else changes for its activation.</summary>
+    public void RequireActivatable()
+    {
         if (State is not (PolicyVersionState.Published or PolicyVersionState.Retired))
         {
             throw new DomainException($"policy version '{Version}' is {Describe(State)}; only a published or retired version can be activated");
         }
-
-        State = PolicyVersionState.Active;
-        ActivatedAt = UpdatedAt = Instants.ToMicroseconds(now);
-        Revision++;
     }
 
     /// <summary>Another version took its place.</summary>

@@ -17,4 +17,5 @@ public sealed record Score(
     bool Contested = false);
 
 /// <summary>What one violation adds to a score at <see cref="Score.ComputedAt"/>.</summary>
-public sealed record Contribution(ScoredViolation Violation, double CurrentPoints, TimeSpan HalfLife);
+/// <param name="BasePoints">Its undecayed points under the policy the score was computed under.</param>
+public sealed record Contribution(ScoredViolation Violation, double BasePoints, double CurrentPoints, TimeSpan HalfLife);

@@ -32,12 +32,12 @@ public static class ScoreCalculator
                 continue;
             }
 
-            var current = Decayed(category, violation, at);
+            var current = Decayed(policy, category, violation, at);
             points += current;
             active++;
             permanent |= IsPermanent(category, violation);
             contested |= violation.Contested;
-            breakdown?.Add(new Contribution(violation, current, category.HalfLife));
+            breakdown?.Add(new Contribution(violation, policy.BasePoints(category, violation.Severity), current, category.HalfLife));
         }
 
         var standing = permanent ? Standing.Banned : policy.StandingFor(points);
@@ -51,7 +51,7 @@ public static class ScoreCalculator
     /// <summary>The points of one violation at an instant: 0 once expired.</summary>
     public static double PointsAt(ScoringPolicy policy, ScoredViolation violation, DateTimeOffset at) =>
         policy.FindCategory(violation.Category) is { } category && !IsExpired(policy, category, violation, at)
-            ? Decayed(category, violation, at)
+            ? Decayed(policy, category, violation, at)
             : 0;
 
     /// <summary>Whether the violation stopped counting because of its age.</summary>
@@ -74,8 +74,8 @@ public static class ScoreCalculator
         return age > TimeSpan.Zero ? age : TimeSpan.Zero;
     }
 
-    private static double Decayed(CategoryPolicy category, ScoredViolation violation, DateTimeOffset at) =>
-        violation.BasePoints * double.Exp2(-(Age(violation, at) / category.HalfLife));
+    private static double Decayed(ScoringPolicy policy, CategoryPolicy category, ScoredViolation violation, DateTimeOffset at) =>
+        policy.BasePoints(category, violation.Severity) * double.Exp2(-(Age(violation, at) / category.HalfLife));
 
     private static double ThresholdOf(ScoringPolicy policy, Standing standing) => standing switch
     {
@@ -106,7 +106,7 @@ public static class ScoreCalculator
             }
 
             var occurred = violation.OccurredAt.UtcTicks;
-            terms[count++] = new Term(violation.BasePoints, occurred, category.HalfLife.Ticks, occurred + policy.MaxAge.Ticks);
+            terms[count++] = new Term(policy.BasePoints(category, violation.Severity), occurred, category.HalfLife.Ticks, occurred + policy.MaxAge.Ticks);
             latest = Math.Max(latest, occurred);
         }
 

@@ -95,7 +95,11 @@ public sealed class Violation
     public double PointsAt(ScoringPolicy policy, DateTimeOffset at) =>
         Status == ViolationStatus.Active ? ScoreCalculator.PointsAt(policy, ToScored(), at) : 0;
 
-    public ScoredViolation ToScored() => new(Id, Category, Severity, BasePoints, OccurredAt, IsContested);
+    public ScoredViolation ToScored() => new(Id, Category, Severity, OccurredAt, IsContested);
+
+    /// <summary>Its undecayed points under <paramref name="policy"/> (a version may weigh its category anew); as recorded when the policy lacks its category.</summary>
+    public double BasePointsUnder(ScoringPolicy policy) =>
+        policy.FindCategory(Category) is { } category ? policy.BasePoints(category, Severity) : BasePoints;
 
     /// <summary>Keeps the latest appeal's id and state beside the violation, where scores and listings read them.</summary>
     internal void TrackAppeal(Appeal appeal)

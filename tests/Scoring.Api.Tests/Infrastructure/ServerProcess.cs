@@ -34,6 +34,7 @@ public sealed class ServerProcess : IDisposable
 
     public V1.Standings.StandingsClient Standings => new(_channel);
     public Appeals.AppealsClient Appeals => new(_channel);
+    public V1.Policies.PoliciesClient Policies => new(_channel);
 
     /// <summary>Starts the service with these settings (environment-variable form) and returns once it listens.</summary>
     public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment)

@@ -60,7 +60,7 @@ public sealed class PolicyTests
     }
 
     [Fact]
-    public async Task Once_versions_are_stored_a_start_with_other_rules_changes_none_of_them_and_says_so()
+    public async Task Once_versions_are_stored_the_active_one_scores_and_a_file_with_other_rules_changes_nothing_but_is_warned_of()
     {
         var directory = Directory.CreateTempSubdirectory("scoring-policy-").FullName;
         var database = $"Data Source={Path.Combine(directory, "scoring.db")}";
@@ -76,7 +76,9 @@ public sealed class PolicyTests
 
         var only = Assert.Single(versions.Versions);
         Assert.Equal((ScoringPolicy.Default.Version, V1.PolicyVersionState.Active), (only.Version, only.State));
-        Assert.Contains(second.Logs.Entries, e => e.Message.StartsWith("The running policy from-file-2", StringComparison.Ordinal));
+        Assert.Contains(second.Logs.Entries, e => e.Message.StartsWith("The configured policy from-file-2", StringComparison.Ordinal));
+        var scoring = await second.Scoring.GetPolicyAsync(new V1.GetPolicyRequest(), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal((ScoringPolicy.Default.Version, 72.0), (scoring.Version, scoring.ReviewSla.ToTimeSpan().TotalHours));
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 

@@ -386,7 +386,7 @@ public abstract class ScoringContractTests(Backend backend)
         var score = await client.GetScoreAsync(new GetScoreRequest { UserId = userId });
         var recomputed = Domain.Scores.ScoreCalculator.Compute(
             policy,
-            [.. stored.Violations.Select(v => new Domain.Scores.ScoredViolation(v.ViolationId, v.Category, (Domain.Severity)v.Severity, v.BasePoints, v.OccurredAt.ToDateTimeOffset()))],
+            [.. stored.Violations.Select(v => new Domain.Scores.ScoredViolation(v.ViolationId, v.Category, (Domain.Severity)v.Severity, v.OccurredAt.ToDateTimeOffset()))],
             score.ComputedAt.ToDateTimeOffset());
 
         Assert.Equal(expectedCount, stored.Violations.Count);

@@ -54,7 +54,7 @@ public sealed class StandingFeedTests(TestServers servers)
         // passes max_age after 365 days: two drops by decay, then one by expiry.
         await one.Scoring.RecordViolationAsync(Violation(user, "fraud", Severity.Critical), cancellationToken: Token);
         var recorded = Assert.Single(await ListAllAsync(one.Standings, user));
-        var expected = ExpectedDrops(one.Services.GetRequiredService<ScoringPolicy>(), occurred);
+        var expected = ExpectedDrops(one.Services.GetRequiredService<Api.Infrastructure.Policies.ActivePolicy>().Current, occurred);
         one.Time.Advance(TimeSpan.FromDays(366));
 
         // Both replicas scan at the same moment, as their timers would.
@@ -305,7 +305,7 @@ public sealed class StandingFeedTests(TestServers servers)
     /// <summary>The drop instants the domain predicts for one fraud CRITICAL violation, in order.</summary>
     private static List<DateTimeOffset> ExpectedDrops(ScoringPolicy policy, DateTimeOffset occurred)
     {
-        ScoredViolation[] violations = [new("v", "fraud", Domain.Severity.Critical, 150, occurred)];
+        ScoredViolation[] violations = [new("v", "fraud", Domain.Severity.Critical, occurred)];
         var drops = new List<DateTimeOffset>();
         var at = occurred;
         while (ScoreCalculator.Compute(policy, violations, at).StandingImprovesAt is { } next)

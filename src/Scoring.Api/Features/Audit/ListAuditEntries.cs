@@ -8,7 +8,8 @@ using Scoring.Domain.Audit;
 namespace Scoring.Api.Features.Audit;
 
 /// <summary>Audit entries of a user's chain or about one target (a violation with its appeals, or an appeal), oldest first.</summary>
-public sealed record ListAuditEntriesQuery(string? UserId, string? TargetId, int PageSize, string? PageToken) : IQuery<AuditPage>;
+/// <param name="System">The system chain (<see cref="SystemAudit"/>) instead of a user's.</param>
+public sealed record ListAuditEntriesQuery(string? UserId, string? TargetId, int PageSize, string? PageToken, bool System = false) : IQuery<AuditPage>;
 
 /// <param name="NextPageToken">Null on the last page.</param>
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, string? NextPageToken);
@@ -18,8 +19,10 @@ public sealed class ListAuditEntriesQueryValidator : AbstractValidator<ListAudit
     public ListAuditEntriesQueryValidator()
     {
         RuleFor(q => q.UserId)
-            .Must((q, userId) => !string.IsNullOrEmpty(userId) || !string.IsNullOrEmpty(q.TargetId))
-            .WithMessage("user_id or target_id is required");
+            .Must((q, userId) => !string.IsNullOrEmpty(userId) || !string.IsNullOrEmpty(q.TargetId) || q.System)
+            .WithMessage("user_id, target_id or system is required")
+            .Must((q, userId) => string.IsNullOrEmpty(userId) || !q.System)
+            .WithMessage("user_id must be empty with system: the system chain is nobody's");
         RuleFor(q => q.UserId!).UserId().When(q => !string.IsNullOrEmpty(q.UserId));
         RuleFor(q => q.TargetId!).Identifier(64).When(q => !string.IsNullOrEmpty(q.TargetId));
         RuleFor(q => q.PageSize).PageSize();
@@ -32,9 +35,10 @@ public sealed class ListAuditEntriesQueryHandler(ScoringDbContext db) : IQueryHa
     public async ValueTask<AuditPage> Handle(ListAuditEntriesQuery query, CancellationToken cancellationToken)
     {
         var entries = db.AuditEntries.AsNoTracking();
-        if (!string.IsNullOrEmpty(query.UserId))
+        var chainId = query.System ? SystemAudit.ChainId : query.UserId;
+        if (!string.IsNullOrEmpty(chainId))
         {
-            entries = entries.Where(e => e.UserId == query.UserId);
+            entries = entries.Where(e => e.UserId == chainId);
         }
 
         if (!string.IsNullOrEmpty(query.TargetId))

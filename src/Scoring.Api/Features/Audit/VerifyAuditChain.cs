@@ -8,7 +8,8 @@ using Scoring.Domain.Audit;
 namespace Scoring.Api.Features.Audit;
 
 /// <summary>Recomputes a user's chain from the first entry with the configured audit keys.</summary>
-public sealed record VerifyAuditChainQuery(string UserId) : IQuery<ChainVerification>;
+/// <param name="System">The system chain (<see cref="SystemAudit"/>) instead of a user's.</param>
+public sealed record VerifyAuditChainQuery(string UserId, bool System = false) : IQuery<ChainVerification>;
 
 /// <param name="FirstBrokenSequence">Null when the chain verifies.</param>
 /// <param name="Break">Why the first broken sequence does not verify.</param>
@@ -17,7 +18,11 @@ public sealed record ChainVerification(long EntriesChecked, long? FirstBrokenSeq
 
 public sealed class VerifyAuditChainQueryValidator : AbstractValidator<VerifyAuditChainQuery>
 {
-    public VerifyAuditChainQueryValidator() => RuleFor(q => q.UserId).UserId();
+    public VerifyAuditChainQueryValidator()
+    {
+        RuleFor(q => q.UserId).UserId().When(q => !q.System);
+        RuleFor(q => q.UserId).Empty().When(q => q.System).WithMessage("user_id must be empty with system: the system chain is nobody's");
+    }
 }
 
 public sealed class VerifyAuditChainQueryHandler(ScoringDbContext db, AuditKeyring keyring) : IQueryHandler<VerifyAuditChainQuery, ChainVerification>
@@ -26,7 +31,7 @@ public sealed class VerifyAuditChainQueryHandler(ScoringDbContext db, AuditKeyri
     {
         // Streamed, so a long chain is never held in memory at once.
         var entries = db.AuditEntries.AsNoTracking()
-            .Where(e => e.UserId == query.UserId)
+            .Where(e => e.UserId == (query.System ? SystemAudit.ChainId : query.UserId))
             .OrderBy(e => e.Sequence)
             .AsAsyncEnumerable();
 

@@ -3,6 +3,7 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Security;
+using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 
 namespace Scoring.Api.Features.Policies;
@@ -32,7 +33,7 @@ public sealed class CreatePolicyDraftCommandValidator : AbstractValidator<Create
     }
 }
 
-public sealed class CreatePolicyDraftCommandHandler(ScoringDbContext db, Caller caller, TimeProvider timeProvider)
+public sealed class CreatePolicyDraftCommandHandler(ScoringDbContext db, PolicyAudit audit, Caller caller, TimeProvider timeProvider)
     : ICommandHandler<CreatePolicyDraftCommand, PolicyVersion>
 {
     public async ValueTask<PolicyVersion> Handle(CreatePolicyDraftCommand command, CancellationToken cancellationToken)
@@ -50,6 +51,8 @@ public sealed class CreatePolicyDraftCommandHandler(ScoringDbContext db, Caller 
 
         var draft = PolicyVersion.Draft(content, command.Description, caller.Author(), timeProvider.GetUtcNow());
         db.PolicyVersions.Add(draft);
+        await audit.RecordAsync(
+            draft, AuditActions.PolicyDrafted, PolicyVersionState.Unspecified, command.FromVersion is { } from ? $"copied from {from}" : "created", cancellationToken);
         await db.SaveVersionAsync(draft.Version, cancellationToken);
         return draft;
     }

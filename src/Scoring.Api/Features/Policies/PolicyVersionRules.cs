@@ -13,6 +13,9 @@ internal static class PolicyVersionRules
 {
     public const int MaxDescriptionLength = 2000;
 
+    /// <summary>Why a version is activated: kept on the audit chain.</summary>
+    public const int MaxReasonLength = Domain.Audit.AuditChange.MaxReasonLength;
+
     /// <summary>A version string, by the domain's rule.</summary>
     public static IRuleBuilderOptions<T, string?> VersionName<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(PolicyRules.IsVersionName).WithMessage("{PropertyName} " + PolicyRules.VersionRule);
@@ -58,6 +61,10 @@ internal static class PolicyVersionRules
         catch (DbUpdateConcurrencyException)
         {
             throw new AbortedException($"policy version '{version}' changed meanwhile; read it again");
+        }
+        catch (DbUpdateException exception) when (DatabaseErrors.IsAuditSequenceTaken(exception))
+        {
+            throw new AbortedException($"another change of the policy versions was audited at the same moment; try again");
         }
         catch (DbUpdateException exception) when (DatabaseErrors.IsUniqueViolation(exception))
         {

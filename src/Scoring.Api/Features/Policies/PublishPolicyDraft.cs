@@ -1,6 +1,7 @@
 using FluentValidation;
 using Mediator;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 
 namespace Scoring.Api.Features.Policies;
@@ -16,7 +17,7 @@ public sealed class PublishPolicyDraftCommandValidator : AbstractValidator<Publi
     public PublishPolicyDraftCommandValidator() => RuleFor(c => c.Version).VersionName();
 }
 
-public sealed class PublishPolicyDraftCommandHandler(ScoringDbContext db, TimeProvider timeProvider) : ICommandHandler<PublishPolicyDraftCommand, PolicyVersion>
+public sealed class PublishPolicyDraftCommandHandler(ScoringDbContext db, PolicyAudit audit, TimeProvider timeProvider) : ICommandHandler<PublishPolicyDraftCommand, PolicyVersion>
 {
     public async ValueTask<PolicyVersion> Handle(PublishPolicyDraftCommand command, CancellationToken cancellationToken)
     {
@@ -36,6 +37,7 @@ public sealed class PublishPolicyDraftCommandHandler(ScoringDbContext db, TimePr
         }
 
         draft.Publish(timeProvider.GetUtcNow());
+        await audit.RecordAsync(draft, AuditActions.PolicyPublished, PolicyVersionState.Draft, "validated and frozen", cancellationToken);
         await db.SaveVersionAsync(draft.Version, cancellationToken);
         return draft;
     }

@@ -1,6 +1,7 @@
 using FluentValidation;
 using Mediator;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 
 namespace Scoring.Api.Features.Policies;
@@ -26,13 +27,14 @@ public sealed class UpdatePolicyDraftCommandValidator : AbstractValidator<Update
     }
 }
 
-public sealed class UpdatePolicyDraftCommandHandler(ScoringDbContext db, TimeProvider timeProvider) : ICommandHandler<UpdatePolicyDraftCommand, PolicyVersion>
+public sealed class UpdatePolicyDraftCommandHandler(ScoringDbContext db, PolicyAudit audit, TimeProvider timeProvider) : ICommandHandler<UpdatePolicyDraftCommand, PolicyVersion>
 {
     public async ValueTask<PolicyVersion> Handle(UpdatePolicyDraftCommand command, CancellationToken cancellationToken)
     {
         var draft = await db.FindVersionAsync(command.Version, tracked: true, cancellationToken);
         draft.RequireETag(command.ETag);
         draft.Update(command.GivenPolicy!, command.Description, timeProvider.GetUtcNow());
+        await audit.RecordAsync(draft, AuditActions.PolicyUpdated, PolicyVersionState.Draft, "content replaced", cancellationToken);
         await db.SaveVersionAsync(draft.Version, cancellationToken);
         return draft;
     }

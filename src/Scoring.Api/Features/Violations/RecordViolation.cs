@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Features.Scores;
 using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Infrastructure.Policies;
 using Scoring.Api.Security;
 using Scoring.Domain;
 using Scoring.Domain.Policies;
@@ -46,7 +47,7 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
     [GeneratedRegex(@"^[\x21-\x7E]+$")]
     private static partial Regex PrintableWithoutWhitespace();
 
-    public RecordViolationCommandValidator(ScoringPolicy policy, TimeProvider timeProvider)
+    public RecordViolationCommandValidator(ActivePolicy active, TimeProvider timeProvider)
     {
         RuleFor(c => c.Source)
             .NotEmpty().WithMessage("{PropertyName} is required")
@@ -62,8 +63,8 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
 
         RuleFor(c => c.Category)
             .NotEmpty().WithMessage("{PropertyName} is required")
-            .Must(name => policy.FindCategory(name) is not null)
-            .WithMessage(c => $"category '{c.Category}' is not in policy {policy.Version}; known: {string.Join(", ", policy.Categories.Select(k => k.Name))}");
+            .Must(name => active.Current.FindCategory(name) is not null)
+            .WithMessage(c => KnownCategories(c.Category, active.Current));
 
         RuleFor(c => c.Severity)
             .Must(s => s is >= Severity.Low and <= Severity.Critical)
@@ -72,14 +73,17 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
         RuleFor(c => c.OccurredAt)
             .Must(at => at <= timeProvider.GetUtcNow() + MaxClockSkew)
             .WithMessage("{PropertyName} must be at most 5 minutes in the future")
-            .Must(at => at >= timeProvider.GetUtcNow() - policy.MaxAge)
-            .WithMessage($"{{PropertyName}} must not be older than the policy's max_age ({policy.MaxAge.TotalDays:0.##} days)")
+            .Must(at => at >= timeProvider.GetUtcNow() - active.Current.MaxAge)
+            .WithMessage(_ => $"occurred_at must not be older than the policy's max_age ({active.Current.MaxAge.TotalDays:0.##} days)")
             .When(c => c.OccurredAt is not null);
 
         RuleFor(c => c.EvidenceRef).MaximumLength(2048).WithMessage("{PropertyName} must be at most 2048 characters");
         RuleFor(c => c.Note).MaximumLength(2000).WithMessage("{PropertyName} must be at most 2000 characters");
         RuleFor(c => c.DecidedBy).MaximumLength(128).WithMessage("{PropertyName} must be at most 128 characters");
     }
+
+    private static string KnownCategories(string category, ScoringPolicy policy) =>
+        $"category '{category}' is not in policy {policy.Version}; known: {string.Join(", ", policy.Categories.Select(k => k.Name))}";
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Options;
+using Scoring.Api.Infrastructure.Policies;
 using Scoring.Domain.Policies;
 using StackExchange.Redis;
 
@@ -25,7 +26,7 @@ public sealed partial class ScoreCacheSyncService(
     IScoreCache cache,
     CacheSyncLedger ledger,
     IServiceScopeFactory scopes,
-    ScoringPolicy policy,
+    ActivePolicy activePolicy,
     ScoringMetrics metrics,
     TimeProvider timeProvider,
     IOptions<CacheOptions> options,
@@ -150,7 +151,7 @@ public sealed partial class ScoreCacheSyncService(
 
             if (stale.Count > 0)
             {
-                var states = await db.LoadScoreStatesAsync(stale, policy, timeProvider.GetUtcNow(), cancellationToken);
+                var states = await db.LoadScoreStatesAsync(stale, activePolicy.Current, timeProvider.GetUtcNow(), cancellationToken);
                 var writes = states.Select(async pair => (pair.Key, pair.Value.Version, Cached: await cache.SetAsync(pair.Key, pair.Value, CancellationToken.None)));
                 foreach (var (userId, version, cached) in await Task.WhenAll(writes))
                 {

@@ -165,6 +165,11 @@ public static class ScoreStateQueries
         }
     }
 
+    /// <summary>Each violation as the score needs it, beside its user: contested while an appeal of it is open.</summary>
+    public static IQueryable<UserViolation> Scored(this IQueryable<Violation> violations) =>
+        violations.Select(v => new UserViolation(
+            v.UserId, new ScoredViolation(v.Id, v.Category, v.Severity, v.OccurredAt, v.AppealState == AppealState.Submitted || v.AppealState == AppealState.InReview)));
+
     /// <summary>Violations that count at <paramref name="at"/>: active, and not past max_age unless permanent.</summary>
     public static IQueryable<Violation> CountingAt(this IQueryable<Violation> violations, ScoringPolicy policy, DateTimeOffset at)
     {
@@ -191,7 +196,7 @@ public static class ScoreStateQueries
         var violations = await db.Violations.AsNoTracking()
             .Where(v => ids.Contains(v.UserId))
             .CountingAt(policy, at)
-            .Select(v => new { v.UserId, Scored = new ScoredViolation(v.Id, v.Category, v.Severity, v.BasePoints, v.OccurredAt, v.AppealState == AppealState.Submitted || v.AppealState == AppealState.InReview) })
+            .Scored()
             .ToListAsync(cancellationToken);
 
         var byUser = violations.ToLookup(v => v.UserId, v => v.Scored);
@@ -208,8 +213,11 @@ public static class ScoreStateQueries
         var counting = await db.Violations.AsNoTracking()
             .Where(v => userIds.Contains(v.UserId))
             .CountingAt(policy, at)
-            .Select(v => new { v.UserId, Scored = new ScoredViolation(v.Id, v.Category, v.Severity, v.BasePoints, v.OccurredAt, v.AppealState == AppealState.Submitted || v.AppealState == AppealState.InReview) })
+            .Scored()
             .ToListAsync(cancellationToken);
         return counting.ToLookup(v => v.UserId, v => v.Scored, StringComparer.Ordinal);
     }
 }
+
+/// <summary>A violation as the score needs it, with the user it belongs to.</summary>
+public readonly record struct UserViolation(string UserId, ScoredViolation Scored);

@@ -42,6 +42,9 @@ public abstract class ScoringDbContext(DbContextOptions options) : DbContext(opt
     /// <summary>Every version of the scoring policy: drafts, published, the active one, retired ones.</summary>
     public DbSet<Domain.Policies.PolicyVersion> PolicyVersions => Set<Domain.Policies.PolicyVersion>();
 
+    /// <summary>Policy simulations and re-scoring passes, with their position and lease.</summary>
+    public DbSet<Domain.Policies.PolicyJob> PolicyJobs => Set<Domain.Policies.PolicyJob>();
+
     /// <summary>
     /// Whether this is the PostgreSQL context. The write path asks on every statement it builds, and
     /// EF Core's <c>Database.IsNpgsql()</c> reads the provider assembly's name by reflection each time.

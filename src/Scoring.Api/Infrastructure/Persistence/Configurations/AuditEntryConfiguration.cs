@@ -15,9 +15,9 @@ internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEn
         builder.Property(e => e.Actor).HasMaxLength(128);
         builder.Property(e => e.Action).HasMaxLength(64);
         builder.Property(e => e.TargetId).HasMaxLength(64);
-        builder.Property(e => e.Reason).HasMaxLength(64);
-        builder.Property(e => e.BeforeState).HasMaxLength(32);
-        builder.Property(e => e.AfterState).HasMaxLength(32);
+        builder.Property(e => e.Reason).HasMaxLength(AuditChange.MaxReasonLength);
+        builder.Property(e => e.BeforeState).HasMaxLength(96);
+        builder.Property(e => e.AfterState).HasMaxLength(96);
         builder.Property(e => e.Hash).HasMaxLength(64);
         builder.Property(e => e.PreviousHash).HasMaxLength(64);
         builder.Property(e => e.KeyId).HasMaxLength(16);

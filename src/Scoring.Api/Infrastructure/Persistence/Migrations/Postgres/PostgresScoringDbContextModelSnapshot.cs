@@ -336,8 +336,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnName("after_severity");
 
                     b.Property<string>("AfterState")
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)")
+                        .HasMaxLength(96)
+                        .HasColumnType("character varying(96)")
                         .HasColumnName("after_state");
 
                     b.Property<double>("BeforePoints")
@@ -349,8 +349,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnName("before_severity");
 
                     b.Property<string>("BeforeState")
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)")
+                        .HasMaxLength(96)
+                        .HasColumnType("character varying(96)")
                         .HasColumnName("before_state");
 
                     b.Property<string>("Hash")
@@ -379,8 +379,8 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
 
                     b.Property<string>("Reason")
                         .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
                         .HasColumnName("reason");
 
                     b.Property<long>("Sequence")
@@ -410,6 +410,99 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasDatabaseName("ux_audit_entries_user_sequence");
 
                     b.ToTable("audit_entries", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Domain.Policies.PolicyJob", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("AsOf")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("as_of");
+
+                    b.Property<string>("BaselineVersion")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("baseline_version");
+
+                    b.Property<string>("CandidateVersion")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("candidate_version");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Cursor")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("cursor");
+
+                    b.Property<string>("Failure")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("failure");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("integer")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("RequestedBy")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("requested_by");
+
+                    b.Property<string>("Result")
+                        .HasColumnType("text")
+                        .HasColumnName("result");
+
+                    b.Property<long>("Revision")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint")
+                        .HasColumnName("revision");
+
+                    b.Property<int>("State")
+                        .HasColumnType("integer")
+                        .HasColumnName("state");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("UsersDone")
+                        .HasColumnType("bigint")
+                        .HasColumnName("users_done");
+
+                    b.Property<long>("UsersTotal")
+                        .HasColumnType("bigint")
+                        .HasColumnName("users_total");
+
+                    b.HasKey("Id")
+                        .HasName("pk_policy_jobs");
+
+                    b.HasIndex("State", "CreatedAt")
+                        .HasDatabaseName("ix_policy_jobs_state_created");
+
+                    b.ToTable("policy_jobs", (string)null);
                 });
 
             modelBuilder.Entity("Scoring.Domain.Policies.PolicyVersion", b =>

@@ -324,7 +324,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnName("after_severity");
 
                     b.Property<string>("AfterState")
-                        .HasMaxLength(32)
+                        .HasMaxLength(96)
                         .HasColumnType("TEXT")
                         .HasColumnName("after_state");
 
@@ -337,7 +337,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnName("before_severity");
 
                     b.Property<string>("BeforeState")
-                        .HasMaxLength(32)
+                        .HasMaxLength(96)
                         .HasColumnType("TEXT")
                         .HasColumnName("before_state");
 
@@ -367,7 +367,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
 
                     b.Property<string>("Reason")
                         .IsRequired()
-                        .HasMaxLength(64)
+                        .HasMaxLength(500)
                         .HasColumnType("TEXT")
                         .HasColumnName("reason");
 
@@ -398,6 +398,99 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasDatabaseName("ux_audit_entries_user_sequence");
 
                     b.ToTable("audit_entries", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Domain.Policies.PolicyJob", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<long?>("AsOf")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("as_of");
+
+                    b.Property<string>("BaselineVersion")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("baseline_version");
+
+                    b.Property<string>("CandidateVersion")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("candidate_version");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Cursor")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cursor");
+
+                    b.Property<string>("Failure")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("failure");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("finished_at");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<long?>("LeaseUntil")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("RequestedBy")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("requested_by");
+
+                    b.Property<string>("Result")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("result");
+
+                    b.Property<long>("Revision")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("revision");
+
+                    b.Property<int>("State")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("state");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("UsersDone")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("users_done");
+
+                    b.Property<long>("UsersTotal")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("users_total");
+
+                    b.HasKey("Id")
+                        .HasName("pk_policy_jobs");
+
+                    b.HasIndex("State", "CreatedAt")
+                        .HasDatabaseName("ix_policy_jobs_state_created");
+
+                    b.ToTable("policy_jobs", (string)null);
                 });
 
             modelBuilder.Entity("Scoring.Domain.Policies.PolicyVersion", b =>

@@ -1,0 +1,71 @@
+using Microsoft.EntityFrameworkCore;
+using Scoring.Api.Features.Common;
+using Scoring.Api.Infrastructure.Persistence;
+using Scoring.Api.Infrastructure.Policies;
+using Scoring.Domain;
+using Scoring.Domain.Policies;
+using Scoring.Domain.Scores;
+using Scoring.Domain.Standings;
+
+namespace Scoring.Api.Features.Policies;
+
+/// <summary>
+/// One page of the pass after an activation: the next users (in order of id) whose standing is recorded,
+/// scored now under the activated version; those whose standing differs from the recorded one go through
+/// <see cref="UserRecordWriter"/> with cause _POLICY, which records the change in the feed under their
+/// lock. A user written twice (a page redone after a crash) finds the standing already recorded, so each
+/// change is recorded once. A pass whose version is no longer active stops: the next activation's pass
+/// covers everyone.
+/// </summary>
+public sealed class PolicyRescoreStep(
+    ScoringDbContext db, ActivePolicy active, ActivePolicyRefresher refresher, UserRecordWriter writer, TimeProvider timeProvider)
+{
+    public async Task<PolicyJobPage> RunPageAsync(PolicyJob job, int pageSize, CancellationToken cancellationToken)
+    {
+        // This replica may not have seen the activation yet. Once it has, the next page (in a new scope, whose
+        // writer takes the policy anew) does the work.
+        if (active.Current.Version != job.CandidateVersion)
+        {
+            await refresher.RefreshAsync(db, cancellationToken);
+            return active.Current.Version == job.CandidateVersion
+                ? new PolicyJobPage(Finished: false, job.Cursor, 0, null)
+                : new PolicyJobPage(Finished: true, null, 0, $"superseded by {active.Current.Version}");
+        }
+
+        var recorded = db.UserScoreVersions.AsNoTracking().Where(r => r.Standing != Standing.Unspecified);
+        if (job.UsersTotal == 0)
+        {
+            job.Count(await recorded.LongCountAsync(cancellationToken));
+        }
+
+        var cursor = job.Cursor;
+        var users = await recorded
+            .Where(r => cursor == null || string.Compare(r.UserId, cursor) > 0)
+            .OrderBy(r => r.UserId)
+            .Take(pageSize)
+            .Select(r => new { r.UserId, r.Standing })
+            .ToListAsync(cancellationToken);
+        if (users.Count == 0)
+        {
+            return new PolicyJobPage(Finished: true, null, 0, null);
+        }
+
+        var policy = active.Current;
+        var now = timeProvider.GetUtcNow();
+        var counting = await db.LoadCountingAsync([.. users.Select(u => u.UserId)], policy, now, cancellationToken);
+        var changed = users
+            .Where(u => ScoreCalculator.Compute(policy, [.. counting[u.UserId]], now).Standing != u.Standing)
+            .Select(u => u.UserId)
+            .ToArray();
+        if (changed.Length > 0)
+        {
+            await writer.WriteManyAsync(changed, (record, _) =>
+            {
+                record.Cause = StandingChangeCause.Policy;
+                return Task.FromResult(true);
+            }, cancellationToken);
+        }
+
+        return new PolicyJobPage(Finished: false, users[^1].UserId, users.Count, null);
+    }
+}

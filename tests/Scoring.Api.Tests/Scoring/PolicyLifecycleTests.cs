@@ -1,0 +1,339 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
+using Scoring.Api.Grpc;
+using Scoring.Api.Tests.Infrastructure;
+using ScoringPolicy = Scoring.Domain.Policies.ScoringPolicy;
+using Scoring.Domain.Scores;
+using Scoring.V1;
+using static Scoring.Api.Tests.Infrastructure.Requests;
+using DomainStanding = Scoring.Domain.Standing;
+using DomainSeverity = Scoring.Domain.Severity;
+
+namespace Scoring.Api.Tests.Scoring;
+
+/// <summary>
+/// The policy lifecycle (issue 13): draft, publish, simulate, activate, roll back; on every storage
+/// configuration. Each test has a service and a database of its own, so a simulation sees exactly the
+/// population the test seeded and an activation changes no other test's policy.
+/// </summary>
+public abstract class PolicyLifecycleTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    /// <summary>A new, empty store (a database) that several services may share.</summary>
+    protected abstract Task<string> NewStoreAsync();
+
+    /// <summary>A service on <paramref name="store"/> with its own fake clock at <see cref="ScoringApp.Start"/>.</summary>
+    protected abstract ScoringApp NewApp(string store, Dictionary<string, string?>? settings = null);
+
+    /// <summary>
+    /// The issue's harsher fraud campaign and more: fraud weighs 3, spam decays half as fast, WARNED begins
+    /// at 12, violent extremism is no longer zero-tolerance and hate speech becomes so.
+    /// </summary>
+    private static ScoringPolicy Campaign(string version) => ScoringPolicy.Default with
+    {
+        Version = version,
+        Categories =
+        [
+            .. ScoringPolicy.Default.Categories.Select(c => c.Name switch
+            {
+                "fraud" => c with { Weight = 3.0 },
+                "spam" => c with { HalfLife = TimeSpan.FromDays(28) },
+                "violent_extremism" => c with { ZeroTolerance = false },
+                "hate_speech" => c with { ZeroTolerance = true },
+                _ => c,
+            }),
+        ],
+        Thresholds = ScoringPolicy.Default.Thresholds with { Warned = 12 },
+    };
+
+    [Fact]
+    public async Task Draft_publish_simulate_activate_and_roll_back_match_a_direct_computation_on_a_seeded_population()
+    {
+        using var app = NewApp(await NewStoreAsync());
+        var population = await SeedAsync(app, users: 60, seed: 13);
+        var baseline = ScoringPolicy.Default;
+        var candidate = Campaign("campaign-" + Guid.NewGuid().ToString("N")[..6]);
+        var now = app.Time.GetUtcNow();
+
+        await app.Policies.CreatePolicyDraftAsync(new CreatePolicyDraftRequest { Policy = candidate.ToProto(), Description = "Fraud campaign" }, cancellationToken: Token);
+        await app.Policies.PublishPolicyDraftAsync(new PublishPolicyDraftRequest { Version = candidate.Version }, cancellationToken: Token);
+        var feedBefore = await FeedOfAsync(app, population.Keys);
+
+        var started = await app.Policies.StartPolicySimulationAsync(new StartPolicySimulationRequest { CandidateVersion = candidate.Version }, cancellationToken: Token);
+        var simulation = await WaitForSimulationAsync(app, started.SimulationId);
+
+        // The direct computation: every seeded user scored under both versions by the domain.
+        var expected = population.ToDictionary(p => p.Key, p => (Before: ScoreCalculator.Compute(baseline, p.Value, now, true), After: ScoreCalculator.Compute(candidate, p.Value, now, true)));
+        var result = simulation.Result;
+        Assert.Equal((PolicySimulationState.Succeeded, baseline.Version, 60L, 60L), (simulation.State, simulation.BaselineVersion, simulation.UsersDone, result.Users));
+        Assert.Equal(25, result.Transitions.Count);
+        foreach (var cell in result.Transitions)
+        {
+            var users = expected.Where(e => e.Value.Before.Standing == (DomainStanding)cell.FromStanding && e.Value.After.Standing == (DomainStanding)cell.ToStanding)
+                .Select(e => e.Key).ToHashSet();
+            Assert.Equal(users.Count, cell.Users);
+            Assert.Equal(cell.FromStanding == cell.ToStanding ? 0 : Math.Min(20, users.Count), cell.SampleUserIds.Count);
+            Assert.Subset(users, cell.SampleUserIds.ToHashSet());
+        }
+
+        var changing = expected.Count(e => e.Value.Before.Standing != e.Value.After.Standing);
+        Assert.True(changing > 0, "the campaign must move someone, or the matrix proves nothing");
+        Assert.Equal(changing, result.UsersChangingStanding);
+        var deltas = expected.Values.Select(e => e.After.Points - e.Before.Points).Where(d => Math.Abs(d) > 1e-9).Order().ToArray();
+        Assert.Equal(deltas.Length, result.UsersPointsChanged);
+        AssertPercentile(deltas, 0.50, result.PointsDeltaP50);
+        AssertPercentile(deltas, 0.90, result.PointsDeltaP90);
+        AssertPercentile(deltas, 0.99, result.PointsDeltaP99);
+        Assert.Equal(expected.Count(e => !e.Value.Before.Permanent && e.Value.After.Permanent), result.UsersBecomingBanned);
+        Assert.Equal(expected.Count(e => e.Value.Before.Permanent && !e.Value.After.Permanent), result.UsersNoLongerBanned);
+        Assert.True(result.UsersBecomingBanned + result.UsersNoLongerBanned > 0, "the zero-tolerance swap must move someone");
+        foreach (var category in result.Categories)
+        {
+            var before = expected.Values.SelectMany(e => e.Before.Breakdown).Where(c => c.Violation.Category == category.Category).ToArray();
+            var after = expected.Values.SelectMany(e => e.After.Breakdown).Where(c => c.Violation.Category == category.Category).ToArray();
+            Assert.Equal((before.Length, after.Length), (category.BaselineViolations, category.CandidateViolations));
+            Assert.Equal(before.Sum(c => c.CurrentPoints), category.BaselinePoints, 1e-6);
+            Assert.Equal(after.Sum(c => c.CurrentPoints), category.CandidatePoints, 1e-6);
+        }
+
+        // A simulation writes nothing: no feed entry, and scores still come from the active version.
+        Assert.NotEmpty(feedBefore);
+        Assert.Equal(feedBefore, await FeedOfAsync(app, population.Keys));
+        await AssertScoresAsync(app, expected.ToDictionary(e => e.Key, e => e.Value.Before), baseline.Version);
+
+        // Activation: scores under the candidate at once, and a _POLICY change for each user whose standing moved.
+        var activation = await app.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = candidate.Version, Reason = "Q4 fraud campaign" }, cancellationToken: Token);
+        Assert.Equal((PolicyVersionState.Active, PolicyVersionState.Retired, baseline.Version), (activation.Activated.State, activation.Retired.State, activation.Retired.Version));
+        await AssertScoresAsync(app, expected.ToDictionary(e => e.Key, e => e.Value.After), candidate.Version);
+        await AssertPolicyChangesAsync(app, expected.ToDictionary(e => e.Key, e => (e.Value.Before.Standing, e.Value.After.Standing)), candidate.Version);
+
+        // Rollback is activating the previous version: the scores and the standings come back.
+        await app.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = baseline.Version, Reason = "campaign over" }, cancellationToken: Token);
+        await AssertScoresAsync(app, expected.ToDictionary(e => e.Key, e => e.Value.Before), baseline.Version);
+        await AssertPolicyChangesAsync(app, expected.ToDictionary(e => e.Key, e => (e.Value.After.Standing, e.Value.Before.Standing)), baseline.Version);
+
+        // Every state change is on the system chain, which verifies.
+        var chain = await app.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { System = true, PageSize = 500 }, cancellationToken: Token);
+        Assert.Equal(
+            ["policy.activated", "policy.drafted", "policy.published", "policy.retired", "policy.activated", "policy.retired", "policy.activated"],
+            chain.Entries.Select(e => e.Action));
+        Assert.Equal(("Q4 fraud campaign", candidate.Version), (chain.Entries[4].Reason, chain.Entries[4].TargetId));
+        var verified = await app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { System = true }, cancellationToken: Token);
+        Assert.Equal((true, 7L), (verified.Valid, verified.EntriesChecked));
+    }
+
+    [Fact]
+    public async Task Another_replica_scores_under_the_new_version_after_its_refresh_and_serves_no_state_cached_under_the_old()
+    {
+        var store = await NewStoreAsync();
+        using var one = NewApp(store);
+        using var two = NewApp(store);
+        var user = NewUserId();
+        await one.Scoring.RecordViolationAsync(Violation(user, "fraud", Severity.High), cancellationToken: Token);
+        var before = await two.Scoring.GetScoreAsync(new GetScoreRequest { UserId = user }, cancellationToken: Token);
+        var candidate = Campaign("replicas-" + Guid.NewGuid().ToString("N")[..6]);
+        await one.Policies.CreatePolicyDraftAsync(new CreatePolicyDraftRequest { Policy = candidate.ToProto() }, cancellationToken: Token);
+        await one.Policies.PublishPolicyDraftAsync(new PublishPolicyDraftRequest { Version = candidate.Version }, cancellationToken: Token);
+
+        await one.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = candidate.Version, Reason = "test" }, cancellationToken: Token);
+        // The activating replica at once, reading the state it cached under the old version.
+        var onOne = await one.Scoring.GetScoreAsync(new GetScoreRequest { UserId = user }, cancellationToken: Token);
+        // The other within one refresh interval of its clock.
+        two.Time.Advance(TimeSpan.FromSeconds(5));
+        var onTwo = await Eventually(
+            () => two.Scoring.GetScoreAsync(new GetScoreRequest { UserId = user }, cancellationToken: Token).ResponseAsync,
+            score => score.PolicyVersion == candidate.Version);
+
+        Assert.Equal(ScoringPolicy.Default.Version, before.PolicyVersion);
+        Assert.Equal(60, before.Points, 1e-9);
+        // Fraud HIGH: 40 × 3 under the campaign, not 40 × 1.5.
+        // 40 × 3 (less what decays in the seconds the replicas' clocks moved), not 40 × 1.5.
+        Assert.Equal((candidate.Version, 120.0), (onOne.PolicyVersion, Math.Round(onOne.Points, 3)));
+        Assert.Equal((candidate.Version, 120.0), (onTwo.PolicyVersion, Math.Round(onTwo.Points, 3)));
+        var violation = (await two.Scoring.ListViolationsAsync(new ListViolationsRequest { UserId = user }, cancellationToken: Token)).Violations.Single();
+        Assert.Equal(120, violation.BasePoints);
+    }
+
+    [Fact]
+    public async Task Activation_takes_only_a_published_or_retired_version_and_a_reason()
+    {
+        using var app = NewApp(await NewStoreAsync());
+        var draft = Campaign("draft-" + Guid.NewGuid().ToString("N")[..6]);
+        await app.Policies.CreatePolicyDraftAsync(new CreatePolicyDraftRequest { Policy = draft.ToProto() }, cancellationToken: Token);
+
+        await AssertFails(StatusCode.FailedPrecondition, () => app.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = draft.Version, Reason = "x" }, cancellationToken: Token).ResponseAsync);
+        await AssertFails(StatusCode.FailedPrecondition, () => app.Policies.StartPolicySimulationAsync(new StartPolicySimulationRequest { CandidateVersion = draft.Version }, cancellationToken: Token).ResponseAsync);
+        await AssertFails(StatusCode.NotFound, () => app.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = "no-such-version", Reason = "x" }, cancellationToken: Token).ResponseAsync);
+        await AssertInvalid("reason", () => app.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = draft.Version }, cancellationToken: Token).ResponseAsync);
+        await AssertInvalid("as_of", () => app.Policies.StartPolicySimulationAsync(
+            new StartPolicySimulationRequest { CandidateVersion = ScoringPolicy.Default.Version, AsOf = new Timestamp { Seconds = -1 } }, cancellationToken: Token).ResponseAsync);
+        await AssertFails(StatusCode.NotFound, () => app.Policies.GetPolicySimulationAsync(new GetPolicySimulationRequest { SimulationId = Guid.NewGuid().ToString() }, cancellationToken: Token).ResponseAsync);
+
+        // Activating the active version changes nothing, and audits nothing.
+        var again = await app.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = ScoringPolicy.Default.Version, Reason = "again" }, cancellationToken: Token);
+        Assert.Null(again.Retired);
+        var chain = await app.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { System = true }, cancellationToken: Token);
+        Assert.Equal(["policy.activated", "policy.drafted"], chain.Entries.Select(e => e.Action));
+        await AssertInvalid("user_id", () => app.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = "u-1", System = true }, cancellationToken: Token).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task A_running_simulation_can_be_cancelled_and_then_stays_cancelled()
+    {
+        // One user per page, and a pause between pages that this test's clock never ends.
+        using var app = NewApp(await NewStoreAsync(), new() { ["Policies:JobPageSize"] = "1", ["Policies:JobPagePause"] = "00:01:00" });
+        await SeedAsync(app, users: 3, seed: 5);
+
+        var started = await app.Policies.StartPolicySimulationAsync(new StartPolicySimulationRequest { CandidateVersion = ScoringPolicy.Default.Version }, cancellationToken: Token);
+        await Eventually(
+            () => app.Policies.GetPolicySimulationAsync(new GetPolicySimulationRequest { SimulationId = started.SimulationId }, cancellationToken: Token).ResponseAsync,
+            s => s.UsersDone == 1);
+        var cancelled = await app.Policies.CancelPolicySimulationAsync(new CancelPolicySimulationRequest { SimulationId = started.SimulationId }, cancellationToken: Token);
+        app.Time.Advance(TimeSpan.FromMinutes(1));
+        var again = await app.Policies.CancelPolicySimulationAsync(new CancelPolicySimulationRequest { SimulationId = started.SimulationId }, cancellationToken: Token);
+        var read = await app.Policies.GetPolicySimulationAsync(new GetPolicySimulationRequest { SimulationId = started.SimulationId }, cancellationToken: Token);
+
+        Assert.Equal(PolicySimulationState.Pending, started.State);
+        Assert.Equal((PolicySimulationState.Cancelled, PolicySimulationState.Cancelled), (cancelled.State, again.State));
+        Assert.Equal((PolicySimulationState.Cancelled, 1L), (read.State, read.UsersDone));
+        Assert.Null(read.Result);
+    }
+
+    /// <summary>Users with 1-4 violations each, of every kind, over the last 200 days; what each has, as the domain scores it.</summary>
+    private static async Task<Dictionary<string, ScoredViolation[]>> SeedAsync(ScoringApp app, int users, int seed)
+    {
+        var random = new Random(seed);
+        string[] categories = ["spam", "harassment", "fraud", "hate_speech", "violent_extremism"];
+        var now = app.Time.GetUtcNow();
+        var population = new Dictionary<string, ScoredViolation[]>();
+        for (var u = 0; u < users; u++)
+        {
+            var user = NewUserId();
+            var violations = new List<ScoredViolation>();
+            for (var v = random.Next(1, 5); v > 0; v--)
+            {
+                var category = categories[random.Next(categories.Length)];
+                var severity = (Severity)random.Next(1, 5);
+                var occurred = Domain.Instants.ToMicroseconds(now - TimeSpan.FromHours(random.Next(0, 200 * 24)));
+                var recorded = await app.Scoring.RecordViolationAsync(Violation(user, category, severity, occurred), cancellationToken: Token);
+                violations.Add(new ScoredViolation(recorded.Violation.ViolationId, category, (DomainSeverity)severity, occurred));
+            }
+
+            population[user] = [.. violations];
+        }
+
+        return population;
+    }
+
+    private static async Task<List<StandingChange>> FeedOfAsync(ScoringApp app, IEnumerable<string> users) =>
+        [.. (await app.Standings.ListStandingChangesAsync(new ListStandingChangesRequest { UserIds = { users }, PageSize = 1000 }, cancellationToken: Token)).Changes];
+
+    private static async Task<PolicySimulation> WaitForSimulationAsync(ScoringApp app, string id) =>
+        await Eventually(
+            () => app.Policies.GetPolicySimulationAsync(new GetPolicySimulationRequest { SimulationId = id }, cancellationToken: Token).ResponseAsync,
+            s => s.State is not (PolicySimulationState.Pending or PolicySimulationState.Running));
+
+    private static async Task AssertScoresAsync(ScoringApp app, Dictionary<string, Score> expected, string version)
+    {
+        var request = new GetScoresRequest { UserIds = { expected.Keys } };
+        var scores = await app.Scoring.GetScoresAsync(request, cancellationToken: Token);
+        foreach (var score in scores.Scores)
+        {
+            Assert.Equal(version, score.PolicyVersion);
+            Assert.Equal(expected[score.UserId].Points, score.Points, 1e-9);
+            Assert.Equal(expected[score.UserId].Standing, (DomainStanding)score.Standing);
+        }
+    }
+
+    /// <summary>Waits for the re-scoring pass, then checks it recorded one _POLICY change for each user whose standing moved, and none for the others.</summary>
+    private static async Task AssertPolicyChangesAsync(
+        ScoringApp app, Dictionary<string, (DomainStanding From, DomainStanding To)> expected, string version)
+    {
+        var moved = expected.Where(e => e.Value.From != e.Value.To).ToDictionary();
+        var changes = await Eventually(
+            async () => (await app.Standings.ListStandingChangesAsync(
+                new ListStandingChangesRequest { UserIds = { expected.Keys }, PageSize = 1000 }, cancellationToken: Token)).Changes,
+            c => c.Count(change => change.Cause == StandingChangeCause.Policy && change.PolicyVersion == version) >= moved.Count);
+
+        var policy = changes.Where(c => c.Cause == StandingChangeCause.Policy && c.PolicyVersion == version).ToArray();
+        Assert.Equal(moved.Keys.Order(), policy.Select(c => c.UserId).Order());
+        Assert.All(policy, c => Assert.Equal((moved[c.UserId].From, moved[c.UserId].To, version), ((DomainStanding)c.PreviousStanding, (DomainStanding)c.Standing, c.PolicyVersion)));
+    }
+
+    private static void AssertPercentile(double[] sorted, double fraction, double actual)
+    {
+        var expected = sorted.Length == 0 ? 0 : sorted[Math.Max(0, (int)Math.Ceiling(fraction * sorted.Length) - 1)];
+        Assert.True(Math.Abs(actual - expected) <= (0.011 * Math.Abs(expected)) + 1e-3, $"p{fraction * 100}: {actual} is not {expected} to within 1 %");
+    }
+
+    /// <summary>Reads until <paramref name="done"/> holds, bounded: for work a background service does.</summary>
+    private static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        using var bound = new CancellationTokenSource(Bound);
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            Assert.False(bound.IsCancellationRequested, $"not reached within {Bound}: {value}");
+            await Task.Delay(20, Token);
+        }
+    }
+}
+
+public sealed class PostgresRedisPolicyLifecycleTests(TestServers servers) : PolicyLifecycleTests
+{
+    protected override Task<string> NewStoreAsync() => servers.Postgres.CreateDatabaseAsync();
+
+    protected override ScoringApp NewApp(string store, Dictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = store,
+            ["ConnectionStrings:Redis"] = servers.Redis.ConnectionString,
+            ["Cache:WriteTimeout"] = "00:00:10",
+        };
+        foreach (var (key, value) in settings ?? [])
+        {
+            all[key] = value;
+        }
+
+        return new ScoringApp(all, new FakeTimeProvider(ScoringApp.Start));
+    }
+}
+
+public sealed class SqlitePolicyLifecycleTests : PolicyLifecycleTests, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("scoring-lifecycle-").FullName;
+
+    protected override Task<string> NewStoreAsync() => Task.FromResult(Path.Combine(_directory, $"{Guid.NewGuid():N}.db"));
+
+    protected override ScoringApp NewApp(string store, Dictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Sqlite",
+            ["ConnectionStrings:Scoring"] = $"Data Source={store}",
+        };
+        foreach (var (key, value) in settings ?? [])
+        {
+            all[key] = value;
+        }
+
+        return new ScoringApp(all, new FakeTimeProvider(ScoringApp.Start));
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
