@@ -4,7 +4,7 @@ try
 {
     var builder = WebApplication.CreateBuilder(args);
 
-    // `migrate` applies pending migrations, stores the first policy version if none is, and exits: the deployment's one-off step (the Helm hook Job).
+    // `migrate` applies pending migrations and exits: the deployment's one-off step (the Helm hook Job).
     // `seal-audit-chains` covers chains written before audit keys with a keyed entry (README, "The audit
     // key"). Neither serves calls, so neither needs authentication settings.
     var migrateOnly = args is ["migrate", ..];
@@ -23,8 +23,6 @@ try
     if (migrateOnly)
     {
         await app.MigrateAsync();
-        // A fresh database gets its first policy version here, before any replica serves.
-        await app.RecordPolicyAsync();
         return 0;
     }
 

@@ -56,6 +56,9 @@ public sealed class CliContext(
             }
         };
 
+    /// <summary>Where progress goes: standard error, so that standard output holds only the result.</summary>
+    public TextWriter Progress => error;
+
     /// <summary>The address a command line names (or the default), with http:// added when it has no scheme.</summary>
     public string Address(ParseResult parse) => Normalize(parse.GetValue(address)!) ?? parse.GetValue(address)!;
 

@@ -13,6 +13,7 @@ internal static class Format
     public static string Of(AppealState state) => Name(state.ToString());
     public static string Of(AppealDecision decision) => Name(decision.ToString());
     public static string Of(PolicyVersionState state) => Name(state.ToString());
+    public static string Of(PolicySimulationState state) => Name(state.ToString());
 
     public static string Of(Timestamp? at) =>
         at is null ? "—" : at.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);

@@ -125,10 +125,15 @@ internal static class ScoreCommands
 
     private static Command Policy(CliContext cli)
     {
-        var command = new Command("policy", "The scoring policy in force; its stored versions with list and show.")
+        var command = new Command("policy", "The scoring policy in force; its versions: list, show, draft, publish, diff, simulate, activate.")
         {
             PolicyCommands.List(cli),
             PolicyCommands.Show(cli),
+            PolicyCommands.Draft(cli),
+            PolicyCommands.Publish(cli),
+            PolicyCommands.Diff(cli),
+            PolicyCommands.Simulate(cli),
+            PolicyCommands.Activate(cli),
         };
         command.SetAction(cli.Call(
             (clients, _, headers, token) => clients.Scoring.GetPolicyAsync(new GetPolicyRequest(), headers, cancellationToken: token).ResponseAsync,

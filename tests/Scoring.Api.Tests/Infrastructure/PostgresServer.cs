@@ -38,7 +38,7 @@ public sealed class PostgresServer : IAsyncDisposable
         await ExternalProcess.RunAsync(Path.Combine(bin, "pg_ctl"),
         [
             "-D", data, "-w", "-t", "60", "-l", Path.Combine(data, "server.log"), "start",
-            "-o", $"-p {server.Port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on",
+            "-o", $"-p {server.Port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=on",
         ], User);
         return server;
     }

@@ -288,9 +288,19 @@ public abstract class PolicyLifecycleTests
     }
 }
 
-public sealed class PostgresRedisPolicyLifecycleTests(TestServers servers) : PolicyLifecycleTests
+public sealed class PostgresRedisPolicyLifecycleTests(TestServers servers) : PolicyLifecycleTests, IDisposable
 {
-    protected override Task<string> NewStoreAsync() => servers.Postgres.CreateDatabaseAsync();
+    private readonly List<string> _stores = [];
+
+    protected override async Task<string> NewStoreAsync()
+    {
+        var store = await servers.Postgres.CreateDatabaseAsync();
+        _stores.Add(store);
+        return store;
+    }
+
+    // Each test has databases of its own: their idle pooled connections would otherwise hold server slots until they age out.
+    public void Dispose() => _stores.ForEach(store => Npgsql.NpgsqlConnection.ClearPool(new Npgsql.NpgsqlConnection(store)));
 
     protected override ScoringApp NewApp(string store, Dictionary<string, string?>? settings = null)
     {

@@ -48,6 +48,11 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
         ["scoring.v1.Policies/PublishPolicyDraft"] = Admin,
         ["scoring.v1.Policies/GetPolicyVersion"] = Read,
         ["scoring.v1.Policies/ListPolicyVersions"] = Read,
+        // Simulations name users (samples for review): administrators only.
+        ["scoring.v1.Policies/StartPolicySimulation"] = Admin,
+        ["scoring.v1.Policies/GetPolicySimulation"] = Admin,
+        ["scoring.v1.Policies/CancelPolicySimulation"] = Admin,
+        ["scoring.v1.Policies/ActivatePolicy"] = Admin,
     };
 
     private static readonly string[] Callers =

@@ -11,7 +11,7 @@ namespace Scoring.Api.Features.Policies;
 /// or the built-in default) becomes the first version, active from the start, so an upgrade changes no score.
 /// Once versions exist the database is their record and a start changes none of them: the active version
 /// scores, and a configured policy whose rules differ from it is logged as a warning (activate a version to
-/// change the policy). Run by every start and by the <c>migrate</c> step.
+/// change the policy). Run by every start (not by the <c>migrate</c> step, which holds no audit key).
 /// </summary>
 public sealed partial class PolicyBootstrap(
     ScoringDbContext db, ActivePolicy active, ActivePolicyRefresher refresher, PolicyAudit audit, TimeProvider timeProvider, ILogger<PolicyBootstrap> logger)
