@@ -51,6 +51,49 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
     }
 
     [Fact]
+    public async Task A_policy_goes_from_draft_through_diff_and_simulation_to_activation_from_the_command_line()
+    {
+        // A service of its own: activating a version must not change the policy under the other tests.
+        var directory = Directory.CreateTempSubdirectory("scoring-cli-policy-").FullName;
+        try
+        {
+            using var app = ScoringApp.OnSqlite(Path.Combine(directory, "scoring.db"));
+            var user = "u-cli-" + Guid.NewGuid().ToString("N")[..8];
+            await RunAsync(app, null, "record", "--source", "cli.test", "--event-id", "e-p" + user, "--user", user, "--category", "fraud", "--severity", "critical");
+            var campaign = Domain.Policies.ScoringPolicy.Default with
+            {
+                Version = "cli-campaign",
+                Categories = [.. Domain.Policies.ScoringPolicy.Default.Categories.Select(c => c.Name == "fraud" ? c with { Weight = 3 } : c)],
+            };
+            var file = Path.Combine(directory, "campaign.json");
+            await File.WriteAllTextAsync(file, Google.Protobuf.JsonFormatter.Default.Format(Api.Grpc.ProtoMapper.ToProto(campaign)), TestContext.Current.CancellationToken);
+
+            var draft = await RunAsync(app, null, "policy", "draft", "--file", file, "--description", "fraud campaign");
+            var publish = await RunAsync(app, null, "policy", "publish", "cli-campaign");
+            var diff = await RunAsync(app, null, "policy", "diff", "default-2026-11", "cli-campaign");
+            var simulate = await RunAsync(app, null, "policy", "simulate", "cli-campaign", "--wait");
+            var activate = await RunAsync(app, null, "policy", "activate", "cli-campaign", "--reason", "campaign");
+            var unreasoned = await RunAsync(app, null, "policy", "activate", "default-2026-11");
+
+            Assert.All(new[] { draft, publish, diff, simulate, activate }, r => Assert.True(r.ExitCode == 0, r.Error));
+            Assert.Contains("categories[fraud].weight", diff.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("categories[spam]", diff.Output, StringComparison.Ordinal);
+            // Fraud CRITICAL: 150 points (SUSPENDED) under the default, 300 (BANNED) under the campaign.
+            Assert.Contains("1 of 1 users would change standing", simulate.Output, StringComparison.Ordinal);
+            Assert.Contains($"suspended → banned (1), for review: {user}", simulate.Output, StringComparison.Ordinal);
+            Assert.Contains("1/1 users", simulate.Error, StringComparison.Ordinal);
+            Assert.Contains("cli-campaign is active (was default-2026-11)", activate.Output, StringComparison.Ordinal);
+            Assert.NotEqual(0, unreasoned.ExitCode);
+            Assert.Contains("--reason", unreasoned.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Record_then_score_explain_scores_violations_and_policy_read_as_tables()
     {
         var user = Requests.NewUserId();
@@ -142,6 +185,11 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
     [InlineData("appeal withdraw")]
     [InlineData("audit list")]
     [InlineData("audit verify")]
+    [InlineData("policy draft")]
+    [InlineData("policy publish")]
+    [InlineData("policy diff")]
+    [InlineData("policy simulate")]
+    [InlineData("policy activate")]
     [InlineData("privacy export")]
     [InlineData("privacy erase")]
     [InlineData("bench")]
