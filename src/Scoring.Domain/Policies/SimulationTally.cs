@@ -39,8 +39,8 @@ public sealed class SimulationTally
     /// <summary>Adds one user: their counting violations, scored at <paramref name="at"/> under both versions.</summary>
     public void Add(string userId, IReadOnlyCollection<ScoredViolation> violations, ScoringPolicy baseline, ScoringPolicy candidate, DateTimeOffset at)
     {
-        var before = ScoreCalculator.Compute(baseline, violations, at, includeBreakdown: true);
-        var after = ScoreCalculator.Compute(candidate, violations, at, includeBreakdown: true);
+        var before = ScoreCalculator.Compute(baseline, violations, at, includeBreakdown: true, includeImprovesAt: false);
+        var after = ScoreCalculator.Compute(candidate, violations, at, includeBreakdown: true, includeImprovesAt: false);
         Users++;
         Matrix[(int)before.Standing - 1][(int)after.Standing - 1]++;
         if (before.Standing != after.Standing && Samples.TryAdd(Cell(before.Standing, after.Standing), [userId]) is false)

@@ -13,11 +13,16 @@ public static class ScoreCalculator
     // rounded up to the whole second, so repeated reads report the same instant, not one that jitters.
     private static readonly TimeSpan SearchResolution = TimeSpan.FromMicroseconds(1);
 
+    /// <param name="includeImprovesAt">
+    /// Whether to search for <see cref="Score.StandingImprovesAt"/> (most of the cost of a non-GOOD score); a
+    /// simulation, which reports standings and points only, leaves it null.
+    /// </param>
     public static Score Compute(
         ScoringPolicy policy,
         IReadOnlyCollection<ScoredViolation> violations,
         DateTimeOffset at,
-        bool includeBreakdown = false)
+        bool includeBreakdown = false,
+        bool includeImprovesAt = true)
     {
         var points = 0.0;
         var active = 0;
@@ -41,7 +46,7 @@ public static class ScoreCalculator
         }
 
         var standing = permanent ? Standing.Banned : policy.StandingFor(points);
-        var improvesAt = standing == Standing.Good || permanent
+        var improvesAt = standing == Standing.Good || permanent || !includeImprovesAt
             ? (DateTimeOffset?)null
             : FirstDropAfter(policy, violations, at, ThresholdOf(policy, standing));
 

@@ -101,6 +101,7 @@ public sealed partial class PolicyJobRunner(
                 return;
             }
 
+            var pageStarted = time.GetTimestamp();
             try
             {
                 var page = job.Kind == PolicyJobKind.Simulation
@@ -147,9 +148,10 @@ public sealed partial class PolicyJobRunner(
                 return;
             }
 
-            if (options.Value.JobPagePause > TimeSpan.Zero)
+            var rest = options.Value.JobPagePause + (time.GetElapsedTime(pageStarted) * ((1 - options.Value.JobWorkShare) / options.Value.JobWorkShare));
+            if (rest > TimeSpan.Zero)
             {
-                await Task.Delay(options.Value.JobPagePause, time, cancellationToken);
+                await Task.Delay(rest, time, cancellationToken);
             }
         }
     }

@@ -38,9 +38,14 @@ public sealed class PolicyRescoreStep(
             job.Count(await recorded.LongCountAsync(cancellationToken));
         }
 
-        var cursor = job.Cursor;
-        var users = await recorded
-            .Where(r => cursor == null || string.Compare(r.UserId, cursor) > 0)
+        // Added only when there is one: "cursor is null or ..." would keep the database from seeking the index.
+        var after = recorded;
+        if (job.Cursor is { } cursor)
+        {
+            after = after.Where(r => string.Compare(r.UserId, cursor) > 0);
+        }
+
+        var users = await after
             .OrderBy(r => r.UserId)
             .Take(pageSize)
             .Select(r => new { r.UserId, r.Standing })

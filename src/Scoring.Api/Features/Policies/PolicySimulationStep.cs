@@ -14,6 +14,9 @@ namespace Scoring.Api.Features.Policies;
 /// </summary>
 public sealed class PolicySimulationStep(ScoringDbContext db)
 {
+    /// <summary>Violations read per page for each user the page is meant to cover.</summary>
+    private const int ViolationsPerUser = 4;
+
     public async Task<PolicyJobPage> RunPageAsync(PolicyJob job, int pageSize, CancellationToken cancellationToken)
     {
         var at = job.AsOf!.Value;
@@ -25,21 +28,34 @@ public sealed class PolicySimulationStep(ScoringDbContext db)
             job.Count(await active.Select(v => v.UserId).Distinct().LongCountAsync(cancellationToken));
         }
 
-        var cursor = job.Cursor;
-        var users = await active
-            .Where(v => cursor == null || string.Compare(v.UserId, cursor) > 0)
-            .Select(v => v.UserId)
-            .Distinct()
-            .OrderBy(u => u)
-            .Take(pageSize)
-            .ToListAsync(cancellationToken);
-        if (users.Count == 0)
+        // Added only when there is one: "cursor is null or ..." would keep the database from seeking the index.
+        var after = active;
+        if (job.Cursor is { } cursor)
+        {
+            after = after.Where(v => string.Compare(v.UserId, cursor) > 0);
+        }
+
+        // The next violations in order of user: one range of the (user_id, ...) index, which stops at the limit.
+        // The last user's may be cut off by it, so they wait for the next page (unless they are all there is).
+        var limit = pageSize * ViolationsPerUser;
+        var violations = await after.OrderBy(v => v.UserId).Take(limit).Scored().ToListAsync(cancellationToken);
+        if (violations.Count == 0)
         {
             return new PolicyJobPage(Finished: true, null, 0, null);
         }
 
-        var violations = await active.Where(v => users.Contains(v.UserId)).Scored().ToListAsync(cancellationToken);
+        if (violations.Count == limit)
+        {
+            var cut = violations[^1].UserId;
+            violations.RemoveAll(v => v.UserId == cut);
+            if (violations.Count == 0)
+            {
+                violations = await active.Where(v => v.UserId == cut).Scored().ToListAsync(cancellationToken);
+            }
+        }
+
         var byUser = violations.ToLookup(v => v.UserId, v => v.Scored, StringComparer.Ordinal);
+        var users = byUser.Select(g => g.Key).ToList();
         var tally = Read(job.Result);
         foreach (var user in users)
         {
