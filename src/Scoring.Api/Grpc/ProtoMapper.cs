@@ -54,6 +54,7 @@ internal static class ProtoMapper
         AppealableUntil = Timestamp.FromDateTimeOffset(violation.AppealableUntil),
         AppealId = violation.AppealId ?? "",
         AppealState = (AppealState)violation.AppealState,
+        PolicyVersion = policy.Version,
     };
 
     public static UserScore ToProto(this Score score, string userId)

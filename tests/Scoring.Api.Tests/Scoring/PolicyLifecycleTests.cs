@@ -155,7 +155,7 @@ public abstract class PolicyLifecycleTests
         Assert.Equal((candidate.Version, 120.0), (onOne.PolicyVersion, Math.Round(onOne.Points, 3)));
         Assert.Equal((candidate.Version, 120.0), (onTwo.PolicyVersion, Math.Round(onTwo.Points, 3)));
         var violation = (await two.Scoring.ListViolationsAsync(new ListViolationsRequest { UserId = user }, cancellationToken: Token)).Violations.Single();
-        Assert.Equal(120, violation.BasePoints);
+        Assert.Equal((120.0, candidate.Version), (violation.BasePoints, violation.PolicyVersion));
     }
 
     [Fact]
