@@ -2,8 +2,9 @@
 # A policy simulation at scale, side by side with reads (issue 13): seeds USERS users (default 1 000 000)
 # with 3 active violations each straight into PostgreSQL, measures GetScore through the service for
 # DURATION s without a simulation, then starts a simulation of a changed policy and measures the same
-# reads while it runs. Prints the simulation's wall time, the read rate with and without it (and their
-# ratio), and the service's peak resident memory during the simulation.
+# reads while it runs, and once more after it ended. Prints the simulation's wall time, the read rate
+# beside it as a ratio to the mean of the rates before and after (the service warms up meanwhile, so
+# either alone would flatter or harm the ratio), and the service's peak resident memory during it.
 #
 # Usage: bash tests/perf/simulation.sh            (about 5 minutes; nothing else should run meanwhile)
 #        USERS=100000 DURATION=10 bash tests/perf/simulation.sh
@@ -107,7 +108,8 @@ read_run() {
   dotnet "$cli_dll" bench --address "$service" --scenario read --duration "$duration" --population "$readers" --no-seed-data --json 2>>"$work/bench.progress"
 }
 
-say "reads without a simulation (${duration} s)"
+say "warming up the reads (10 s), then reads without a simulation (${duration} s)"
+dotnet "$cli_dll" bench --address "$service" --scenario read --duration 10 --population "$readers" --no-seed-data --json >/dev/null 2>>"$work/bench.progress"
 alone=$(read_run | jq '.callsPerSecond')
 
 say "reads while a simulation of $users users runs (${duration} s), then the simulation to its end"
@@ -125,13 +127,15 @@ for _ in $(seq 1800); do
 done
 finished=$(date +%s.%N)
 peak=$(grep -oP '^VmHWM:\s+\K[0-9]+' "/proc/$service_pid/status")
+say "reads after the simulation (${duration} s)"
+after=$(read_run | jq '.callsPerSecond')
 result=$(scoring policy simulate perf-candidate --id "$id" --json)
 [[ "$state" == POLICY_SIMULATION_STATE_SUCCEEDED ]] || { echo "tests/perf/simulation.sh: the simulation ended $state" >&2; echo "$result" >&2; exit 1; }
 
 echo
 echo "simulation of $(jq -r '.result.users' <<<"$result") users ($((users * 3)) violations): $(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }') s;" \
   "$(jq -r '.result.usersChangingStanding' <<<"$result") would change standing"
-echo "GetScore (${readers} users, cache hits): $(printf '%.0f' "$alone") calls/s alone, $(printf '%.0f' "$beside") calls/s beside the simulation:" \
-  "$(awk -v a="$alone" -v b="$beside" 'BEGIN { printf "%.2f", b / a }') x"
+echo "GetScore (${readers} users, cache hits): $(printf '%.0f' "$alone") calls/s before, $(printf '%.0f' "$beside") beside the simulation," \
+  "$(printf '%.0f' "$after") after: $(awk -v a="$alone" -v b="$beside" -v c="$after" 'BEGIN { printf "%.2f", 2 * b / (a + c) }') x the mean without it"
 [ -n "${SLOW:-}" ] && grep -oP 'duration: [0-9.]+ ms.{0,60}' "$pg_data/log" | sort -t' ' -k2 -rn | head -20
 echo "service memory: $((rss_before / 1024)) MiB resident before the simulation, peak $((peak / 1024)) MiB during it"

@@ -90,6 +90,9 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(_environment);
+        // As in Development, whatever the environment: a singleton holding a scoped service (the policy a
+        // request scores under, say) fails the test that resolves it instead of freezing it for good.
+        builder.UseDefaultServiceProvider(options => options.ValidateScopes = true);
         foreach (var (key, value) in _settings)
         {
             if (value is not null)
