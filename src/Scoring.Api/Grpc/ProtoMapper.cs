@@ -266,7 +266,7 @@ internal static class ProtoMapper
             }
         }
 
-        result.Categories.AddRange(tally.Categories.Select(c => new V1.CategorySimulation
+        result.Categories.AddRange(tally.Categories.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new V1.CategorySimulation
         {
             Category = c.Key,
             BaselineViolations = c.Value.BaselineViolations,

@@ -25,8 +25,8 @@ public sealed class PoliciesOptions
 
     /// <summary>
     /// The share of its time a job may spend working: after a page that took t, it rests t × (1 − share) / share,
-    /// so that live traffic keeps most of the machine (1 runs flat out). At 0.2, 1 000 000 users take about
-    /// 100 s here and reads keep about 0.8 of their rate (tests/perf/PERFORMANCE.md).
+    /// so that live traffic keeps most of the machine (1 runs flat out). At 0.2 a simulation of 1 000 000 users
+    /// took 72-87 s on a 2-core machine with reads beside it unslowed (tests/perf/PERFORMANCE.md).
     /// </summary>
     [Range(0.01, 1.0)]
     public double JobWorkShare { get; set; } = 0.2;

@@ -129,12 +129,13 @@ public static class PolicyCommands
             },
             (console, pair) =>
             {
-                var changes = Changes(pair.Versions[0].Policy, pair.Versions[1].Policy).ToArray();
-                if (changes.Length == 0)
+                if (pair.Versions[0].ContentHash == pair.Versions[1].ContentHash)
                 {
                     console.WriteLine($"{pair.Versions[0].Version} and {pair.Versions[1].Version} have the same rules (sha-256 {pair.Versions[0].ContentHash[..12]})");
                     return;
                 }
+
+                var changes = Changes(pair.Versions[0].Policy, pair.Versions[1].Policy).ToArray();
 
                 console.Write(CliContext.Rows(["field", pair.Versions[0].Version, pair.Versions[1].Version], changes.Select(c => new[] { c.Field, c.A, c.B })));
             }));
@@ -248,18 +249,21 @@ public static class PolicyCommands
         }
     }
 
+    /// <summary>A number as it is, to the last digit: a diff must not round a change away.</summary>
+    private static string Exact(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
     /// <summary>Every field whose value differs, as (path, in A, in B); categories by name.</summary>
     private static IEnumerable<(string Field, string A, string B)> Changes(Policy a, Policy b)
     {
         IEnumerable<(string, string, string)> Field(string path, string x, string y) => x == y ? [] : [(path, x, y)];
-        var fields = Field("severity_points.low", Format.Points(a.SeverityPoints.Low), Format.Points(b.SeverityPoints.Low))
-            .Concat(Field("severity_points.medium", Format.Points(a.SeverityPoints.Medium), Format.Points(b.SeverityPoints.Medium)))
-            .Concat(Field("severity_points.high", Format.Points(a.SeverityPoints.High), Format.Points(b.SeverityPoints.High)))
-            .Concat(Field("severity_points.critical", Format.Points(a.SeverityPoints.Critical), Format.Points(b.SeverityPoints.Critical)))
-            .Concat(Field("thresholds.warned", Format.Points(a.Thresholds.Warned), Format.Points(b.Thresholds.Warned)))
-            .Concat(Field("thresholds.restricted", Format.Points(a.Thresholds.Restricted), Format.Points(b.Thresholds.Restricted)))
-            .Concat(Field("thresholds.suspended", Format.Points(a.Thresholds.Suspended), Format.Points(b.Thresholds.Suspended)))
-            .Concat(Field("thresholds.banned", Format.Points(a.Thresholds.Banned), Format.Points(b.Thresholds.Banned)))
+        var fields = Field("severity_points.low", Exact(a.SeverityPoints.Low), Exact(b.SeverityPoints.Low))
+            .Concat(Field("severity_points.medium", Exact(a.SeverityPoints.Medium), Exact(b.SeverityPoints.Medium)))
+            .Concat(Field("severity_points.high", Exact(a.SeverityPoints.High), Exact(b.SeverityPoints.High)))
+            .Concat(Field("severity_points.critical", Exact(a.SeverityPoints.Critical), Exact(b.SeverityPoints.Critical)))
+            .Concat(Field("thresholds.warned", Exact(a.Thresholds.Warned), Exact(b.Thresholds.Warned)))
+            .Concat(Field("thresholds.restricted", Exact(a.Thresholds.Restricted), Exact(b.Thresholds.Restricted)))
+            .Concat(Field("thresholds.suspended", Exact(a.Thresholds.Suspended), Exact(b.Thresholds.Suspended)))
+            .Concat(Field("thresholds.banned", Exact(a.Thresholds.Banned), Exact(b.Thresholds.Banned)))
             .Concat(Field("max_age", Format.Of(a.MaxAge), Format.Of(b.MaxAge)))
             .Concat(Field("appeal_window", Format.Of(a.AppealWindow), Format.Of(b.AppealWindow)))
             .Concat(Field("review_sla", Format.Of(a.ReviewSla), Format.Of(b.ReviewSla)));
@@ -275,7 +279,7 @@ public static class PolicyCommands
             }
 
             fields = fields
-                .Concat(Field($"categories[{name}].weight", Format.Points(x.Weight), Format.Points(y.Weight)))
+                .Concat(Field($"categories[{name}].weight", Exact(x.Weight), Exact(y.Weight)))
                 .Concat(Field($"categories[{name}].half_life", Format.Of(x.HalfLife), Format.Of(y.HalfLife)))
                 .Concat(Field($"categories[{name}].zero_tolerance", x.ZeroTolerance ? "yes" : "no", y.ZeroTolerance ? "yes" : "no"));
         }

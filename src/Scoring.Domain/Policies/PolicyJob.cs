@@ -50,6 +50,9 @@ public sealed class PolicyJob
 
     public string RequestedBy { get; private set; } = null!;
     public DateTimeOffset CreatedAt { get; private set; }
+
+    /// <summary>No replica takes it earlier (a re-scoring pass waits until every replica scores under its version).</summary>
+    public DateTimeOffset NotBefore { get; private set; }
     public DateTimeOffset UpdatedAt { get; private set; }
     public DateTimeOffset? FinishedAt { get; private set; }
 
@@ -75,14 +78,19 @@ public sealed class PolicyJob
     public bool IsFinished => State is PolicyJobState.Succeeded or PolicyJobState.Cancelled or PolicyJobState.Failed;
 
     public static PolicyJob Simulation(string id, string candidate, string baseline, DateTimeOffset asOf, string requestedBy, DateTimeOffset now) =>
-        New(id, PolicyJobKind.Simulation, candidate, baseline, Instants.ToMicroseconds(asOf), requestedBy, now);
+        New(id, PolicyJobKind.Simulation, candidate, baseline, Instants.ToMicroseconds(asOf), requestedBy, now, now);
 
-    public static PolicyJob Rescore(string id, string activated, string? replaced, string requestedBy, DateTimeOffset now) =>
-        New(id, PolicyJobKind.Rescore, activated, replaced, null, requestedBy, now);
+    /// <param name="settled">
+    /// How long until every replica scores under <paramref name="activated"/>: a user written by a replica still
+    /// on the old version before then is re-scored after it, so no change the activation made goes unrecorded.
+    /// </param>
+    public static PolicyJob Rescore(string id, string activated, string? replaced, string requestedBy, DateTimeOffset now, TimeSpan settled) =>
+        New(id, PolicyJobKind.Rescore, activated, replaced, null, requestedBy, now, now + settled);
 
     private static PolicyJob New(
-        string id, PolicyJobKind kind, string candidate, string? baseline, DateTimeOffset? asOf, string requestedBy, DateTimeOffset now) => new()
+        string id, PolicyJobKind kind, string candidate, string? baseline, DateTimeOffset? asOf, string requestedBy, DateTimeOffset now, DateTimeOffset notBefore) => new()
         {
+            NotBefore = Instants.ToMicroseconds(notBefore),
             Id = id,
             Kind = kind,
             State = PolicyJobState.Pending,
@@ -99,7 +107,7 @@ public sealed class PolicyJob
     /// died) or that <paramref name="owner"/> holds itself (its run was cut short, by the database going away).
     /// </summary>
     public bool IsClaimableBy(string owner, DateTimeOffset now) =>
-        State == PolicyJobState.Pending || (State == PolicyJobState.Running && (LeaseUntil <= now || LeaseOwner == owner));
+        (State == PolicyJobState.Pending && NotBefore <= now) || (State == PolicyJobState.Running && (LeaseUntil <= now || LeaseOwner == owner));
 
     /// <summary>Takes the job for <paramref name="lease"/>; it resumes after <see cref="Cursor"/>.</summary>
     public void Claim(string owner, DateTimeOffset now, TimeSpan lease)

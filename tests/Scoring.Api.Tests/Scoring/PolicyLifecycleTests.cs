@@ -1,5 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Scoring.Api.Grpc;
 using Scoring.Api.Tests.Infrastructure;
@@ -53,7 +55,14 @@ public abstract class PolicyLifecycleTests
     [Fact]
     public async Task Draft_publish_simulate_activate_and_roll_back_match_a_direct_computation_on_a_seeded_population()
     {
-        using var app = NewApp(await NewStoreAsync());
+        // Pages of two users, so a page often ends inside a user's violations and the cut is exercised; short
+        // refresh and poll intervals, so a second of this test's clock lets the re-scoring pass run.
+        using var app = NewApp(await NewStoreAsync(), new()
+        {
+            ["Policies:JobPageSize"] = "2",
+            ["Policies:RefreshInterval"] = "00:00:00.100",
+            ["Policies:JobPollInterval"] = "00:00:00.100",
+        });
         var population = await SeedAsync(app, users: 60, seed: 13);
         var baseline = ScoringPolicy.Default;
         var candidate = Campaign("campaign-" + Guid.NewGuid().ToString("N")[..6]);
@@ -105,16 +114,19 @@ public abstract class PolicyLifecycleTests
         Assert.Equal(feedBefore, await FeedOfAsync(app, population.Keys));
         await AssertScoresAsync(app, expected.ToDictionary(e => e.Key, e => e.Value.Before), baseline.Version);
 
-        // Activation: scores under the candidate at once, and a _POLICY change for each user whose standing moved.
+        // Activation: scores under the candidate at once, and (once every replica could have seen it) a
+        // _POLICY change for each user whose standing moved.
         var activation = await app.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = candidate.Version, Reason = "Q4 fraud campaign" }, cancellationToken: Token);
         Assert.Equal((PolicyVersionState.Active, PolicyVersionState.Retired, baseline.Version), (activation.Activated.State, activation.Retired.State, activation.Retired.Version));
         await AssertScoresAsync(app, expected.ToDictionary(e => e.Key, e => e.Value.After), candidate.Version);
-        await AssertPolicyChangesAsync(app, expected.ToDictionary(e => e.Key, e => (e.Value.Before.Standing, e.Value.After.Standing)), candidate.Version);
+        app.Time.Advance(TimeSpan.FromSeconds(1));
+        await AssertPolicyChangesAsync(app, Moves(population, baseline, candidate, app.Time.GetUtcNow()), candidate.Version);
 
         // Rollback is activating the previous version: the scores and the standings come back.
         await app.Policies.ActivatePolicyAsync(new ActivatePolicyRequest { Version = baseline.Version, Reason = "campaign over" }, cancellationToken: Token);
-        await AssertScoresAsync(app, expected.ToDictionary(e => e.Key, e => e.Value.Before), baseline.Version);
-        await AssertPolicyChangesAsync(app, expected.ToDictionary(e => e.Key, e => (e.Value.After.Standing, e.Value.Before.Standing)), baseline.Version);
+        await AssertScoresAsync(app, population.ToDictionary(p => p.Key, p => ScoreCalculator.Compute(baseline, p.Value, app.Time.GetUtcNow())), baseline.Version);
+        app.Time.Advance(TimeSpan.FromSeconds(1));
+        await AssertPolicyChangesAsync(app, Moves(population, candidate, baseline, app.Time.GetUtcNow()), baseline.Version);
 
         // Every state change is on the system chain, which verifies.
         var chain = await app.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest { System = true, PageSize = 500 }, cancellationToken: Token);
@@ -133,9 +145,15 @@ public abstract class PolicyLifecycleTests
         using var one = NewApp(store);
         using var two = NewApp(store);
         var user = NewUserId();
-        await one.Scoring.RecordViolationAsync(Violation(user, "fraud", Severity.High), cancellationToken: Token);
+        var occurred = Domain.Instants.ToMicroseconds(one.Time.GetUtcNow() - TimeSpan.FromDays(360));
+        await one.Scoring.RecordViolationAsync(Violation(user, "fraud", Severity.High, occurred), cancellationToken: Token);
+        // Ten days on, the violation is past the default's max_age (365 d): both replicas cache a state without it.
+        one.Time.Advance(TimeSpan.FromDays(10));
+        two.Time.Advance(TimeSpan.FromDays(10));
         var before = await two.Scoring.GetScoreAsync(new GetScoreRequest { UserId = user }, cancellationToken: Token);
-        var candidate = Campaign("replicas-" + Guid.NewGuid().ToString("N")[..6]);
+        var beforeOnOne = await one.Scoring.GetScoreAsync(new GetScoreRequest { UserId = user }, cancellationToken: Token);
+        // The campaign keeps violations two years: served from a state cached under the default, the user would have no points.
+        var candidate = Campaign("replicas-" + Guid.NewGuid().ToString("N")[..6]) with { MaxAge = TimeSpan.FromDays(730) };
         await one.Policies.CreatePolicyDraftAsync(new CreatePolicyDraftRequest { Policy = candidate.ToProto() }, cancellationToken: Token);
         await one.Policies.PublishPolicyDraftAsync(new PublishPolicyDraftRequest { Version = candidate.Version }, cancellationToken: Token);
 
@@ -148,12 +166,14 @@ public abstract class PolicyLifecycleTests
             () => two.Scoring.GetScoreAsync(new GetScoreRequest { UserId = user }, cancellationToken: Token).ResponseAsync,
             score => score.PolicyVersion == candidate.Version);
 
-        Assert.Equal(ScoringPolicy.Default.Version, before.PolicyVersion);
-        Assert.Equal(60, before.Points, 1e-9);
-        // Fraud HIGH: 40 × 3 under the campaign, not 40 × 1.5.
-        // 40 × 3 (less what decays in the seconds the replicas' clocks moved), not 40 × 1.5.
-        Assert.Equal((candidate.Version, 120.0), (onOne.PolicyVersion, Math.Round(onOne.Points, 3)));
-        Assert.Equal((candidate.Version, 120.0), (onTwo.PolicyVersion, Math.Round(onTwo.Points, 3)));
+        Assert.Equal((ScoringPolicy.Default.Version, 0.0, 0), (before.PolicyVersion, before.Points, before.ActiveViolations));
+        Assert.Equal((0.0, 0), (beforeOnOne.Points, beforeOnOne.ActiveViolations));
+        // Fraud HIGH under the campaign: 40 × 3, decayed over 370 days with a 90-day half-life.
+        ScoredViolation[] violations = [new("v", "fraud", DomainSeverity.High, occurred)];
+        Assert.Equal((candidate.Version, 1), (onOne.PolicyVersion, onOne.ActiveViolations));
+        Assert.Equal(ScoreCalculator.Compute(candidate, violations, onOne.ComputedAt.ToDateTimeOffset()).Points, onOne.Points, 1e-9);
+        Assert.Equal((candidate.Version, 1), (onTwo.PolicyVersion, onTwo.ActiveViolations));
+        Assert.Equal(ScoreCalculator.Compute(candidate, violations, onTwo.ComputedAt.ToDateTimeOffset()).Points, onTwo.Points, 1e-9);
         var violation = (await two.Scoring.ListViolationsAsync(new ListViolationsRequest { UserId = user }, cancellationToken: Token)).Violations.Single();
         Assert.Equal((120.0, candidate.Version), (violation.BasePoints, violation.PolicyVersion));
     }
@@ -249,15 +269,27 @@ public abstract class PolicyLifecycleTests
         }
     }
 
-    /// <summary>Waits for the re-scoring pass, then checks it recorded one _POLICY change for each user whose standing moved, and none for the others.</summary>
+    /// <summary>Each user's standing under one version and under another, at an instant.</summary>
+    private static Dictionary<string, (DomainStanding From, DomainStanding To)> Moves(
+        Dictionary<string, ScoredViolation[]> population, ScoringPolicy from, ScoringPolicy to, DateTimeOffset at) =>
+        population.ToDictionary(p => p.Key, p => (ScoreCalculator.Compute(from, p.Value, at).Standing, ScoreCalculator.Compute(to, p.Value, at).Standing));
+
+    /// <summary>Waits for every re-scoring pass to end, then checks they recorded exactly one _POLICY change for each user whose standing moved, and none for the others.</summary>
     private static async Task AssertPolicyChangesAsync(
         ScoringApp app, Dictionary<string, (DomainStanding From, DomainStanding To)> expected, string version)
     {
         var moved = expected.Where(e => e.Value.From != e.Value.To).ToDictionary();
-        var changes = await Eventually(
-            async () => (await app.Standings.ListStandingChangesAsync(
-                new ListStandingChangesRequest { UserIds = { expected.Keys }, PageSize = 1000 }, cancellationToken: Token)).Changes,
-            c => c.Count(change => change.Cause == StandingChangeCause.Policy && change.PolicyVersion == version) >= moved.Count);
+        await Eventually(
+            async () =>
+            {
+                await using var scope = app.Services.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<Api.Infrastructure.Persistence.ScoringDbContext>();
+                return await db.PolicyJobs.CountAsync(
+                    j => j.Kind == Domain.Policies.PolicyJobKind.Rescore && j.State != Domain.Policies.PolicyJobState.Succeeded, Token);
+            },
+            unfinished => unfinished == 0);
+        var changes = (await app.Standings.ListStandingChangesAsync(
+            new ListStandingChangesRequest { UserIds = { expected.Keys }, PageSize = 1000 }, cancellationToken: Token)).Changes;
 
         var policy = changes.Where(c => c.Cause == StandingChangeCause.Policy && c.PolicyVersion == version).ToArray();
         Assert.Equal(moved.Keys.Order(), policy.Select(c => c.UserId).Order());

@@ -4,7 +4,9 @@ using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Infrastructure.Policies;
+using Scoring.Api.Options;
 using Scoring.Api.Security;
+using Microsoft.Extensions.Options;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 
@@ -33,7 +35,7 @@ public sealed class ActivatePolicyCommandValidator : AbstractValidator<ActivateP
 }
 
 public sealed class ActivatePolicyCommandHandler(
-    ScoringDbContext db, PolicyAudit audit, PolicyJobSignal signal, ActivePolicy active, IIdGenerator ids, Caller caller, TimeProvider timeProvider)
+    ScoringDbContext db, PolicyAudit audit, ActivePolicy active, IIdGenerator ids, Caller caller, IOptions<PoliciesOptions> options, TimeProvider timeProvider)
     : ICommandHandler<ActivatePolicyCommand, PolicyActivation>
 {
     public async ValueTask<PolicyActivation> Handle(ActivatePolicyCommand command, CancellationToken cancellationToken)
@@ -64,13 +66,13 @@ public sealed class ActivatePolicyCommandHandler(
 
             next.Activate(now);
             await audit.RecordAsync(next, AuditActions.PolicyActivated, before, command.Reason, cancellationToken);
-            var rescore = PolicyJob.Rescore(ids.NewId(), next.Version, current?.Version, caller.Author(), now);
+            // Two refresh intervals: by then every replica scores under it, and the pass sees their writes.
+            var rescore = PolicyJob.Rescore(ids.NewId(), next.Version, current?.Version, caller.Author(), now, 2 * options.Value.RefreshInterval);
             db.PolicyJobs.Add(rescore);
             await db.SaveVersionAsync(next.Version, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
 
             active.Use(content);
-            signal.Wake();
             return new PolicyActivation(next, current, rescore.Id);
         }
     }

@@ -46,7 +46,8 @@ public sealed partial class ActivePolicyRefresher(
             return false;
         }
 
-        if (stored.Version == active.Current.Version)
+        // By the rules too: a policy file may carry the active version's name with other rules.
+        if (stored.Version == active.Current.Version && stored.ContentHash == active.CurrentHash)
         {
             return true;
         }

@@ -59,7 +59,8 @@ public sealed partial class PolicyJobRunner(
             var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
             var now = time.GetUtcNow();
             var job = await db.PolicyJobs
-                .Where(j => j.State == PolicyJobState.Pending || (j.State == PolicyJobState.Running && (j.LeaseUntil <= now || j.LeaseOwner == _owner)))
+                .Where(j => (j.State == PolicyJobState.Pending && j.NotBefore <= now)
+                    || (j.State == PolicyJobState.Running && (j.LeaseUntil <= now || j.LeaseOwner == _owner)))
                 .OrderBy(j => j.CreatedAt)
                 .FirstOrDefaultAsync(cancellationToken);
             if (job is null)
@@ -125,7 +126,7 @@ public sealed partial class PolicyJobRunner(
                 job = await db.PolicyJobs.SingleAsync(j => j.Id == id, cancellationToken);
                 if (job.State == PolicyJobState.Running && job.LeaseOwner == _owner)
                 {
-                    job.Fail(_owner, exception.Message, time.GetUtcNow());
+                    job.Fail(_owner, exception is Domain.DomainException or Common.NotFoundException ? exception.Message : "an internal error stopped it (the service's log has the details); start another", time.GetUtcNow());
                     await db.SaveChangesAsync(cancellationToken);
                 }
 
@@ -148,7 +149,10 @@ public sealed partial class PolicyJobRunner(
                 return;
             }
 
-            var rest = options.Value.JobPagePause + (time.GetElapsedTime(pageStarted) * ((1 - options.Value.JobWorkShare) / options.Value.JobWorkShare));
+            // Never so long that the lease lapses meanwhile and another replica takes the job over.
+            var share = options.Value.JobWorkShare;
+            var rest = options.Value.JobPagePause + TimeSpan.FromTicks(Math.Min(
+                (time.GetElapsedTime(pageStarted) * ((1 - share) / share)).Ticks, options.Value.JobLease.Ticks / 3));
             if (rest > TimeSpan.Zero)
             {
                 await Task.Delay(rest, time, cancellationToken);

@@ -11,20 +11,20 @@ namespace Scoring.Api.Features.Policies;
 
 /// <summary>
 /// One page of the pass after an activation: the next users (in order of id) whose standing is recorded,
-/// scored now under the activated version; those whose standing differs from the recorded one go through
-/// <see cref="UserRecordWriter"/> with cause _POLICY, which records the change in the feed under their
-/// lock. A user written twice (a page redone after a crash) finds the standing already recorded, so each
-/// change is recorded once. A pass whose version is no longer active stops: the next activation's pass
-/// covers everyone.
+/// scored now under the activated version. Those whose standing differs from the recorded one, or whose
+/// standing now drops earlier than the drop on record, go through <see cref="UserRecordWriter"/> with cause
+/// _POLICY, which records the change in the feed (and the new drop instant) under their lock. A user
+/// written twice (a page redone after a crash) finds the standing already recorded, so each change is
+/// recorded once. A pass whose version is no longer active stops: the next activation's pass covers everyone.
 /// </summary>
 public sealed class PolicyRescoreStep(
-    ScoringDbContext db, ActivePolicy active, ActivePolicyRefresher refresher, UserRecordWriter writer, TimeProvider timeProvider)
+    ScoringDbContext db, ScoringPolicy policy, ActivePolicy active, ActivePolicyRefresher refresher, UserRecordWriter writer, TimeProvider timeProvider)
 {
     public async Task<PolicyJobPage> RunPageAsync(PolicyJob job, int pageSize, CancellationToken cancellationToken)
     {
-        // This replica may not have seen the activation yet. Once it has, the next page (in a new scope, whose
-        // writer takes the policy anew) does the work.
-        if (active.Current.Version != job.CandidateVersion)
+        // The policy this scope (and its writer) scores under. When it is not the pass's version, this replica
+        // may not have seen the activation yet: once it has, the next page, in a new scope, does the work.
+        if (policy.Version != job.CandidateVersion)
         {
             await refresher.RefreshAsync(db, cancellationToken);
             return active.Current.Version == job.CandidateVersion
@@ -48,18 +48,18 @@ public sealed class PolicyRescoreStep(
         var users = await after
             .OrderBy(r => r.UserId)
             .Take(pageSize)
-            .Select(r => new { r.UserId, r.Standing })
+            .Select(r => new { r.UserId, r.Standing, r.StandingDropsAt })
             .ToListAsync(cancellationToken);
         if (users.Count == 0)
         {
             return new PolicyJobPage(Finished: true, null, 0, null);
         }
 
-        var policy = active.Current;
         var now = timeProvider.GetUtcNow();
         var counting = await db.LoadCountingAsync([.. users.Select(u => u.UserId)], policy, now, cancellationToken);
         var changed = users
-            .Where(u => ScoreCalculator.Compute(policy, [.. counting[u.UserId]], now).Standing != u.Standing)
+            .Where(u => ScoreCalculator.Compute(policy, [.. counting[u.UserId]], now) is var score
+                && (score.Standing != u.Standing || (score.StandingImprovesAt is { } drops && (u.StandingDropsAt is null || drops < u.StandingDropsAt))))
             .Select(u => u.UserId)
             .ToArray();
         if (changed.Length > 0)

@@ -10,10 +10,20 @@ namespace Scoring.Api.Infrastructure.Policies;
 /// </summary>
 public sealed class ActivePolicy(ScoringPolicy initial)
 {
-    private ScoringPolicy _current = initial;
+    private Entry _current = new(initial, PolicyCanonicalForm.Hash(initial));
 
-    public ScoringPolicy Current => Volatile.Read(ref _current);
+    public ScoringPolicy Current => Volatile.Read(ref _current).Policy;
 
-    /// <summary>Scores from now on under <paramref name="policy"/>; true when that changed the version.</summary>
-    public bool Use(ScoringPolicy policy) => Interlocked.Exchange(ref _current, policy).Version != policy.Version;
+    /// <summary>The SHA-256 of <see cref="Current"/>'s rules: a stored version with the same name and other rules is another policy.</summary>
+    public string CurrentHash => Volatile.Read(ref _current).Hash;
+
+    /// <summary>Scores from now on under <paramref name="policy"/>; true when that changed the version or its rules.</summary>
+    public bool Use(ScoringPolicy policy)
+    {
+        var next = new Entry(policy, PolicyCanonicalForm.Hash(policy));
+        var previous = Interlocked.Exchange(ref _current, next);
+        return previous.Policy.Version != policy.Version || previous.Hash != next.Hash;
+    }
+
+    private sealed record Entry(ScoringPolicy Policy, string Hash);
 }

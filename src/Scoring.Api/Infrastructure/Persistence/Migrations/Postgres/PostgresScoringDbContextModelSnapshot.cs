@@ -465,6 +465,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("lease_until");
 
+                    b.Property<DateTimeOffset>("NotBefore")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("not_before");
+
                     b.Property<string>("RequestedBy")
                         .IsRequired()
                         .HasMaxLength(128)

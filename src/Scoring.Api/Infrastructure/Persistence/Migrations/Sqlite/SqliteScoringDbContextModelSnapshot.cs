@@ -453,6 +453,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("lease_until");
 
+                    b.Property<long>("NotBefore")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("not_before");
+
                     b.Property<string>("RequestedBy")
                         .IsRequired()
                         .HasMaxLength(128)

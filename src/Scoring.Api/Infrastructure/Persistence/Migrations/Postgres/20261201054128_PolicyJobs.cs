@@ -55,6 +55,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     as_of = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     requested_by = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    not_before = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     finished_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     users_total = table.Column<long>(type: "bigint", nullable: false),

@@ -22,6 +22,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     as_of = table.Column<long>(type: "INTEGER", nullable: true),
                     requested_by = table.Column<string>(type: "TEXT", maxLength: 128, nullable: false),
                     created_at = table.Column<long>(type: "INTEGER", nullable: false),
+                    not_before = table.Column<long>(type: "INTEGER", nullable: false),
                     updated_at = table.Column<long>(type: "INTEGER", nullable: false),
                     finished_at = table.Column<long>(type: "INTEGER", nullable: true),
                     users_total = table.Column<long>(type: "INTEGER", nullable: false),

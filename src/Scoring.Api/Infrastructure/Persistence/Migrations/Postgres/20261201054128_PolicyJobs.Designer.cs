@@ -12,7 +12,7 @@ using Scoring.Api.Infrastructure.Persistence;
 namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
 {
     [DbContext(typeof(PostgresScoringDbContext))]
-    [Migration("20261201044954_PolicyJobs")]
+    [Migration("20261201054128_PolicyJobs")]
     partial class PolicyJobs
     {
         /// <inheritdoc />
@@ -467,6 +467,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.Property<DateTimeOffset?>("LeaseUntil")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("lease_until");
+
+                    b.Property<DateTimeOffset>("NotBefore")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("not_before");
 
                     b.Property<string>("RequestedBy")
                         .IsRequired()

@@ -10,7 +10,7 @@ using Scoring.Api.Infrastructure.Persistence;
 namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteScoringDbContext))]
-    [Migration("20261201045030_PolicyJobs")]
+    [Migration("20261201054053_PolicyJobs")]
     partial class PolicyJobs
     {
         /// <inheritdoc />
@@ -455,6 +455,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.Property<long?>("LeaseUntil")
                         .HasColumnType("INTEGER")
                         .HasColumnName("lease_until");
+
+                    b.Property<long>("NotBefore")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("not_before");
 
                     b.Property<string>("RequestedBy")
                         .IsRequired()
