@@ -160,7 +160,9 @@ public static class PolicyCommands
                         cancellationToken: token);
                 while (parse.GetValue(wait) && simulation.State is PolicySimulationState.Pending or PolicySimulationState.Running)
                 {
-                    await cli.Progress.WriteAsync($"\r{Bar(simulation.UsersDone, simulation.UsersTotal)} {simulation.UsersDone}/{simulation.UsersTotal} users");
+                    await cli.Progress.WriteAsync(simulation.State == PolicySimulationState.Pending
+                        ? "\rwaiting for a replica to take it"
+                        : $"\r{Bar(simulation.UsersDone, simulation.UsersTotal)} {simulation.UsersDone}/{simulation.UsersTotal} users        ");
                     await Task.Delay(PollInterval, token);
                     simulation = await clients.Policies.GetPolicySimulationAsync(new GetPolicySimulationRequest { SimulationId = simulation.SimulationId }, headers, cancellationToken: token);
                 }
