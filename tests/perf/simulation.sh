@@ -32,29 +32,9 @@ work=$(mktemp -d /tmp/scoring-simulation.XXXXXX)
 chmod 755 "$work"
 pids=()
 pg_data=""
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ -n "$pg_data" ]; then as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1 || true; fi
-  rm -rf "$work"
-}
+# shellcheck source=tests/perf/lib.sh
+source "$repo/tests/perf/lib.sh"
 trap cleanup EXIT
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 12000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-}
-wait_for_line() {
-  for _ in $(seq 600); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "tests/perf/simulation.sh: '$2' never appeared in $1:" >&2; tail -20 "$1" >&2; exit 1
-}
 
 say "starting PostgreSQL and Redis"
 pg_port=$(free_port)

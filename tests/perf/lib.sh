@@ -1,0 +1,36 @@
+# Helpers shared by tests/perf/run.sh and tests/perf/simulation.sh (sourced, not run). Each script sets
+# work, pids, pg_bin and pg_data before its first server starts; cleanup stops what it started.
+
+# PostgreSQL refuses to run as root; as root, run it as the postgres user the package created.
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# Stops every process in pids, then PostgreSQL, and removes the work directory (kept with PERF_KEEP=1).
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$pg_data" ]; then as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1 || true; fi
+  if [ -n "${PERF_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+
+# Below Linux's ephemeral range (32768 and up): a port an outgoing connection holds cannot be listened on,
+# yet answers no connect either.
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 12000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+# Waits (bounded) until a log file shows a line, or the process behind it has died.
+wait_for_line() {
+  local file=$1 text=$2 pid=$3
+  for _ in $(seq 600); do
+    grep -q "$text" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$(basename "$0"): '$text' never appeared in $file:" >&2
+  tail -20 "$file" >&2
+  exit 1
+}
