@@ -43,6 +43,15 @@ public sealed class PoliciesService(ISender sender) : V1.Policies.PoliciesBase
         (await sender.Send(new GetPolicySimulationQuery(request.SimulationId), context.CancellationToken)).ToProto();
 
     [Authorize(Policy = ScoringPolicies.Admin)]
+    public override async Task<ListPolicySimulationsResponse> ListPolicySimulations(ListPolicySimulationsRequest request, ServerCallContext context)
+    {
+        var page = await sender.Send(new ListPolicySimulationsQuery(request.PageSize, request.PageToken), context.CancellationToken);
+        var response = new ListPolicySimulationsResponse { NextPageToken = page.NextPageToken ?? "" };
+        response.Simulations.AddRange(page.Simulations.Select(s => s.ToProto()));
+        return response;
+    }
+
+    [Authorize(Policy = ScoringPolicies.Admin)]
     public override async Task<PolicySimulation> CancelPolicySimulation(CancelPolicySimulationRequest request, ServerCallContext context) =>
         (await sender.Send(new CancelPolicySimulationCommand(request.SimulationId), context.CancellationToken)).ToProto();
 

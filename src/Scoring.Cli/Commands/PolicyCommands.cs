@@ -178,6 +178,30 @@ public static class PolicyCommands
         return command;
     }
 
+    public static Command Simulations(CliContext cli)
+    {
+        var pageSize = new Option<int>("--page-size") { Description = "Simulations per page (0: the server's default)." };
+        var pageToken = new Option<string>("--page-token") { Description = "The token a previous page printed." };
+        var command = new Command("simulations", "Simulations, newest first (read one with: simulate VERSION --id ID).") { pageSize, pageToken };
+        command.SetAction(cli.Call(
+            (clients, parse, headers, token) => clients.Policies.ListPolicySimulationsAsync(new ListPolicySimulationsRequest
+            {
+                PageSize = parse.GetValue(pageSize),
+                PageToken = parse.GetValue(pageToken) ?? "",
+            }, headers, cancellationToken: token).ResponseAsync,
+            (console, response) =>
+            {
+                console.Write(CliContext.Rows(
+                    ["simulation", "state", "candidate", "baseline", "users", "requested by", "created"],
+                    response.Simulations.Select(s => new[]
+                    {
+                        s.SimulationId, Format.Of(s.State), s.CandidateVersion, s.BaselineVersion, $"{s.UsersDone}/{s.UsersTotal}", s.RequestedBy, Format.Of(s.CreatedAt),
+                    })));
+                Paging.Next(console, response.NextPageToken);
+            }));
+        return command;
+    }
+
     public static Command Activate(CliContext cli)
     {
         var version = new Argument<string>("version") { Description = "The published (or retired: a rollback) version." };

@@ -133,6 +133,7 @@ internal static class ScoreCommands
             PolicyCommands.Publish(cli),
             PolicyCommands.Diff(cli),
             PolicyCommands.Simulate(cli),
+            PolicyCommands.Simulations(cli),
             PolicyCommands.Activate(cli),
         };
         command.SetAction(cli.Call(

@@ -72,6 +72,7 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
             var publish = await RunAsync(app, null, "policy", "publish", "cli-campaign");
             var diff = await RunAsync(app, null, "policy", "diff", "default-2026-11", "cli-campaign");
             var simulate = await RunAsync(app, null, "policy", "simulate", "cli-campaign", "--wait");
+            var simulations = await RunAsync(app, null, "policy", "simulations");
             var activate = await RunAsync(app, null, "policy", "activate", "cli-campaign", "--reason", "campaign");
             var unreasoned = await RunAsync(app, null, "policy", "activate", "default-2026-11");
 
@@ -82,6 +83,8 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
             Assert.Contains("1 of 1 users would change standing", simulate.Output, StringComparison.Ordinal);
             Assert.Contains($"suspended → banned (1), for review: {user}", simulate.Output, StringComparison.Ordinal);
             Assert.Contains("1/1 users", simulate.Error, StringComparison.Ordinal);
+            Assert.Contains("cli-campaign", simulations.Output, StringComparison.Ordinal);
+            Assert.Contains("succeeded", simulations.Output, StringComparison.Ordinal);
             Assert.Contains("cli-campaign is active (was default-2026-11)", activate.Output, StringComparison.Ordinal);
             Assert.NotEqual(0, unreasoned.ExitCode);
             Assert.Contains("--reason", unreasoned.Error, StringComparison.Ordinal);
@@ -189,6 +192,7 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
     [InlineData("policy publish")]
     [InlineData("policy diff")]
     [InlineData("policy simulate")]
+    [InlineData("policy simulations")]
     [InlineData("policy activate")]
     [InlineData("privacy export")]
     [InlineData("privacy erase")]

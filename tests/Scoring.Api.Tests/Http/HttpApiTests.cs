@@ -39,7 +39,7 @@ public sealed class HttpApiTests(HttpBackend backend) : IClassFixture<HttpBacken
         string[] reads =
         [
             "GetScore", "ListViolations", "GetPolicy", "GetAppeal", "ListAppeals", "ListAuditEntries", "VerifyAuditChain", "ExportUserData",
-            "ListStandingChanges", "WatchStandingChanges", "GetStandingCounts", "GetPolicyVersion", "ListPolicyVersions", "GetPolicySimulation",
+            "ListStandingChanges", "WatchStandingChanges", "GetStandingCounts", "GetPolicyVersion", "ListPolicyVersions", "GetPolicySimulation", "ListPolicySimulations",
         ];
         var (verb, path) = (route.Split(' ')[0], route.Split(' ')[1]);
 

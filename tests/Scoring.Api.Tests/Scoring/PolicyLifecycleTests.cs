@@ -221,6 +221,8 @@ public abstract class PolicyLifecycleTests
         Assert.Equal((PolicySimulationState.Cancelled, PolicySimulationState.Cancelled), (cancelled.State, again.State));
         Assert.Equal((PolicySimulationState.Cancelled, 1L), (read.State, read.UsersDone));
         Assert.Null(read.Result);
+        var listed = await app.Policies.ListPolicySimulationsAsync(new ListPolicySimulationsRequest(), cancellationToken: Token);
+        Assert.Equal((started.SimulationId, PolicySimulationState.Cancelled), (listed.Simulations.Single().SimulationId, listed.Simulations.Single().State));
     }
 
     /// <summary>Users with 1-4 violations each, of every kind, over the last 200 days; what each has, as the domain scores it.</summary>

@@ -51,6 +51,7 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
         // Simulations name users (samples for review): administrators only.
         ["scoring.v1.Policies/StartPolicySimulation"] = Admin,
         ["scoring.v1.Policies/GetPolicySimulation"] = Admin,
+        ["scoring.v1.Policies/ListPolicySimulations"] = Admin,
         ["scoring.v1.Policies/CancelPolicySimulation"] = Admin,
         ["scoring.v1.Policies/ActivatePolicy"] = Admin,
     };
