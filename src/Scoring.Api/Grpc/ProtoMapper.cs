@@ -23,7 +23,9 @@ internal static class ProtoMapper
             request.EvidenceRef,
             request.Note,
             request.DecidedBy,
-            request.Automated);
+            request.Automated,
+            (Domain.Violations.DecisionGround)request.DecisionGround,
+            request.LegalGround);
 
     /// <summary>
     /// A timestamp outside what .NET can represent becomes the earliest instant, which validation then
@@ -55,6 +57,8 @@ internal static class ProtoMapper
         AppealId = violation.AppealId ?? "",
         AppealState = (AppealState)violation.AppealState,
         PolicyVersion = policy.Version,
+        DecisionGround = (V1.DecisionGround)violation.DecisionGround,
+        LegalGround = violation.LegalGround ?? "",
     };
 
     public static UserScore ToProto(this Score score, string userId)
@@ -165,7 +169,13 @@ internal static class ProtoMapper
             Weight = c.Weight,
             HalfLife = Duration.FromTimeSpan(c.HalfLife),
             ZeroTolerance = c.ZeroTolerance,
+            DsaCategory = c.DsaCategory ?? "",
         }));
+        foreach (var (source, type) in policy.SourceTypes)
+        {
+            proto.SourceTypes[source] = type;
+        }
+
         return proto;
     }
 
@@ -174,7 +184,9 @@ internal static class ProtoMapper
     {
         Version = proto.Version,
         SeverityPoints = proto.SeverityPoints is { } points ? new Domain.Policies.SeverityPoints(points.Low, points.Medium, points.High, points.Critical) : null!,
-        Categories = [.. proto.Categories.Select(c => new Domain.Policies.CategoryPolicy(c.Name, c.Weight, Span(c.HalfLife), c.ZeroTolerance))],
+        Categories = [.. proto.Categories.Select(c => new Domain.Policies.CategoryPolicy(
+            c.Name, c.Weight, Span(c.HalfLife), c.ZeroTolerance, string.IsNullOrEmpty(c.DsaCategory) ? null : c.DsaCategory))],
+        SourceTypes = new Dictionary<string, string>(proto.SourceTypes, StringComparer.Ordinal),
         Thresholds = proto.Thresholds is { } t ? new Domain.Policies.Thresholds(t.Warned, t.Restricted, t.Suspended, t.Banned) : null!,
         MaxAge = Span(proto.MaxAge),
         AppealWindow = Span(proto.AppealWindow),

@@ -14,6 +14,9 @@ public static partial class PolicyRules
     [GeneratedRegex("^[a-z][a-z0-9_]{0,63}$")]
     private static partial Regex CategoryName();
 
+    [GeneratedRegex("^[a-z0-9._:-]{1,64}$")]
+    private static partial Regex SourceName();
+
     // Any text a file could have named a version before versions were stored, except what breaks a URL path.
     [GeneratedRegex(@"^[^\s\p{C}/][^\p{C}/]{0,62}[^\s\p{C}/]$|^[^\s\p{C}/]$")]
     private static partial Regex VersionName();
@@ -77,6 +80,15 @@ public static partial class PolicyRules
             Require(seen.Add(name), $"categories[{i}].name", $"'{name}' is listed twice");
             Require(category is not null && IsPositive(category.Weight), $"categories[{i}].weight", $"must be a positive number up to {MaxNumber:0e0}");
             Require(category is not null && category.HalfLife >= TimeSpan.FromSeconds(1) && category.HalfLife <= MaxDuration, $"categories[{i}].half_life", "must be between 1 second and 36500 days");
+            Require(string.IsNullOrEmpty(category?.DsaCategory) || Reports.Dsa.StatementCategories.Contains(category.DsaCategory), $"categories[{i}].dsa_category",
+                $"'{category?.DsaCategory}' is not a statement category of the DSA transparency database (STATEMENT_CATEGORY_SCAMS_AND_FRAUD, …)");
+        }
+
+        foreach (var (source, type) in policy.SourceTypes ?? new Dictionary<string, string>())
+        {
+            Require(SourceName().IsMatch(source ?? ""), $"source_types[{source}]", "the source must be 1-64 of a-z, 0-9, '.', '_', ':' and '-', as in RecordViolation");
+            Require(Reports.Dsa.SourceTypes.Contains(type ?? ""), $"source_types[{source}]",
+                $"'{type}' is not a source type of the DSA transparency database ({string.Join(", ", Reports.Dsa.SourceTypes.Order(StringComparer.Ordinal))})");
         }
 
         return problems;

@@ -190,6 +190,8 @@ public sealed class InvalidPolicyContentException(IReadOnlyList<PolicyProblem> p
 /// numbers in .NET's shortest round-trip form (<c>1E+21</c>, not RFC 8785's <c>1e+21</c>) and durations as
 /// <c>d.hh:mm:ss.fffffff</c> (100-ns precision). The hash covers the rules only, not the version string, so
 /// two versions with the same rules have the same hash whatever order their files listed the categories in.
+/// The DSA mapping (a category's <c>dsa_category</c>, <c>source_types</c> sorted by source) is written only
+/// when set, so a policy without it keeps the hash it had before the mapping existed.
 /// Changing this form changes every hash: a golden test pins it.
 /// </summary>
 public static class PolicyCanonicalForm
@@ -222,6 +224,12 @@ public static class PolicyCanonicalForm
                 json.WriteNumber("weight", category.Weight);
                 json.WriteString("half_life", Duration(category.HalfLife));
                 json.WriteBoolean("zero_tolerance", category.ZeroTolerance);
+                // Written only when set: policies without it keep the hash they always had.
+                if (!string.IsNullOrEmpty(category.DsaCategory))
+                {
+                    json.WriteString("dsa_category", category.DsaCategory);
+                }
+
                 json.WriteEndObject();
             }
 
@@ -235,6 +243,17 @@ public static class PolicyCanonicalForm
             json.WriteString("max_age", Duration(policy.MaxAge));
             json.WriteString("appeal_window", Duration(policy.AppealWindow));
             json.WriteString("review_sla", Duration(policy.ReviewSla));
+            if (policy.SourceTypes is { Count: > 0 } sourceTypes)
+            {
+                json.WriteStartObject("source_types");
+                foreach (var (source, type) in sourceTypes.OrderBy(s => s.Key, StringComparer.Ordinal))
+                {
+                    json.WriteString(source, type);
+                }
+
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
         }
 

@@ -33,6 +33,19 @@ public sealed record ScoringPolicy
     /// <summary>How long reviewers have to decide an appeal.</summary>
     public TimeSpan ReviewSla { get; init; } = TimeSpan.FromHours(72);
 
+    /// <summary>
+    /// The DSA transparency database's source type of each reporting source (<c>mod.queue</c> →
+    /// <c>SOURCE_VOLUNTARY</c>, a notice form → <c>SOURCE_ARTICLE_16</c>); empty when none is mapped.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> SourceTypes
+    {
+        get => _sourceTypes;
+        // A reader that leaves it out (a document written before it existed) may set null.
+        init => _sourceTypes = value ?? new Dictionary<string, string>(StringComparer.Ordinal);
+    }
+
+    private readonly IReadOnlyDictionary<string, string> _sourceTypes = new Dictionary<string, string>(StringComparer.Ordinal);
+
     private readonly IReadOnlyList<CategoryPolicy> _categories = [];
     private readonly Dictionary<string, CategoryPolicy> _byName = new(StringComparer.Ordinal);
 
@@ -94,7 +107,11 @@ public sealed record SeverityPoints(double Low, double Medium, double High, doub
 
 /// <summary>How a category weighs and decays.</summary>
 /// <param name="ZeroTolerance">An active CRITICAL violation here never expires and holds the standing at BANNED.</param>
-public sealed record CategoryPolicy(string Name, double Weight, TimeSpan HalfLife, bool ZeroTolerance = false);
+/// <param name="DsaCategory">
+/// The statement category of the DSA transparency database this category reports as
+/// (<c>STATEMENT_CATEGORY_SCAMS_AND_FRAUD</c>, …); null when not mapped.
+/// </param>
+public sealed record CategoryPolicy(string Name, double Weight, TimeSpan HalfLife, bool ZeroTolerance = false, string? DsaCategory = null);
 
 /// <summary>The points at which each standing begins.</summary>
 public sealed record Thresholds(double Warned, double Restricted, double Suspended, double Banned);

@@ -38,6 +38,12 @@ public sealed class Violation
     /// <summary>The latest appeal against this violation, if any.</summary>
     public string? AppealId { get; private set; }
 
+    /// <summary>What the decision rests on, as reported (DSA Art. 17).</summary>
+    public DecisionGround DecisionGround { get; private set; }
+
+    /// <summary>The law or terms-and-conditions clause relied on, as reported; null when not given.</summary>
+    public string? LegalGround { get; private set; }
+
     /// <summary>The latest appeal's state; <see cref="AppealState.Unspecified"/> when never appealed.</summary>
     public AppealState AppealState { get; private set; }
 
@@ -66,6 +72,8 @@ public sealed class Violation
             Note = NullIfEmpty(report.Note),
             DecidedBy = NullIfEmpty(report.DecidedBy),
             Automated = report.Automated,
+            DecisionGround = report.DecisionGround,
+            LegalGround = NullIfEmpty(report.LegalGround),
             Status = ViolationStatus.Active,
             AppealableUntil = Instants.ToMicroseconds(now + policy.AppealWindow),
         };
@@ -83,7 +91,9 @@ public sealed class Violation
         && EvidenceRef == NullIfEmpty(report.EvidenceRef)
         && Note == NullIfEmpty(report.Note)
         && DecidedBy == NullIfEmpty(report.DecidedBy)
-        && Automated == report.Automated;
+        && Automated == report.Automated
+        && DecisionGround == report.DecisionGround
+        && LegalGround == NullIfEmpty(report.LegalGround);
 
     /// <summary>The status as seen at an instant: an active violation past max_age reads as expired.</summary>
     public ViolationStatus StatusAt(ScoringPolicy policy, DateTimeOffset at) =>

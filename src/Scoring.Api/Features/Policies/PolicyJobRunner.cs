@@ -81,7 +81,7 @@ public sealed partial class PolicyJobRunner(
             }
 
             id = job.Id;
-            LogClaimed(job.Kind, id, resumed ? "resumed after " + job.UsersDone + " users" : "started");
+            LogClaimed(job.Kind, id, job.CandidateVersion, resumed ? "resumed after " + job.UsersDone + " users" : "started");
         }
 
         await RunAsync(id, cancellationToken);
@@ -145,7 +145,7 @@ public sealed partial class PolicyJobRunner(
 
             if (job.IsFinished)
             {
-                LogFinished(job.Kind, id, job.UsersDone);
+                LogFinished(job.Kind, id, job.CandidateVersion, job.UsersDone);
                 return;
             }
 
@@ -160,11 +160,11 @@ public sealed partial class PolicyJobRunner(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Policy {Kind} {Id} {How}")]
-    private partial void LogClaimed(PolicyJobKind kind, string id, string how);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Policy {Kind} {Id} of {Version} {How}")]
+    private partial void LogClaimed(PolicyJobKind kind, string id, string version, string how);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Policy {Kind} {Id} succeeded after {Users} users")]
-    private partial void LogFinished(PolicyJobKind kind, string id, long users);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Policy {Kind} {Id} of {Version} succeeded after {Users} users")]
+    private partial void LogFinished(PolicyJobKind kind, string id, string version, long users);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Policy {Kind} {Id} stopped here: it is {State} or held by another replica")]
     private partial void LogStopped(PolicyJobKind kind, string id, PolicyJobState state);

@@ -27,10 +27,12 @@ public sealed record RecordViolationCommand(
     string? EvidenceRef,
     string? Note,
     string? DecidedBy,
-    bool Automated) : ICommand<RecordedViolation>, IClaimsSource
+    bool Automated,
+    DecisionGround DecisionGround = DecisionGround.Unspecified,
+    string? LegalGround = null) : ICommand<RecordedViolation>, IClaimsSource
 {
     public ViolationReport ToReport() =>
-        new(Source, EventId, UserId, Category, Severity, OccurredAt, EvidenceRef, Note, DecidedBy, Automated);
+        new(Source, EventId, UserId, Category, Severity, OccurredAt, EvidenceRef, Note, DecidedBy, Automated, DecisionGround, LegalGround);
 }
 
 /// <param name="Duplicate">The event was already recorded with this payload; nothing changed.</param>
@@ -80,6 +82,9 @@ public sealed partial class RecordViolationCommandValidator : AbstractValidator<
         RuleFor(c => c.EvidenceRef).MaximumLength(2048).WithMessage("{PropertyName} must be at most 2048 characters");
         RuleFor(c => c.Note).MaximumLength(2000).WithMessage("{PropertyName} must be at most 2000 characters");
         RuleFor(c => c.DecidedBy).MaximumLength(128).WithMessage("{PropertyName} must be at most 128 characters");
+        RuleFor(c => c.DecisionGround).IsInEnum()
+            .WithMessage("{PropertyName} must be one of DECISION_GROUND_UNSPECIFIED, DECISION_GROUND_ILLEGAL_CONTENT, DECISION_GROUND_INCOMPATIBLE_CONTENT");
+        RuleFor(c => c.LegalGround).MaximumLength(500).WithMessage("{PropertyName} must be at most 500 characters");
     }
 
     private static string KnownCategories(string category, ScoringPolicy policy) =>

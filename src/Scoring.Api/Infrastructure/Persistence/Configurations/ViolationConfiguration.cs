@@ -18,6 +18,7 @@ internal sealed class ViolationConfiguration : IEntityTypeConfiguration<Violatio
         builder.Property(v => v.UserId).HasMaxLength(128);
         builder.Property(v => v.Category).HasMaxLength(64);
         builder.Property(v => v.EvidenceRef).HasMaxLength(2048);
+        builder.Property(v => v.LegalGround).HasMaxLength(500);
         builder.Property(v => v.Note).HasMaxLength(2000);
         builder.Property(v => v.DecidedBy).HasMaxLength(128);
         builder.Property(v => v.AppealId).HasMaxLength(36);

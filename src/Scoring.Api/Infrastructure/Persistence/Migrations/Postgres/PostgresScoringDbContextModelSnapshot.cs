@@ -621,6 +621,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("character varying(128)")
                         .HasColumnName("decided_by");
 
+                    b.Property<int>("DecisionGround")
+                        .HasColumnType("integer")
+                        .HasColumnName("decision_ground");
+
                     b.Property<string>("EventId")
                         .IsRequired()
                         .HasMaxLength(128)
@@ -631,6 +635,11 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasMaxLength(2048)
                         .HasColumnType("character varying(2048)")
                         .HasColumnName("evidence_ref");
+
+                    b.Property<string>("LegalGround")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("legal_ground");
 
                     b.Property<string>("Note")
                         .HasMaxLength(2000)

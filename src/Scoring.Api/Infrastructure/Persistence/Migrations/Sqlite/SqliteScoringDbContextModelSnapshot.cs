@@ -609,6 +609,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("decided_by");
 
+                    b.Property<int>("DecisionGround")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("decision_ground");
+
                     b.Property<string>("EventId")
                         .IsRequired()
                         .HasMaxLength(128)
@@ -619,6 +623,11 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasMaxLength(2048)
                         .HasColumnType("TEXT")
                         .HasColumnName("evidence_ref");
+
+                    b.Property<string>("LegalGround")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_ground");
 
                     b.Property<string>("Note")
                         .HasMaxLength(2000)
