@@ -70,20 +70,8 @@ source "$repo/tests/perf/lib.sh"
 trap cleanup EXIT
 
 say "starting PostgreSQL and Redis"
-pg_port=$(free_port)
-pg_data=$work/pg
-mkdir -p "$pg_data" && [ "$(id -u)" -eq 0 ] && chown postgres "$pg_data"
-as_postgres "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 >/dev/null
-# Durable commits as in production (fsync, synchronous_commit on); room for every client.
-as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -w -l "$pg_data/log" \
-  -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start >/dev/null
-psql() { "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 -q "$@"; }
+start_postgres_and_redis
 psql -c 'CREATE DATABASE ceiling' -c 'CREATE DATABASE scoring'
-
-redis_port=$(free_port)
-redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_for_line "$work/redis.log" "Ready to accept connections" "${pids[-1]}"
 
 declare -A value unit
 value[watch_rate_target]=$watch_rate; unit[watch_rate_target]="changes/s"
