@@ -209,4 +209,5 @@ public sealed class Clients(GrpcChannel channel)
     public V1.Privacy.PrivacyClient Privacy { get; } = new(channel);
     public V1.Standings.StandingsClient Standings { get; } = new(channel);
     public V1.Policies.PoliciesClient Policies { get; } = new(channel);
+    public V1.Reports.ReportsClient Reports { get; } = new(channel);
 }

@@ -34,6 +34,7 @@ public static class ScoringCli
             .Concat(AppealCommands.Create(context))
             .Concat(AuditCommands.Create(context))
             .Concat(PrivacyCommands.Create(context))
+            .Append(ReportCommands.Create(context))
             .Append(WatchCommand.Create(context))
             .Append(BenchCommand.Create(context)))
         {

@@ -45,6 +45,7 @@ public static class ScoringServiceExtensions
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<PoliciesOptions>().BindConfiguration(PoliciesOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ReportsOptions>().BindConfiguration(ReportsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         // Until start-up reads the active stored version: the policy file (or the built-in default).
         services.AddSingleton(sp => new ActivePolicy(LoadPolicy(sp.GetRequiredService<IOptions<ScoringOptions>>().Value)));
         services.AddScoped(sp => sp.GetRequiredService<ActivePolicy>().Current);
@@ -81,6 +82,8 @@ public static class ScoringServiceExtensions
         // Validators hold only the policy and the clock; built once, their rules are not rebuilt per call.
         services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Singleton);
         services.AddScoped<ScoreReader>();
+        services.AddScoped<Features.Reports.ReportRollup>();
+        services.AddScoped<Features.Reports.ReportAudit>();
         services.AddScoped<UserRecordWriter>();
         services.AddScoped<ViolationRecorder>();
         services.AddScoped<Features.Audit.AuditChainSealer>();
@@ -196,6 +199,8 @@ public static class ScoringServiceExtensions
         app.MapGrpcService<PrivacyService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<StandingsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
         app.MapGrpcService<PoliciesService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
+        app.MapGrpcService<ReportsService>().RequireRateLimiting(SecurityExtensions.RateLimitPolicy);
+        Http.ReportRoutes.MapReportRoutes(app);
 
         // Probes and scrapes stay open whatever the authentication mode; reflection only where allowed.
         app.MapGrpcHealthChecksService().AllowAnonymous();

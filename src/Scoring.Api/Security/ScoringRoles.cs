@@ -10,6 +10,9 @@ public static class ScoringRoles
     public const string Reviewer = "scoring.reviewer";
     public const string Admin = "scoring.admin";
 
+    /// <summary>Runs transparency reports, and nothing else.</summary>
+    public const string Auditor = "scoring.auditor";
+
     /// <summary>The caller's roles, from <c>roles</c> claims (one per role) or space-separated <c>scope</c>/<c>scp</c>.</summary>
     public static HashSet<string> Of(ClaimsPrincipal user)
     {
@@ -49,11 +52,15 @@ public static class ScoringPolicies
     /// <summary>Chain verification and the privacy calls.</summary>
     public const string Admin = "scoring.admin";
 
+    /// <summary>Transparency reports: administrators and auditors (who may call nothing else).</summary>
+    public const string Reports = "scoring.reports";
+
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [ScoringRoles.Reader, ScoringRoles.Writer, ScoringRoles.Reviewer, ScoringRoles.Admin],
         [Write] = [ScoringRoles.Writer, ScoringRoles.Admin],
         [Review] = [ScoringRoles.Reviewer, ScoringRoles.Admin],
         [Admin] = [ScoringRoles.Admin],
+        [Reports] = [ScoringRoles.Auditor, ScoringRoles.Admin],
     };
 }

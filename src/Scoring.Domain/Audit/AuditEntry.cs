@@ -174,6 +174,10 @@ public static class AuditActions
     public const string PolicyActivated = "policy.activated";
     public const string PolicyRetired = "policy.retired";
 
+    /// <summary>Report runs, on the system chain: who ran which report (target: the period, start/end), never its content.</summary>
+    public const string ReportTransparency = "report.transparency";
+    public const string ReportStatements = "report.statements";
+
     /// <summary>A chain written before audit keys, checked and then covered by this first keyed entry.</summary>
     public const string ChainSealed = "audit.sealed";
 }

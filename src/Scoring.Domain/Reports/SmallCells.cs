@@ -45,6 +45,44 @@ public static class SmallCells
             [.. parts.Select((count, i) => new ReportedCount(suppressed[i] ? null : count))]);
     }
 
+    /// <summary>
+    /// Small-cell suppression for a table whose rows each split into the same columns, with every column's
+    /// total published elsewhere (the reversal table: per category, reversed and upheld). A row goes whole
+    /// when any of its cells is below the minimum; then, while the hidden rows are a single one, or their
+    /// sum in some column stays below the minimum, the row with the smallest sum goes too. Returns which
+    /// rows are hidden.
+    /// </summary>
+    public static bool[] SuppressRows(IReadOnlyList<long[]> rows, long minimum)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(minimum);
+        var hidden = rows.Select(row => row.Any(cell => cell < minimum)).ToArray();
+        while (IsRecoverable(rows, hidden, minimum))
+        {
+            var next = Enumerable.Range(0, rows.Count).Where(i => !hidden[i]).OrderBy(i => rows[i].Sum()).ThenBy(i => i).FirstOrDefault(-1);
+            if (next < 0)
+            {
+                // Every row hidden and a column still small: that column's total is itself below the minimum.
+                break;
+            }
+
+            hidden[next] = true;
+        }
+
+        return hidden;
+    }
+
+    private static bool IsRecoverable(IReadOnlyList<long[]> rows, bool[] hidden, long minimum)
+    {
+        var gone = Enumerable.Range(0, rows.Count).Where(i => hidden[i]).ToArray();
+        if (gone.Length == 0)
+        {
+            return false;
+        }
+
+        var columns = rows[gone[0]].Length;
+        return gone.Length == 1 || Enumerable.Range(0, columns).Any(c => gone.Sum(i => rows[i][c]) < minimum);
+    }
+
     // With the total published, the suppressed parts add up to total minus the published ones: safe only when
     // they are none, or at least two that together reach the minimum.
     private static bool IsRecoverable(IReadOnlyList<long> parts, bool[] suppressed, long minimum)

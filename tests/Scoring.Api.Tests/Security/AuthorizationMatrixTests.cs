@@ -15,6 +15,7 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
     private const string Write = "write";
     private const string Review = "review";
     private const string Admin = "admin";
+    private const string Reports = "reports";
 
     /// <summary>Which roles each policy admits (issue 4's role table).</summary>
     private static readonly Dictionary<string, string[]> Admits = new()
@@ -23,6 +24,8 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
         [Write] = ["scoring.writer", "scoring.admin"],
         [Review] = ["scoring.reviewer", "scoring.admin"],
         [Admin] = ["scoring.admin"],
+        // Issue 14: auditors run reports and nothing else.
+        [Reports] = ["scoring.auditor", "scoring.admin"],
     };
 
     private static readonly Dictionary<string, string> PolicyOf = new()
@@ -54,13 +57,15 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
         ["scoring.v1.Policies/ListPolicySimulations"] = Admin,
         ["scoring.v1.Policies/CancelPolicySimulation"] = Admin,
         ["scoring.v1.Policies/ActivatePolicy"] = Admin,
+        ["scoring.v1.Reports/GetTransparencyReport"] = Reports,
+        ["scoring.v1.Reports/ExportStatementsOfReasons"] = Reports,
     };
 
     private static readonly string[] Callers =
-        ["anonymous", "bad-signature", "expired", "scoring.reader", "scoring.writer", "scoring.reviewer", "scoring.admin", "no-role"];
+        ["anonymous", "bad-signature", "expired", "scoring.reader", "scoring.writer", "scoring.reviewer", "scoring.admin", "scoring.auditor", "no-role"];
 
     private static IEnumerable<MethodDescriptor> ServedMethods() =>
-        new[] { V1.ConductScoringReflection.Descriptor, V1.AppealsReflection.Descriptor, V1.AuditReflection.Descriptor, V1.PrivacyReflection.Descriptor, V1.PoliciesReflection.Descriptor }
+        new[] { V1.ConductScoringReflection.Descriptor, V1.AppealsReflection.Descriptor, V1.AuditReflection.Descriptor, V1.PrivacyReflection.Descriptor, V1.PoliciesReflection.Descriptor, V1.ReportsReflection.Descriptor }
             .SelectMany(file => file.Services)
             .SelectMany(service => service.Methods);
 
@@ -130,7 +135,7 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
     private async Task<StatusCode> CallAsync(MethodDescriptor method, IMessage request, string? token)
     {
         var call = new Method<IMessage, IMessage>(
-            MethodType.Unary,
+            method.IsServerStreaming ? MethodType.ServerStreaming : MethodType.Unary,
             method.Service.FullName,
             method.Name,
             Marshallers.Create<IMessage>(m => m.ToByteArray(), bytes => method.InputType.Parser.ParseFrom(bytes)),
@@ -138,7 +143,19 @@ public sealed class AuthorizationMatrixTests(JwtBackend backend) : IClassFixture
         var options = new CallOptions(headers: token is null ? null : Tokens.Bearer(token));
         try
         {
-            await backend.App.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, options, request);
+            var invoker = backend.App.Channel.CreateCallInvoker();
+            if (method.IsServerStreaming)
+            {
+                using var stream = invoker.AsyncServerStreamingCall(call, null, options, request);
+                while (await stream.ResponseStream.MoveNext(TestContext.Current.CancellationToken))
+                {
+                }
+            }
+            else
+            {
+                await invoker.AsyncUnaryCall(call, null, options, request);
+            }
+
             return StatusCode.OK;
         }
         catch (RpcException e)

@@ -41,7 +41,7 @@ public sealed class DecideAppealCommandValidator : AbstractValidator<DecideAppea
     }
 }
 
-public sealed class DecideAppealCommandHandler(ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, ScoringMetrics metrics)
+public sealed class DecideAppealCommandHandler(ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, ScoringMetrics metrics, Reports.ReportRollup rollup)
     : ICommandHandler<DecideAppealCommand, DecidedAppeal>
 {
     public async ValueTask<DecidedAppeal> Handle(DecideAppealCommand command, CancellationToken cancellationToken)
@@ -56,6 +56,7 @@ public sealed class DecideAppealCommandHandler(ScoringDbContext db, UserRecordWr
             var (beforeState, beforeSeverity, beforePoints) = (appeal.State, violation.Severity, violation.BasePoints);
 
             appeal.Decide(command.ReviewerId, command.Decision, command.NewSeverity, command.Rationale, violation, policy, change.Now);
+            await rollup.AppealClosedAsync(appeal, violation, token);
             change.Audit(new AuditChange(
                 Actor: command.ReviewerId,
                 Action: AuditActions.AppealDecided,

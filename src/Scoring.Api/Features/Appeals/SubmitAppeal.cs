@@ -26,7 +26,7 @@ public sealed class SubmitAppealCommandValidator : AbstractValidator<SubmitAppea
 }
 
 public sealed class SubmitAppealCommandHandler(
-    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, Caller caller, ScoringMetrics metrics)
+    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, Caller caller, ScoringMetrics metrics, Reports.ReportRollup rollup)
     : ICommandHandler<SubmitAppealCommand, Appeal>
 {
     public async ValueTask<Appeal> Handle(SubmitAppealCommand command, CancellationToken cancellationToken)
@@ -51,6 +51,7 @@ public sealed class SubmitAppealCommandHandler(
 
             var appeal = Appeal.Submit(violation, command.Statement, command.RequestId, ids.NewId(), policy, change.Now);
             db.Appeals.Add(appeal);
+            rollup.AppealSubmitted(appeal, violation);
             change.Audit(new AuditChange(
                 // The authenticated caller (the platform service acting for the user); the user without authentication.
                 Actor: caller.ClientId ?? command.UserId,

@@ -20,7 +20,7 @@ public sealed class WithdrawAppealCommandValidator : AbstractValidator<WithdrawA
     }
 }
 
-public sealed class WithdrawAppealCommandHandler(ScoringDbContext db, UserRecordWriter writer, Caller caller) : ICommandHandler<WithdrawAppealCommand, Appeal>
+public sealed class WithdrawAppealCommandHandler(ScoringDbContext db, UserRecordWriter writer, Caller caller, Reports.ReportRollup rollup) : ICommandHandler<WithdrawAppealCommand, Appeal>
 {
     public async ValueTask<Appeal> Handle(WithdrawAppealCommand command, CancellationToken cancellationToken)
     {
@@ -32,6 +32,7 @@ public sealed class WithdrawAppealCommandHandler(ScoringDbContext db, UserRecord
             var before = appeal.State;
 
             appeal.Withdraw(violation, change.Now);
+            await rollup.AppealClosedAsync(appeal, violation, token);
             change.Audit(new AuditChange(
                 // The authenticated caller (the platform service acting for the user); the user without authentication.
                 Actor: caller.ClientId ?? command.UserId,

@@ -22,7 +22,7 @@ namespace Scoring.Api.Features.Common;
 /// </summary>
 public sealed class UserRecordWriter(
     ScoringDbContext db, IScoreCache cache, CacheSyncLedger ledger, ScoringPolicy policy, IIdGenerator ids, TimeProvider timeProvider, AuditKeyring auditKeys,
-    StandingFeedSignal feedSignal)
+    StandingFeedSignal feedSignal, Reports.ReportRollup rollup)
 {
     /// <summary>Runs <paramref name="change"/> for <paramref name="userId"/> and returns its result with the score after it.</summary>
     public async Task<(T Result, Score Score)> WriteAsync<T>(
@@ -204,6 +204,7 @@ public sealed class UserRecordWriter(
         }
 
         db.StandingChanges.AddRange(feed.Select(change => StandingChangeEntry.From(change, now)));
+        rollup.StandingsChanged(feed, now);
         await db.SaveChangesAsync(cancellationToken);
         return feed;
     }

@@ -38,6 +38,12 @@ public static partial class ValidationRules
     public static IRuleBuilderOptions<T, IReadOnlyList<string>> UserFilter<T>(this IRuleBuilder<T, IReadOnlyList<string>> rule) =>
         rule.Must(ids => ids.Count <= MaxUserFilter).WithMessage($"{{PropertyName}} may hold at most {MaxUserFilter} user ids");
 
+    /// <summary>A report boundary: required, and a UTC midnight (reports count whole days).</summary>
+    public static IRuleBuilderOptions<T, DateTimeOffset?> ReportDay<T>(this IRuleBuilder<T, DateTimeOffset?> rule) =>
+        rule.NotNull().WithMessage("{PropertyName} is required")
+            .Must(at => at > DateTimeOffset.UnixEpoch && at < new DateTimeOffset(9000, 1, 1, 0, 0, 0, TimeSpan.Zero)).WithMessage("{PropertyName} must be a date between 1970 and 9000")
+            .Must(at => Domain.Reports.ReportPeriod.IsWholeDay(at!.Value)).WithMessage("{PropertyName} must be a UTC midnight: reports count whole days");
+
     /// <summary>Reports fields by their proto names (user_id, violations[2].event_id), which is what clients see.</summary>
     public static string ToSnakeCase(string name)
     {

@@ -31,7 +31,7 @@ public sealed partial class EraseUserCommandValidator : AbstractValidator<EraseU
     }
 }
 
-public sealed class EraseUserCommandHandler(ScoringDbContext db, UserRecordWriter writer, Caller caller)
+public sealed class EraseUserCommandHandler(ScoringDbContext db, UserRecordWriter writer, Caller caller, Reports.ReportRollup rollup)
     : ICommandHandler<EraseUserCommand, Erasure>
 {
     public async ValueTask<Erasure> Handle(EraseUserCommand command, CancellationToken cancellationToken)
@@ -40,8 +40,10 @@ public sealed class EraseUserCommandHandler(ScoringDbContext db, UserRecordWrite
         var (erasure, _) = await writer.WriteAsync(userId, async (change, token) =>
         {
             change.Cause = StandingChangeCause.Erasure;
+            await rollup.EndAppealsAsync(db.Appeals.Where(a => a.UserId == userId), change.Now, token);
             var appeals = await db.Appeals.Where(a => a.UserId == userId).ExecuteDeleteAsync(token);
             var violations = await db.Violations.Where(v => v.UserId == userId).ExecuteDeleteAsync(token);
+            await rollup.UserErasedAsync(userId, change.Now, token);
             // The lock row stays, holding no personal data: its version keeps growing, so the cache learns
             // the empty state as newer than anything it held, even from a snapshot restored later.
 

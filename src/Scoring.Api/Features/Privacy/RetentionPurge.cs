@@ -18,7 +18,7 @@ namespace Scoring.Api.Features.Privacy;
 /// holding a ban) is kept: retention must not lift a permanent ban by itself.
 /// </summary>
 public sealed class RetentionPurge(
-    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IOptions<ScoringOptions> options, TimeProvider timeProvider)
+    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IOptions<ScoringOptions> options, TimeProvider timeProvider, Reports.ReportRollup rollup)
 {
     /// <summary>Purges everything due now; returns how many violations went.</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -74,8 +74,10 @@ public sealed class RetentionPurge(
                 return 0;
             }
 
+            await rollup.EndAppealsAsync(db.Appeals.Where(a => due.Contains(a.ViolationId)), change.Now, token);
             var appeals = await db.Appeals.Where(a => due.Contains(a.ViolationId)).ExecuteDeleteAsync(token);
             var violations = await db.Violations.Where(v => due.Contains(v.Id)).ExecuteDeleteAsync(token);
+            rollup.ViolationsPurged(violations, change.Now);
 
             change.Audit(new AuditChange(
                 Actor: "retention",

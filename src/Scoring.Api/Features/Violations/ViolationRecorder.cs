@@ -25,7 +25,8 @@ public sealed record RecordedGroup(RecordOutcome[] Outcomes, DateTimeOffset At, 
 /// replays its first occurrence. Once committed, each violation recorded for the first time is counted
 /// (<see cref="ScoringMetrics.ViolationRecorded"/>); replays and conflicts are not.
 /// </summary>
-public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, ScoringMetrics metrics)
+public sealed class ViolationRecorder(
+    ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, ScoringMetrics metrics, Reports.ReportRollup rollup)
 {
     /// <summary>
     /// How often a group is written again after losing an insert race. The race needs the same event
@@ -83,6 +84,7 @@ public sealed class ViolationRecorder(ScoringDbContext db, UserRecordWriter writ
                 outcomes[i] = new(violation, false, null);
             }
 
+            rollup.ViolationsRecorded(outcomes.Where(o => !o.Duplicate).Select(o => o.Violation), change.Now);
             return outcomes;
         }, cancellationToken);
         return new RecordedGroup(outcomes, at, scores);

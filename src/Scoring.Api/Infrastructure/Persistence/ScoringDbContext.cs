@@ -45,6 +45,15 @@ public abstract class ScoringDbContext(DbContextOptions options) : DbContext(opt
     /// <summary>Policy simulations and re-scoring passes, with their position and lease.</summary>
     public DbSet<Domain.Policies.PolicyJob> PolicyJobs => Set<Domain.Policies.PolicyJob>();
 
+    /// <summary>Counts for transparency reports, appended as writes happen (see <see cref="ReportTally"/>).</summary>
+    public DbSet<ReportTally> ReportTallies => Set<ReportTally>();
+
+    /// <summary>Entries into restrictive standings, for distinct-user counts in reports.</summary>
+    public DbSet<ReportStandingEntry> ReportStandingEntries => Set<ReportStandingEntry>();
+
+    /// <summary>What reports keep of each appeal, beyond retention and erasure.</summary>
+    public DbSet<Domain.Reports.AppealFact> AppealFacts => Set<Domain.Reports.AppealFact>();
+
     /// <summary>
     /// Whether this is the PostgreSQL context. The write path asks on every statement it builds, and
     /// EF Core's <c>Database.IsNpgsql()</c> reads the provider assembly's name by reflection each time.

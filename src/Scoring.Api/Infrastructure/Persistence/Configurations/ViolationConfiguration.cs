@@ -29,5 +29,8 @@ internal sealed class ViolationConfiguration : IEntityTypeConfiguration<Violatio
 
         // Serves score loads and ListViolations' newest-first keyset pages.
         builder.HasIndex(v => new { v.UserId, v.OccurredAt, v.Id }).IsDescending(false, true, true).HasDatabaseName("ix_violations_user_occurred");
+
+        // Statements of reasons are exported by recording time, a page at a time.
+        builder.HasIndex(v => new { v.RecordedAt, v.Id }).HasDatabaseName("ix_violations_recorded_at");
     }
 }

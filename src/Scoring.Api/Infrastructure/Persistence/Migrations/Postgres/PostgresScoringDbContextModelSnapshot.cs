@@ -45,6 +45,95 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ReportStandingEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("Day")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("day");
+
+                    b.Property<bool>("Permanent")
+                        .HasColumnType("boolean")
+                        .HasColumnName("permanent");
+
+                    b.Property<int>("Standing")
+                        .HasColumnType("integer")
+                        .HasColumnName("standing");
+
+                    b.Property<string>("UserKey")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("user_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_report_standing_entries");
+
+                    b.HasIndex("UserKey")
+                        .HasDatabaseName("ix_report_standing_entries_user");
+
+                    b.HasIndex("Day", "Standing")
+                        .HasDatabaseName("ix_report_standing_entries_day");
+
+                    b.ToTable("report_standing_entries", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ReportTally", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<bool>("Automated")
+                        .HasColumnType("boolean")
+                        .HasColumnName("automated");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("category");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint")
+                        .HasColumnName("count");
+
+                    b.Property<DateTimeOffset>("Day")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("day");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("integer")
+                        .HasColumnName("kind");
+
+                    b.Property<int>("Severity")
+                        .HasColumnType("integer")
+                        .HasColumnName("severity");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("source");
+
+                    b.HasKey("Id")
+                        .HasName("pk_report_tallies");
+
+                    b.HasIndex("Kind", "Day")
+                        .HasDatabaseName("ix_report_tallies_kind_day");
+
+                    b.ToTable("report_tallies", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ScoreCacheRepair", b =>
                 {
                     b.Property<string>("UserId")
@@ -582,6 +671,51 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                     b.ToTable("policy_versions", (string)null);
                 });
 
+            modelBuilder.Entity("Scoring.Domain.Reports.AppealFact", b =>
+                {
+                    b.Property<string>("AppealId")
+                        .HasMaxLength(36)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("appeal_id");
+
+                    b.Property<bool>("Automated")
+                        .HasColumnType("boolean")
+                        .HasColumnName("automated");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("category");
+
+                    b.Property<DateTimeOffset?>("ClosedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("closed_at");
+
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
+                    b.Property<int>("State")
+                        .HasColumnType("integer")
+                        .HasColumnName("state");
+
+                    b.Property<DateTimeOffset>("SubmittedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("submitted_at");
+
+                    b.HasKey("AppealId")
+                        .HasName("pk_report_appeals");
+
+                    b.HasIndex("ClosedAt")
+                        .HasDatabaseName("ix_report_appeals_closed_at");
+
+                    b.HasIndex("SubmittedAt")
+                        .HasDatabaseName("ix_report_appeals_submitted_at");
+
+                    b.ToTable("report_appeals", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Domain.Violations.Violation", b =>
                 {
                     b.Property<string>("Id")
@@ -680,6 +814,9 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
 
                     b.HasKey("Id")
                         .HasName("pk_violations");
+
+                    b.HasIndex("RecordedAt", "Id")
+                        .HasDatabaseName("ix_violations_recorded_at");
 
                     b.HasIndex("Source", "EventId")
                         .IsUnique()

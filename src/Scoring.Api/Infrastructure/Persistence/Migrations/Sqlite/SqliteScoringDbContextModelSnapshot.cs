@@ -37,6 +37,91 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ReportStandingEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("Day")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("day");
+
+                    b.Property<bool>("Permanent")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("permanent");
+
+                    b.Property<int>("Standing")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("standing");
+
+                    b.Property<string>("UserKey")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_report_standing_entries");
+
+                    b.HasIndex("UserKey")
+                        .HasDatabaseName("ix_report_standing_entries_user");
+
+                    b.HasIndex("Day", "Standing")
+                        .HasDatabaseName("ix_report_standing_entries_day");
+
+                    b.ToTable("report_standing_entries", (string)null);
+                });
+
+            modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ReportTally", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<bool>("Automated")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("automated");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("category");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("count");
+
+                    b.Property<long>("Day")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("day");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("kind");
+
+                    b.Property<int>("Severity")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("severity");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source");
+
+                    b.HasKey("Id")
+                        .HasName("pk_report_tallies");
+
+                    b.HasIndex("Kind", "Day")
+                        .HasDatabaseName("ix_report_tallies_kind_day");
+
+                    b.ToTable("report_tallies", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Api.Infrastructure.Persistence.ScoreCacheRepair", b =>
                 {
                     b.Property<string>("UserId")
@@ -570,6 +655,51 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.ToTable("policy_versions", (string)null);
                 });
 
+            modelBuilder.Entity("Scoring.Domain.Reports.AppealFact", b =>
+                {
+                    b.Property<string>("AppealId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("appeal_id");
+
+                    b.Property<bool>("Automated")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("automated");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("category");
+
+                    b.Property<long?>("ClosedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("closed_at");
+
+                    b.Property<long>("DueAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("due_at");
+
+                    b.Property<int>("State")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("state");
+
+                    b.Property<long>("SubmittedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("submitted_at");
+
+                    b.HasKey("AppealId")
+                        .HasName("pk_report_appeals");
+
+                    b.HasIndex("ClosedAt")
+                        .HasDatabaseName("ix_report_appeals_closed_at");
+
+                    b.HasIndex("SubmittedAt")
+                        .HasDatabaseName("ix_report_appeals_submitted_at");
+
+                    b.ToTable("report_appeals", (string)null);
+                });
+
             modelBuilder.Entity("Scoring.Domain.Violations.Violation", b =>
                 {
                     b.Property<string>("Id")
@@ -668,6 +798,9 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
 
                     b.HasKey("Id")
                         .HasName("pk_violations");
+
+                    b.HasIndex("RecordedAt", "Id")
+                        .HasDatabaseName("ix_violations_recorded_at");
 
                     b.HasIndex("Source", "EventId")
                         .IsUnique()

@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Scoring.Api.Options;
+
+/// <summary>Transparency reports.</summary>
+public sealed class ReportsOptions
+{
+    public const string SectionName = "Reports";
+
+    /// <summary>
+    /// The smallest count a report publishes (Reports__MinCellSize): any count below it shows as suppressed,
+    /// and further counts are suppressed where subtraction would give it away.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MinCellSize { get; set; } = 10;
+}
