@@ -85,6 +85,7 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
     public V1.Privacy.PrivacyClient Privacy => new(Channel);
     public V1.Standings.StandingsClient Standings => new(Channel);
     public V1.Policies.PoliciesClient Policies => new(Channel);
+    public V1.Reports.ReportsClient Reports => new(Channel);
     public Health.HealthClient Health => new(Channel);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
