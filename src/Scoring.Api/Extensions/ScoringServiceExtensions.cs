@@ -84,6 +84,8 @@ public static class ScoringServiceExtensions
         services.AddScoped<ScoreReader>();
         services.AddScoped<Features.Reports.ReportRollup>();
         services.AddScoped<Features.Reports.ReportAudit>();
+        services.AddScoped<Features.Reports.ReportTallyCompaction>();
+        services.AddHostedService<Features.Reports.ReportTallyCompactionService>();
         services.AddScoped<UserRecordWriter>();
         services.AddScoped<ViolationRecorder>();
         services.AddScoped<Features.Audit.AuditChainSealer>();

@@ -13,4 +13,8 @@ public sealed class ReportsOptions
     /// </summary>
     [Range(1, 1_000_000)]
     public int MinCellSize { get; set; } = 10;
+
+    /// <summary>How often past days' report tallies are merged into one row per set of attributes (each replica; safe together).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan CompactionInterval { get; set; } = TimeSpan.FromHours(1);
 }

@@ -274,6 +274,41 @@ public abstract class TransparencyReportTests
     }
 
     [Fact]
+    public async Task Past_days_tallies_are_compacted_to_one_row_per_set_of_attributes_and_the_figures_stay()
+    {
+        using var app = await NewAppAsync(minCellSize: 1);
+        At(app, December.AddHours(1));
+        // Separate writes: one tally row each, then a batch of several sets of attributes.
+        await RecordManyAsync(app, "spam", Severity.High, 4);
+        var batch = new RecordViolationsRequest();
+        batch.Violations.AddRange(Enumerable.Range(0, 6).Select(i => Violation(NewUserId(), i % 2 == 0 ? "spam" : "fraud", Severity.High)));
+        await app.Scoring.RecordViolationsAsync(batch, cancellationToken: Token);
+        var before = await app.Reports.GetTransparencyReportAsync(Period(December, December.AddDays(1)), cancellationToken: Token);
+
+        // The next day's round compacts the day before; today's rows are left to the writes still adding to them.
+        await RecordManyAsync(app, "fraud", Severity.Low, 1);
+        At(app, December.AddDays(1).AddHours(1));
+        await app.Logs.WaitForAsync(e => e.Message == "Report tallies of 1 past days compacted", Bound);
+        await RecordManyAsync(app, "spam", Severity.High, 2);
+        int compacted;
+        List<ReportTally> rows;
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            // Nothing is left to compact: a second round (another replica's, say) changes nothing.
+            compacted = await scope.ServiceProvider.GetRequiredService<Api.Features.Reports.ReportTallyCompaction>().RunAsync(Token);
+            rows = await scope.ServiceProvider.GetRequiredService<ScoringDbContext>().ReportTallies.AsNoTracking().ToListAsync(Token);
+        }
+
+        var after = await app.Reports.GetTransparencyReportAsync(Period(December, December.AddDays(1)), cancellationToken: Token);
+        var firstDay = rows.Where(r => r.Day == December).ToArray();
+        Assert.Equal(0, compacted);
+        Assert.Equal([("fraud", Severity.Low, 1L), ("fraud", Severity.High, 3L), ("spam", Severity.High, 7L)], firstDay.OrderBy(r => r.Category).ThenBy(r => r.Severity).Select(r => (r.Category, (Severity)r.Severity, r.Count)));
+        Assert.Equal(2, rows.Count(r => r.Day == December.AddDays(1)));
+        Assert.Equal(Value(before.Periods[0].Violations.Total) + 1, Value(after.Periods[0].Violations.Total));
+        Assert.Equal(11, Value(after.Periods[0].Violations.Total));
+    }
+
+    [Fact]
     public async Task Statements_of_reasons_map_the_policy_carry_no_user_id_or_evidence_and_come_in_batches_of_at_most_100()
     {
         using var app = await NewAppAsync(minCellSize: 1);
