@@ -30,8 +30,14 @@ internal static class ScoreCommands
         var note = new Option<string>("--note") { Description = "The statement of reasons shown to the user." };
         var decidedBy = new Option<string>("--decided-by") { Description = "The moderator or classifier that made the call." };
         var automated = new Option<bool>("--automated") { Description = "Decided without human review." };
+        var ground = new Option<string>("--decision-ground") { Description = "What the decision rests on (DSA Art. 17): illegal or incompatible (with the terms)." };
+        ground.AcceptOnlyFromAmong("illegal", "incompatible");
+        var legalGround = new Option<string>("--legal-ground") { Description = "The law or terms clause relied on." };
 
-        var command = new Command("record", "Record a violation.") { source, eventId, user, category, severity, occurredAt, evidence, note, decidedBy, automated };
+        var command = new Command("record", "Record a violation.")
+        {
+            source, eventId, user, category, severity, occurredAt, evidence, note, decidedBy, automated, ground, legalGround,
+        };
         command.SetAction(cli.Call(
             (clients, parse, headers, token) => clients.Scoring.RecordViolationAsync(new RecordViolationRequest
             {
@@ -45,6 +51,13 @@ internal static class ScoreCommands
                 Note = parse.GetValue(note) ?? "",
                 DecidedBy = parse.GetValue(decidedBy) ?? "",
                 Automated = parse.GetValue(automated),
+                DecisionGround = parse.GetValue(ground) switch
+                {
+                    "illegal" => DecisionGround.IllegalContent,
+                    "incompatible" => DecisionGround.IncompatibleContent,
+                    _ => DecisionGround.Unspecified,
+                },
+                LegalGround = parse.GetValue(legalGround) ?? "",
             }, headers, cancellationToken: token).ResponseAsync,
             (console, response) =>
             {

@@ -441,6 +441,42 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
     }
 
     [Fact]
+    public async Task Report_transparency_prints_a_summary_per_section_and_writes_the_csv_and_report_statements_writes_ndjson()
+    {
+        var user = Requests.NewUserId();
+        var eventId = $"e-{Guid.NewGuid():N}";
+        var recorded = await JsonAsync(
+            "record", "--source", "notice.form", "--event-id", eventId, "--user", user, "--category", "fraud", "--severity", "high",
+            "--evidence", "cid:cli-report", "--decision-ground", "illegal", "--legal-ground", "Consumer protection law, section 5");
+        var violationId = recorded.GetProperty("violation").GetProperty("violationId").GetString()!;
+        var day = backend.App.Time.GetUtcNow().ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var csv = Path.Combine(Directory.CreateTempSubdirectory("scoring-cli-report-").FullName, "report.csv");
+
+        var report = await RunAsync("report", "transparency", "--from", day, "--to", day, "--csv", csv);
+        var statements = await RunAsync("report", "statements", "--from", day, "--to", day);
+        var missing = await RunAsync("report", "transparency", "--from", day);
+
+        Assert.True(report.ExitCode == 0, report.Error);
+        foreach (var section in new[] { "Violations: ", "Restrictions: ", "Appeals: ", "Retention and erasure: " })
+        {
+            Assert.Contains(section, report.Output, StringComparison.Ordinal);
+        }
+
+        var headers = (await File.ReadAllTextAsync(csv, TestContext.Current.CancellationToken))
+            .Split("\r\n\r\n", StringSplitOptions.RemoveEmptyEntries).Select(t => t.Split("\r\n")[0]);
+        Assert.Equal(Api.Http.TransparencyCsv.Tables.Select(t => string.Join(',', t.Columns)), headers);
+        Assert.True(statements.ExitCode == 0, statements.Error);
+        var batches = statements.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToArray();
+        var mine = batches.SelectMany(b => b.GetProperty("statements").EnumerateArray()).Single(s => s.GetProperty("puid").GetString() == violationId);
+        Assert.Equal("DECISION_GROUND_ILLEGAL_CONTENT", mine.GetProperty("decision_ground").GetString());
+        Assert.Equal("Consumer protection law, section 5", mine.GetProperty("illegal_content_legal_ground").GetString());
+        Assert.DoesNotContain(user, statements.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("cid:cli-report", statements.Output, StringComparison.Ordinal);
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("--to", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_installed_command_reaches_a_running_server_through_SCORING_ADDRESS()
     {
         using var server = await ServerProcess.StartAsync(new Dictionary<string, string>
