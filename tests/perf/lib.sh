@@ -1,4 +1,4 @@
-# Helpers shared by tests/perf/run.sh and tests/perf/simulation.sh (sourced, not run). Each script sets
+# Helpers shared by tests/perf/run.sh, simulation.sh and reports.sh (sourced, not run). Each script sets
 # work, pids, pg_bin and pg_data before its first server starts; cleanup stops what it started.
 
 # PostgreSQL refuses to run as root; as root, run it as the postgres user the package created.
@@ -22,10 +22,10 @@ free_port() {
   done
 }
 
-# Waits (bounded) until a log file shows a line, or the process behind it has died.
+# Waits (bounded: 60 s, or a fourth argument's seconds) until a log file shows a line, or the process behind it has died.
 wait_for_line() {
-  local file=$1 text=$2 pid=$3
-  for _ in $(seq 600); do
+  local file=$1 text=$2 pid=$3 seconds=${4:-60}
+  for _ in $(seq $((seconds * 10))); do
     grep -q "$text" "$file" 2>/dev/null && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1

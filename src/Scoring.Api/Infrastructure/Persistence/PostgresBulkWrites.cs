@@ -10,8 +10,8 @@ using Scoring.Domain.Violations;
 namespace Scoring.Api.Infrastructure.Persistence;
 
 /// <summary>
-/// On PostgreSQL, writes what a write transaction added or moved in one round trip of three statements,
-/// whatever the number of rows: the new violations and audit entries as one <c>INSERT … SELECT FROM
+/// On PostgreSQL, writes what a write transaction added or moved in one round trip of a few statements,
+/// whatever the number of rows: the new violations, audit entries and report tallies as one <c>INSERT … SELECT FROM
 /// unnest(…)</c> each (columns and conversions read from the EF Core model, so they cannot drift from it),
 /// and the lock rows' audit heads as one <c>UPDATE … FROM unnest(…)</c>. EF Core would send one statement
 /// per row and track each. What it writes leaves the change tracker; SaveChanges writes the rest.
@@ -33,7 +33,7 @@ public static class PostgresBulkWrites
         var statements = new List<string>();
         var parameters = new List<NpgsqlParameter>();
         var written = new List<EntityEntry>();
-        foreach (var type in (Type[])[typeof(Violation), typeof(AuditEntry)])
+        foreach (var type in (Type[])[typeof(Violation), typeof(AuditEntry), typeof(ReportTally)])
         {
             var added = tracked.Where(e => e.State == EntityState.Added && e.Metadata.ClrType == type).ToList();
             if (added.Count > 0)
@@ -89,6 +89,12 @@ public static class PostgresBulkWrites
             var columns = new List<ColumnPlan>();
             foreach (var property in entityType.GetProperties())
             {
+                if (property.ValueGenerated == ValueGenerated.OnAdd && property.IsPrimaryKey())
+                {
+                    // The database numbers the row (a report tally's id); nothing reads it back.
+                    continue;
+                }
+
                 var mapping = property.GetRelationalTypeMapping();
                 var converter = mapping.Converter;
                 var providerType = converter?.ProviderClrType ?? property.ClrType;
