@@ -7,11 +7,12 @@
 #   - with the tallies as the writes leave them in the worst case, one row per violation (no batching);
 #   - after the service's compaction (one row per day and set of attributes), which is timed too.
 # Part 2: RecordViolation and RecordViolations (batches of 100) side by side, this build against BASE (default
-# 0e49271, the last commit before the rollups), ROUNDS rounds (default 3) alternating the two, each after a
+# 0e49271, the last commit before the rollups), ROUNDS rounds (default 4) alternating which goes first, each after a
 # warm-up, on fresh databases of the same PostgreSQL; prints each rate and the ratio.
 #
 # Usage: bash tests/perf/reports.sh        (about 20 minutes; nothing else should run meanwhile)
 #        VIOLATIONS=1000000 ROUNDS=1 DURATION=5 bash tests/perf/reports.sh
+#        PARTS=writes bash tests/perf/reports.sh       (only part 2; PARTS=reports for only part 1)
 # Needs PostgreSQL, Redis and jq from Debian (bash tests/perf/run.sh installs them) and git. Everything it
 # starts listens on 127.0.0.1 and is stopped on exit.
 set -euo pipefail
@@ -19,9 +20,10 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 violations=${VIOLATIONS:-10000000}
 appeals=${APPEALS:-100000}
 base=${BASE:-0e49271}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-4}
 duration=${DURATION:-20}
 warm_up=${WARM_UP:-15}
+parts=${PARTS:-reports writes}
 say() { printf '\n== %s\n' "$*" >&2; }
 
 pg_bin=$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1)")
@@ -73,6 +75,7 @@ start() {
 }
 
 # --- Part 1: a report over a year ------------------------------------------------------------------------
+if [[ " $parts " == *" reports "* ]]; then
 say "starting the service, then seeding $violations violations, $appeals appeal facts and 1 000 000 standing entries (SQL)"
 start reports "$api_dll" reports
 year_start=2025-12-01
@@ -124,8 +127,12 @@ time_report "year, compacted tallies, whole period"
 jq -r '"check: the year report counts \(.periods[0].violations.total.value) violations and \(.periods[0].appeals.decided.value) appeals decided"' "$work/report.json" | tee -a "$work/results" >&2
 time_report "year, compacted tallies, per month" --group-by month
 kill "$pid_reports"; wait "$pid_reports" 2>/dev/null || true
+# Gone before part 2, so its autovacuum (the compaction deleted ten million rows) cannot run beside the writes.
+psql -c 'DROP DATABASE reports' -c 'CHECKPOINT'
+fi
 
 # --- Part 2: the write path with and without the rollups -----------------------------------------------
+if [[ " $parts " == *" writes "* ]]; then
 say "the write path: $base (no rollups) against this build, $rounds rounds of ${duration} s after ${warm_up} s warm-up"
 start base "$base_dll" write_base
 start rollups "$api_dll" write_rollups
@@ -135,12 +142,17 @@ bench() {
 }
 for scenario in write batch-write; do
   for round in $(seq "$rounds"); do
-    without=$(bench "$port_base" "$scenario")
-    with=$(bench "$port_rollups" "$scenario")
+    # Each build goes first in every other round, so neither always meets the machine the other left.
+    if ((round % 2)); then
+      without=$(bench "$port_base" "$scenario"); with=$(bench "$port_rollups" "$scenario")
+    else
+      with=$(bench "$port_rollups" "$scenario"); without=$(bench "$port_base" "$scenario")
+    fi
     echo "$scenario round $round: $(printf '%.0f' "$without") calls/s without rollups, $(printf '%.0f' "$with") with: $(awk -v a="$without" -v b="$with" 'BEGIN { printf "%.3f", b / a }') x" \
       | tee -a "$work/results" >&2
   done
 done
+fi
 
 echo
 cat "$work/results"

@@ -19,13 +19,15 @@ internal static class AuditCommands
     {
         var user = new Option<string>("--user") { Description = "A user's chain." };
         var target = new Option<string>("--target") { Description = "Entries about one violation or appeal." };
+        var system = new Option<bool>("--system") { Description = "The system chain: policy versions and report runs." };
         var (pageSize, pageToken) = Paging.Options();
-        var command = new Command("list", "Audit entries, oldest first.") { user, target, pageSize, pageToken };
+        var command = new Command("list", "Audit entries, oldest first.") { user, target, system, pageSize, pageToken };
         command.SetAction(cli.Call(
             (clients, parse, headers, token) => clients.Audit.ListAuditEntriesAsync(new ListAuditEntriesRequest
             {
                 UserId = parse.GetValue(user) ?? "",
                 TargetId = parse.GetValue(target) ?? "",
+                System = parse.GetValue(system),
                 PageSize = parse.GetValue(pageSize),
                 PageToken = parse.GetValue(pageToken) ?? "",
             }, headers, cancellationToken: token).ResponseAsync,
@@ -45,10 +47,12 @@ internal static class AuditCommands
 
     private static Command Verify(CliContext cli)
     {
-        var user = new Argument<string>("user") { Description = "Whose chain to verify." };
-        var command = new Command("verify", "Recompute a user's hash chain.") { user };
+        var user = new Argument<string>("user") { Description = "Whose chain to verify.", Arity = ArgumentArity.ZeroOrOne };
+        var system = new Option<bool>("--system") { Description = "Verify the system chain (policy versions, report runs) instead of a user's." };
+        var command = new Command("verify", "Recompute a user's hash chain, or the system chain's.") { user, system };
         command.SetAction(cli.Call(
-            (clients, parse, headers, token) => clients.Audit.VerifyAuditChainAsync(new VerifyAuditChainRequest { UserId = parse.GetValue(user)! }, headers, cancellationToken: token).ResponseAsync,
+            (clients, parse, headers, token) => clients.Audit.VerifyAuditChainAsync(
+                new VerifyAuditChainRequest { UserId = parse.GetValue(user) ?? "", System = parse.GetValue(system) }, headers, cancellationToken: token).ResponseAsync,
             (console, result) => console.MarkupLine(result.Valid
                 ? $"[green]Intact[/]: {result.EntriesChecked} entries verified."
                 : $"[red]Broken[/] at sequence {result.FirstBrokenSequence} ({result.EntriesChecked} entries checked).")));

@@ -455,6 +455,8 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
         var report = await RunAsync("report", "transparency", "--from", day, "--to", day, "--csv", csv);
         var statements = await RunAsync("report", "statements", "--from", day, "--to", day);
         var missing = await RunAsync("report", "transparency", "--from", day);
+        var chain = await RunAsync("audit", "list", "--system");
+        var verified = await RunAsync("audit", "verify", "--system");
 
         Assert.True(report.ExitCode == 0, report.Error);
         foreach (var section in new[] { "Violations: ", "Restrictions: ", "Appeals: ", "Retention and erasure: " })
@@ -474,6 +476,10 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
         Assert.DoesNotContain("cid:cli-report", statements.Output, StringComparison.Ordinal);
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("--to", missing.Error, StringComparison.Ordinal);
+        // Both runs are on the system chain, which still verifies.
+        Assert.Contains("report.transparency", chain.Output, StringComparison.Ordinal);
+        Assert.Contains("report.statements", chain.Output, StringComparison.Ordinal);
+        Assert.True(verified.ExitCode == 0 && verified.Output.Contains("Intact", StringComparison.Ordinal), verified.Output + verified.Error);
     }
 
     [Fact]
