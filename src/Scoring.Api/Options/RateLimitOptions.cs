@@ -20,6 +20,10 @@ public sealed class RateLimitOptions
     [ValidateObjectMembers]
     public RateLimitRule Admin { get; set; } = new() { PermitsPerSecond = 50, Burst = 100 };
 
+    /// <summary>Auditors run reports, each a heavier read than a score: a few a second is plenty.</summary>
+    [ValidateObjectMembers]
+    public RateLimitRule Auditor { get; set; } = new() { PermitsPerSecond = 5, Burst = 20 };
+
     /// <summary>Callers without a token (Auth:Mode None), partitioned by remote address.</summary>
     [ValidateObjectMembers]
     public RateLimitRule Anonymous { get; set; } = new() { PermitsPerSecond = 2000, Burst = 4000 };

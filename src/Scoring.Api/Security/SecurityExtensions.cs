@@ -142,7 +142,7 @@ public static partial class SecurityExtensions
         var rule = new[]
             {
                 (ScoringRoles.Reader, limits.Reader), (ScoringRoles.Writer, limits.Writer),
-                (ScoringRoles.Reviewer, limits.Reviewer), (ScoringRoles.Admin, limits.Admin),
+                (ScoringRoles.Reviewer, limits.Reviewer), (ScoringRoles.Admin, limits.Admin), (ScoringRoles.Auditor, limits.Auditor),
             }
             .Where(r => roles.Contains(r.Item1))
             .Select(r => r.Item2)
