@@ -139,7 +139,7 @@ public static class ReportCommands
         console.WriteLine(
             $"Appeals: {N(a.Submitted)} submitted, {N(a.Decided)} decided ({N(a.Upheld)} upheld, {N(a.Overturned)} overturned, {N(a.Reduced)} reduced), " +
             $"{N(a.Withdrawn)} withdrawn, {N(a.OpenAtEnd)} open at the end; reversal rate {Rate(a.Reversal)}; " +
-            $"median {Format.Of(a.MedianTimeToDecision)}, p90 {Format.Of(a.P90TimeToDecision)} to decide; {N(a.DecidedPastSla)} decided past the SLA.");
+            $"median {Time(a.MedianTimeToDecision)}, p90 {Time(a.P90TimeToDecision)} to decide; {N(a.DecidedPastSla)} decided past the SLA.");
         console.Write(CliContext.Rows(
             ["decisions of", "decided", "reversed", "rate"],
             new[] { ("automated means", a.ReversalAutomated), ("people", a.ReversalHuman) }
@@ -149,6 +149,24 @@ public static class ReportCommands
 
     private static string N(ReportedCount? count) =>
         count is { Suppressed: false, HasValue: true } ? count.Value.ToString("N0", CultureInfo.InvariantCulture) : "suppressed";
+
+    /// <summary>A time to decision as a person reads it: 2 d 3 h, 5 h 12 min, 40 s; suppressed when absent.</summary>
+    private static string Time(Duration? duration)
+    {
+        if (duration is null)
+        {
+            return "suppressed";
+        }
+
+        var time = duration.ToTimeSpan();
+        return time switch
+        {
+            { TotalDays: >= 1 } => $"{(int)time.TotalDays} d {time.Hours} h",
+            { TotalHours: >= 1 } => $"{time.Hours} h {time.Minutes} min",
+            { TotalMinutes: >= 1 } => $"{time.Minutes} min {time.Seconds} s",
+            _ => $"{time.TotalSeconds:0.#} s",
+        };
+    }
 
     private static string Rate(Reversal? reversal) =>
         reversal is { HasRate: true } ? reversal.Rate.ToString("P1", CultureInfo.InvariantCulture) : "suppressed";

@@ -250,6 +250,7 @@ public abstract class TransparencyReportTests
         // Erasure on the 5th: the user's open appeal ends there without a decision.
         At(app, December.AddDays(4).AddHours(1));
         await app.Privacy.EraseUserAsync(new EraseUserRequest { UserId = erased, Reason = "gdpr.art17" }, cancellationToken: Token);
+        await app.Privacy.EraseUserAsync(new EraseUserRequest { UserId = erased, Reason = "gdpr.art17" }, cancellationToken: Token);
         // Retention (30 days) purges the rest on 1 January, at its next round.
         At(app, January.AddHours(2));
         await app.Logs.WaitForAsync(e => e.Message == "Retention purged 3 violations", Bound);

@@ -43,7 +43,7 @@ public sealed class EraseUserCommandHandler(ScoringDbContext db, UserRecordWrite
             await rollup.EndAppealsAsync(db.Appeals.Where(a => a.UserId == userId), change.Now, token);
             var appeals = await db.Appeals.Where(a => a.UserId == userId).ExecuteDeleteAsync(token);
             var violations = await db.Violations.Where(v => v.UserId == userId).ExecuteDeleteAsync(token);
-            await rollup.UserErasedAsync(userId, change.Now, token);
+            await rollup.UserErasedAsync(userId, violations + appeals, change.Now, token);
             // The lock row stays, holding no personal data: its version keeps growing, so the cache learns
             // the empty state as newer than anything it held, even from a snapshot restored later.
 

@@ -76,10 +76,17 @@ public sealed class ReportRollup(ScoringDbContext db)
         }
     }
 
-    /// <summary>Counts the erasure, and keys the user's standing entries by a random key that links to nobody.</summary>
-    public async Task UserErasedAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Counts the erasure when it deleted something (asking twice erases one user once), and keys the user's
+    /// standing entries by a random key that links to nobody.
+    /// </summary>
+    public async Task UserErasedAsync(string userId, int recordsDeleted, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        db.ReportTallies.Add(new ReportTally { Day = ReportPeriod.DayOf(now), Kind = ReportTallyKind.UserErased, Count = 1 });
+        if (recordsDeleted > 0)
+        {
+            db.ReportTallies.Add(new ReportTally { Day = ReportPeriod.DayOf(now), Kind = ReportTallyKind.UserErased, Count = 1 });
+        }
+
         var key = ReportStandingEntry.AnonymousKey();
         await db.ReportStandingEntries.Where(e => e.UserKey == userId).ExecuteUpdateAsync(e => e.SetProperty(x => x.UserKey, key), cancellationToken);
     }
