@@ -38,6 +38,15 @@ public class TransparencyFiguresTests
         return fact;
     }
 
+    private static AppealFact Withdrawn(DateTimeOffset submitted, TimeSpan after)
+    {
+        var (appeal, violation) = Appealed("fraud", true, submitted);
+        appeal.Withdraw(violation, submitted + after);
+        var fact = AppealFact.Of(appeal, violation);
+        fact.Follow(appeal);
+        return fact;
+    }
+
     private static TransparencyFacts Facts(IReadOnlyList<AppealFact> appeals, params ViolationTally[] tallies) => new(
         December, ["fraud", "spam"], ["mod.queue"], tallies, new Dictionary<Standing, long>(), 0, appeals, 0, 0);
 
@@ -58,9 +67,14 @@ public class TransparencyFiguresTests
         Assert.Equal((18L, 11L, (long?)null, (long?)null), (figures.Decided.Value, figures.Upheld.Value, figures.Overturned.Value, figures.Reduced.Value));
         Assert.Null(figures.Reversal.Rate);
         Assert.All(figures.ReversalByCategory, c => Assert.Null(c.Reversal.Rate));
-        // By origin: automated 3 + 1 reversed, 3 upheld; human 3 reversed, 3 + 5 upheld: both rows publishable.
-        Assert.Equal((7L, 4L, 0.5714), (figures.ReversalAutomated.Decided.Value!.Value, figures.ReversalAutomated.Reversed.Value!.Value, figures.ReversalAutomated.Rate!.Value));
-        Assert.Equal((11L, 3L, 0.2727), (figures.ReversalHuman.Decided.Value!.Value, figures.ReversalHuman.Reversed.Value!.Value, figures.ReversalHuman.Rate!.Value));
+        // By origin (automated 3 + 1 reversed, 3 upheld; human 3 reversed, 3 + 5 upheld) every cell could show,
+        // but not while an outcome is hidden: the rows' reversed would add up to overturned + reduced.
+        Assert.True(figures.ReversalAutomated.Decided.Suppressed && figures.ReversalHuman.Reversed.Suppressed);
+
+        // Two more reductions: every outcome shows, and so do both origin rows and their rates.
+        var more = TransparencyFigures.Publish(Facts([.. appeals, Fact("spam", false, AppealDecision.Reduce, TimeSpan.FromHours(2)), Fact("spam", false, AppealDecision.Reduce, TimeSpan.FromHours(2))]), minimum: 3).Appeals;
+        Assert.Equal((7L, 4L, 0.5714), (more.ReversalAutomated.Decided.Value!.Value, more.ReversalAutomated.Reversed.Value!.Value, more.ReversalAutomated.Rate!.Value));
+        Assert.Equal((13L, 5L, 0.3846), (more.ReversalHuman.Decided.Value!.Value, more.ReversalHuman.Reversed.Value!.Value, more.ReversalHuman.Rate!.Value));
         // 18 decisions (five of 1 h, then 10-15 h, 20-25 h, 100 h), nearest rank: the 9th and the 17th shortest.
         Assert.Equal((TimeSpan.FromHours(13), TimeSpan.FromHours(25)), (figures.MedianTimeToDecision, figures.P90TimeToDecision));
         // One decision past the 72 h SLA: hidden, and the 17 within it too (they would be 18 minus the other).
@@ -70,6 +84,56 @@ public class TransparencyFiguresTests
         Assert.True(few.Decided.Suppressed);
         Assert.Null(few.MedianTimeToDecision);
         Assert.Null(few.P90TimeToDecision);
+    }
+
+    [Fact]
+    public void Reversal_rows_are_not_published_while_an_outcome_is_suppressed_as_they_would_give_it_back()
+    {
+        // Upheld 20, overturned 5, reduced 25: overturned is hidden, and upheld with it. Each origin row has
+        // 15 reversed and 10 upheld, every cell publishable on its own, but 15 + 15 − 25 would be the 5.
+        var appeals = new List<AppealFact>();
+        for (var origin = 0; origin < 2; origin++)
+        {
+            var automated = origin == 0;
+            appeals.AddRange(Enumerable.Range(0, 10).Select(_ => Fact("fraud", automated, AppealDecision.Uphold, TimeSpan.FromHours(1))));
+            appeals.AddRange(Enumerable.Range(0, automated ? 5 : 0).Select(_ => Fact("fraud", automated, AppealDecision.Overturn, TimeSpan.FromHours(1))));
+            appeals.AddRange(Enumerable.Range(0, automated ? 10 : 15).Select(_ => Fact("spam", automated, AppealDecision.Reduce, TimeSpan.FromHours(1))));
+        }
+
+        var figures = TransparencyFigures.Publish(Facts(appeals), minimum: 10).Appeals;
+
+        Assert.Equal((50L, (long?)null, (long?)null, 25L), (figures.Decided.Value!.Value, figures.Upheld.Value, figures.Overturned.Value, figures.Reduced.Value!.Value));
+        Assert.All(new[] { figures.ReversalAutomated, figures.ReversalHuman }.Concat(figures.ReversalByCategory.Select(c => c.Reversal)), r =>
+            Assert.True(r.Decided.Suppressed && r.Reversed.Suppressed && r.Rate is null));
+
+        // With every outcome published, the same rows are.
+        appeals.AddRange(Enumerable.Range(0, 5).Select(_ => Fact("fraud", false, AppealDecision.Overturn, TimeSpan.FromHours(1))));
+        var published = TransparencyFigures.Publish(Facts(appeals), minimum: 10).Appeals;
+        Assert.Equal((15L, 30L), (published.ReversalAutomated.Reversed.Value!.Value, published.ReversalHuman.Decided.Value!.Value));
+    }
+
+    [Fact]
+    public void Per_month_no_one_is_shown_open_at_a_months_end_when_the_balance_would_give_a_suppressed_count_back()
+    {
+        var months = new ReportPeriod(Start, Start.AddMonths(2)).Split(ReportGrouping.Month);
+        var january = Start.AddMonths(1);
+        var open = Enumerable.Range(0, 30).Select(_ => Fact("fraud", true, null, TimeSpan.Zero, Start.AddDays(2))).ToArray();
+        var december = Enumerable.Range(0, 12).Select(_ => Fact("fraud", true, AppealDecision.Uphold, TimeSpan.FromDays(1), Start.AddDays(3)))
+            .Concat(Enumerable.Range(0, 12).Select(_ => Withdrawn(Start.AddDays(3), TimeSpan.FromDays(1)))).ToArray();
+        var januaryWithdrawn = Enumerable.Range(0, 12).Select(_ => Withdrawn(january.AddDays(3), TimeSpan.FromDays(1))).ToArray();
+        IReadOnlyList<TransparencyFigures> Report(IEnumerable<AppealFact> januaryDecided) =>
+            TransparencyFigures.PublishAll([.. months.Select(m => Facts([.. open, .. december, .. januaryWithdrawn, .. januaryDecided]) with { Period = m })], minimum: 10);
+
+        // Every flow of both months published: open at each end is too.
+        var plain = Report(Enumerable.Range(0, 12).Select(_ => Fact("fraud", true, AppealDecision.Uphold, TimeSpan.FromDays(1), january.AddDays(3))));
+        Assert.Equal([30L, 30L], plain.Select(f => f.Appeals.OpenAtEnd.Value!.Value));
+
+        // One decision in January: 1 is suppressed, and 30 + 13 − 12 − 30 (January's balance) would give it
+        // back, so no month shows its open count.
+        var hidden = Report([Fact("fraud", true, AppealDecision.Uphold, TimeSpan.FromDays(1), january.AddDays(3))]);
+        Assert.True(hidden[1].Appeals.Decided.Suppressed);
+        Assert.All(hidden, f => Assert.True(f.Appeals.OpenAtEnd.Suppressed));
+        Assert.Equal((13L, 12L), (hidden[1].Appeals.Submitted.Value!.Value, hidden[1].Appeals.Withdrawn.Value!.Value));
     }
 
     [Fact]

@@ -22,6 +22,9 @@ public static partial class ReportRoutes
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithTypeRegistry(
         Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor)));
 
+    // The report as every transcoded route writes JSON: zero values written out, so a reader finds every field.
+    private static readonly JsonFormatter ReportJson = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
     public static WebApplication MapReportRoutes(this WebApplication app)
     {
         var reports = app.MapGroup("/v1/reports")
@@ -32,7 +35,7 @@ public static partial class ReportRoutes
             AnswerAsync(http, async () =>
             {
                 var report = await sender.Send(TransparencyQuery(http.Request.Query), http.RequestAborted);
-                return Results.Text(Json.Format(report.ToProto()), "application/json");
+                return Results.Text(ReportJson.Format(report.ToProto()), "application/json");
             }));
         reports.MapGet("/transparency.csv", (HttpContext http, ISender sender) =>
             AnswerAsync(http, async () =>
@@ -44,15 +47,31 @@ public static partial class ReportRoutes
             AnswerAsync(http, async () =>
             {
                 var (start, end) = Period(http.Request.Query);
-                var batches = await sender.Send(new ExportStatementsOfReasonsQuery(start, end), http.RequestAborted);
+                var batches = (await sender.Send(new ExportStatementsOfReasonsQuery(start, end), http.RequestAborted))
+                    .GetAsyncEnumerator(http.RequestAborted);
+                // The first batch before the status line: a database that cannot answer is a 503 with its status.
+                var any = await batches.MoveNextAsync();
                 return Results.Stream(async body =>
                 {
                     await using var writer = new StreamWriter(body, leaveOpen: true);
-                    await foreach (var batch in batches.WithCancellation(http.RequestAborted))
+                    try
                     {
-                        await writer.WriteAsync(Json.Format(batch.ToProto()));
-                        await writer.WriteAsync('\n');
-                        await writer.FlushAsync(http.RequestAborted);
+                        for (var more = any; more; more = await batches.MoveNextAsync())
+                        {
+                            await writer.WriteAsync(Json.Format(batches.Current.ToProto()));
+                            await writer.WriteAsync('\n');
+                            await writer.FlushAsync(http.RequestAborted);
+                        }
+                    }
+                    catch (Exception exception) when (exception is not OperationCanceledException)
+                    {
+                        // Past the status line: the connection is cut, so the export cannot pass for a complete one.
+                        LogFailed(Logger(http), exception);
+                        http.Abort();
+                    }
+                    finally
+                    {
+                        await batches.DisposeAsync();
                     }
                 }, "application/x-ndjson");
             }));
@@ -100,6 +119,12 @@ public static partial class ReportRoutes
             return null;
         }
 
+        if (date.Year is < 1970 or >= 9000)
+        {
+            failures.Add(new ValidationFailure(name, $"{name} must be a date between 1970 and 9000"));
+            return null;
+        }
+
         return new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
     }
 
@@ -112,15 +137,27 @@ public static partial class ReportRoutes
         }
         catch (Exception exception)
         {
-            var status = ExceptionStatus.From(exception);
+            var status = ExceptionStatus.From(exception is ValidationException validation ? AsQueryParameters(validation) : exception);
             if (status.Code == (int)Google.Rpc.Code.Internal)
             {
-                LogFailed(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ReportRoutes).FullName!), exception);
+                LogFailed(Logger(http), exception);
             }
 
             return Results.Text(Json.Format(status), "application/json", statusCode: HttpStatusCodes.FromGrpc((Google.Rpc.Code)status.Code));
         }
     }
+
+    private static ILogger Logger(HttpContext http) =>
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ReportRoutes).FullName!);
+
+    /// <summary>The queries name the period as gRPC does; over HTTP the caller wrote from and to (both inclusive).</summary>
+    private static ValidationException AsQueryParameters(ValidationException validation) =>
+        new(validation.Errors.Select(e => new ValidationFailure(
+            Rename(e.PropertyName),
+            Rename(e.ErrorMessage).Replace("to must be after from", "to must not be before from", StringComparison.Ordinal))));
+
+    private static string Rename(string text) =>
+        text.Replace("period_start", "from", StringComparison.Ordinal).Replace("period_end", "to", StringComparison.Ordinal);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A report route failed")]
     private static partial void LogFailed(ILogger logger, Exception exception);

@@ -94,9 +94,24 @@ public static class ReportCommands
         return command;
     }
 
-    private static (Option<DateOnly> From, Option<DateOnly> To) PeriodOptions() => (
-        new Option<DateOnly>("--from") { Description = "The period's first day, YYYY-MM-DD (UTC).", Required = true },
-        new Option<DateOnly>("--to") { Description = "The period's last day, YYYY-MM-DD (UTC), inclusive.", Required = true });
+    private static (Option<DateOnly> From, Option<DateOnly> To) PeriodOptions()
+    {
+        var from = new Option<DateOnly>("--from") { Description = "The period's first day, YYYY-MM-DD (UTC).", Required = true };
+        var to = new Option<DateOnly>("--to") { Description = "The period's last day, YYYY-MM-DD (UTC), inclusive.", Required = true };
+        foreach (var option in new[] { from, to })
+        {
+            // The service says the same; checked here too, as the day after 9999-12-31 does not exist.
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<DateOnly>() is { Year: < 1970 or >= 9000 })
+                {
+                    result.AddError($"{option.Name} must be a date between 1970 and 9000");
+                }
+            });
+        }
+
+        return (from, to);
+    }
 
     private static Timestamp Start(DateOnly day) => Timestamp.FromDateTime(day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
 

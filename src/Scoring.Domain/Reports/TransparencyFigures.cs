@@ -85,6 +85,22 @@ public sealed record TransparencyFigures(
         new RetentionFigures(Primary(facts.ViolationsPurged, minimum), Primary(facts.UsersErased, minimum)));
 
     /// <summary>
+    /// The figures of consecutive parts of one report (its months). Each month's appeals balance: open at its
+    /// end = open at the month before's end + submitted − decided − withdrawn. With one of those counts
+    /// suppressed anywhere, the others would give it back, so then no month shows how many were open at its
+    /// end (the chain then has no known link, and every flow stays as published or suppressed on its own).
+    /// </summary>
+    public static IReadOnlyList<TransparencyFigures> PublishAll(IReadOnlyList<TransparencyFacts> parts, long minimum)
+    {
+        var figures = parts.Select(part => Publish(part, minimum)).ToArray();
+        var balanceLeaks = figures.Length > 1 && figures.Any(f =>
+            f.Appeals.Submitted.Suppressed || f.Appeals.Decided.Suppressed || f.Appeals.Withdrawn.Suppressed || f.Appeals.OpenAtEnd.Suppressed);
+        return balanceLeaks
+            ? [.. figures.Select(f => f with { Appeals = f.Appeals with { OpenAtEnd = new ReportedCount(null) } })]
+            : figures;
+    }
+
+    /// <summary>
     /// Whether a standing change is an entry a report counts: a move up into a restrictive standing, or into
     /// a permanent ban. A drop (decay, an overturned appeal) lands in a standing without restricting anyone.
     /// </summary>
@@ -144,9 +160,13 @@ public sealed record TransparencyFigures(
             outcomes[1].Suppressed || outcomes[2].Suppressed ? new ReportedCount(null) : new ReportedCount(reversed),
             !reportedDecided.Suppressed && !outcomes[1].Suppressed && !outcomes[2].Suppressed ? Rate(reversed, decided.Length) : null);
 
+        // The rows' columns add up to reversed (overturned + reduced) and upheld: published rows alone could give
+        // a hidden outcome away (reversed − a published reduced = a hidden overturned), so rows show only while
+        // every outcome does.
+        var outcomesPublished = !reportedDecided.Suppressed && outcomes.All(o => !o.Suppressed);
         var categories = facts.Categories.Union(decided.Select(a => a.Category)).ToArray();
-        var byCategory = Reversals(categories.Select(c => decided.Where(a => a.Category == c)).ToArray(), minimum);
-        var byOrigin = Reversals([decided.Where(a => a.Automated), decided.Where(a => !a.Automated)], minimum);
+        var byCategory = Reversals(categories.Select(c => decided.Where(a => a.Category == c)).ToArray(), minimum, outcomesPublished);
+        var byOrigin = Reversals([decided.Where(a => a.Automated), decided.Where(a => !a.Automated)], minimum, outcomesPublished);
 
         return new AppealFigures(
             Primary(facts.Appeals.Count(a => a.SubmittedIn(period)), minimum),
@@ -170,10 +190,10 @@ public sealed record TransparencyFigures(
     /// Reversal per group (category, origin): each group splits its decided appeals into reversed and upheld,
     /// whose column totals the outcome table publishes; a group shows all or nothing (<see cref="SmallCells.SuppressRows"/>).
     /// </summary>
-    private static Reversal[] Reversals(IEnumerable<AppealFact>[] groups, long minimum)
+    private static Reversal[] Reversals(IEnumerable<AppealFact>[] groups, long minimum, bool outcomesPublished)
     {
         var rows = groups.Select(g => g.ToArray()).Select(g => new[] { (long)g.Count(a => a.IsReversed), (long)g.Count(a => !a.IsReversed) }).ToArray();
-        var hidden = SmallCells.SuppressRows(rows, minimum);
+        var hidden = outcomesPublished ? SmallCells.SuppressRows(rows, minimum) : [.. rows.Select(_ => true)];
         return [.. rows.Select((row, i) => hidden[i]
             ? new Reversal(new ReportedCount(null), new ReportedCount(null), null)
             : new Reversal(new ReportedCount(row[0] + row[1]), new ReportedCount(row[0]), Rate(row[0], row[0] + row[1])))];

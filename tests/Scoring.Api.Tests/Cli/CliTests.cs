@@ -455,6 +455,7 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
         var report = await RunAsync("report", "transparency", "--from", day, "--to", day, "--csv", csv);
         var statements = await RunAsync("report", "statements", "--from", day, "--to", day);
         var missing = await RunAsync("report", "transparency", "--from", day);
+        var endOfTime = await RunAsync("report", "statements", "--from", day, "--to", "9999-12-31");
         var chain = await RunAsync("audit", "list", "--system");
         var verified = await RunAsync("audit", "verify", "--system");
 
@@ -476,6 +477,8 @@ public sealed class CliTests(CliBackend backend, TestServers servers) : IClassFi
         Assert.DoesNotContain("cid:cli-report", statements.Output, StringComparison.Ordinal);
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("--to", missing.Error, StringComparison.Ordinal);
+        Assert.NotEqual(0, endOfTime.ExitCode);
+        Assert.Contains("--to must be a date between 1970 and 9000", endOfTime.Error, StringComparison.Ordinal);
         // Both runs are on the system chain, which still verifies.
         Assert.Contains("report.transparency", chain.Output, StringComparison.Ordinal);
         Assert.Contains("report.statements", chain.Output, StringComparison.Ordinal);

@@ -180,11 +180,15 @@ public abstract class TransparencyReportTests
         // Nothing purged or erased: zero, so suppressed.
         Assert.True(figures.Retention.ViolationsPurged.Suppressed && figures.Retention.UsersErased.Suppressed);
 
-        // Per month, December's figures are the same; November and January have their own.
+        // Per month, December's figures are the same, but for who was open at its end: November decided nothing
+        // (0, suppressed), which the months' balance would give back, so no month shows that.
         var months = await app.Reports.GetTransparencyReportAsync(
             Period(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero), ReportGrouping.Month), cancellationToken: Token);
         Assert.Equal(["2026-11-01", "2026-12-01", "2027-01-01"], months.Periods.Select(p => p.PeriodStart.ToDateTimeOffset().ToString("yyyy-MM-dd")));
-        Assert.Equal(figures, months.Periods[1]);
+        var december = months.Periods[1].Clone();
+        Assert.True(months.Periods.All(p => p.Appeals.OpenAtEnd.Suppressed) && months.Periods[0].Appeals.Decided.Suppressed);
+        december.Appeals.OpenAtEnd = figures.Appeals.OpenAtEnd;
+        Assert.Equal(figures, december);
         Assert.Equal(4, Value(months.Periods[0].Violations.Total));
         Assert.Equal(1, Value(months.Periods[2].Violations.Total));
         Assert.Equal(1, Value(months.Periods[2].Appeals.Decided));
@@ -243,9 +247,12 @@ public abstract class TransparencyReportTests
             await RecordAsync(app, Violation(kept, "fraud", Severity.High));
         }
 
-        var appeal = await SubmitAsync(app, appealed);
+        await SubmitAsync(app, appealed);
         var firstDay = Period(December, December.AddDays(1));
         var before = await app.Reports.GetTransparencyReportAsync(firstDay, cancellationToken: Token);
+        var entriesBefore = await EntriesAsync(app);
+        Assert.Contains(entriesBefore, e => e.UserKey == erased);
+        Assert.Contains(entriesBefore, e => e.UserKey == kept);
 
         // Erasure on the 5th: the user's open appeal ends there without a decision.
         At(app, December.AddDays(4).AddHours(1));
@@ -257,8 +264,13 @@ public abstract class TransparencyReportTests
         await using (var scope = app.Services.CreateAsyncScope())
         {
             Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<ScoringDbContext>().Violations.CountAsync(Token));
-            Assert.Empty(await scope.ServiceProvider.GetRequiredService<ScoringDbContext>().ReportStandingEntries.Where(e => e.UserKey == erased).ToListAsync(Token));
         }
+
+        // The entries stay, one random key per user in place of each pseudonym (erased, or purged to nothing).
+        var entriesAfter = await EntriesAsync(app);
+        Assert.DoesNotContain(entriesAfter, e => e.UserKey == erased || e.UserKey == kept);
+        Assert.Equal(entriesBefore.Count, entriesAfter.Count);
+        Assert.Equal(entriesBefore.Select(e => e.UserKey).Distinct().Count(), entriesAfter.Select(e => e.UserKey).Distinct().Count());
 
         var after = await app.Reports.GetTransparencyReportAsync(firstDay, cancellationToken: Token);
         var erasureDay = Assert.Single((await app.Reports.GetTransparencyReportAsync(Period(December.AddDays(4), December.AddDays(5)), cancellationToken: Token)).Periods);
@@ -266,12 +278,18 @@ public abstract class TransparencyReportTests
 
         Assert.Equal(5, Value(before.Periods[0].Violations.Total));
         Assert.Equal(before.Periods[0].Violations, after.Periods[0].Violations);
+        Assert.True(before.Periods[0].Restrictions.UsersEntered.Sum(s => s.Users.Value) >= 2, "both users entered a restrictive standing");
         Assert.Equal(before.Periods[0].Restrictions, after.Periods[0].Restrictions);
         Assert.Equal(1, Value(after.Periods[0].Appeals.Submitted));
         Assert.Equal((1L, 1L), (Value(erasureDay.Retention.UsersErased), Value(erasureDay.Appeals.Withdrawn)));
         Assert.True(erasureDay.Retention.ViolationsPurged.Suppressed);
         Assert.Equal(3, Value(purgeDay.Retention.ViolationsPurged));
-        Assert.NotNull(appeal);
+    }
+
+    private static async Task<List<ReportStandingEntry>> EntriesAsync(ScoringApp app)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<ScoringDbContext>().ReportStandingEntries.AsNoTracking().ToListAsync(Token);
     }
 
     [Fact]
@@ -413,10 +431,19 @@ public abstract class TransparencyReportTests
 
         using var missing = await http.GetAsync("/v1/reports/transparency?to=2026-12-31", Token);
         using var malformed = await http.GetAsync("/v1/reports/transparency.csv?from=2026-12-01&to=31.12.2026", Token);
+        using var lastDay = await http.GetAsync("/v1/reports/statements-of-reasons?from=2026-12-01&to=9999-12-31", Token);
+        using var reversed = await http.GetAsync("/v1/reports/transparency?from=2026-12-31&to=2026-12-01", Token);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, missing.StatusCode);
         Assert.Contains("\"field\": \"from\"", await missing.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Contains("\"field\": \"to\"", await malformed.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, lastDay.StatusCode);
+        Assert.Contains("to must be a date between 1970 and 9000", await lastDay.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+        // The queries' own rules, in the names the caller used.
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, reversed.StatusCode);
+        var body = await reversed.Content.ReadAsStringAsync(Token);
+        Assert.Contains("\"field\": \"to\"", body, StringComparison.Ordinal);
+        Assert.Contains("to must not be before from", body, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -78,6 +78,11 @@ public sealed class RetentionPurge(
             var appeals = await db.Appeals.Where(a => due.Contains(a.ViolationId)).ExecuteDeleteAsync(token);
             var violations = await db.Violations.Where(v => due.Contains(v.Id)).ExecuteDeleteAsync(token);
             rollup.ViolationsPurged(violations, change.Now);
+            if (!await db.Violations.AnyAsync(v => v.UserId == userId, token))
+            {
+                // Nothing of the user is left: neither may the reports' link to the pseudonym.
+                await rollup.ForgetUserAsync(userId, token);
+            }
 
             change.Audit(new AuditChange(
                 Actor: "retention",

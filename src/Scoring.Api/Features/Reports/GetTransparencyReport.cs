@@ -62,7 +62,7 @@ public sealed class GetTransparencyReportQueryHandler(
         var sources = policy.SourceTypes.Keys
             .Union(tallies.Where(t => t.Kind == ReportTallyKind.ViolationRecorded).Select(t => t.Source)).Order(StringComparer.Ordinal).ToArray();
 
-        var figures = new List<TransparencyFigures>();
+        var parts = new List<TransparencyFacts>();
         foreach (var part in period.Split(grouping))
         {
             var inPart = tallies.Where(t => part.Contains(t.Day)).ToArray();
@@ -78,10 +78,10 @@ public sealed class GetTransparencyReportQueryHandler(
                 [.. appeals.Where(alive)],
                 inPart.Where(t => t.Kind == ReportTallyKind.ViolationPurged).Sum(t => t.Count),
                 inPart.Where(t => t.Kind == ReportTallyKind.UserErased).Sum(t => t.Count));
-            figures.Add(TransparencyFigures.Publish(facts, minimum));
+            parts.Add(facts);
         }
 
-        return new TransparencyReport(period, grouping, minimum, generatedAt, policy.Version, figures);
+        return new TransparencyReport(period, grouping, minimum, generatedAt, policy.Version, TransparencyFigures.PublishAll(parts, minimum));
     }
 
     /// <summary>Distinct users who entered each restrictive standing in the part, and who entered a permanent ban.</summary>

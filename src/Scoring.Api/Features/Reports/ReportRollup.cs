@@ -87,7 +87,16 @@ public sealed class ReportRollup(ScoringDbContext db)
             db.ReportTallies.Add(new ReportTally { Day = ReportPeriod.DayOf(now), Kind = ReportTallyKind.UserErased, Count = 1 });
         }
 
+        await ForgetUserAsync(userId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Keys the user's standing entries by one random key that links to nobody (the user's own data is gone:
+    /// erased, or purged by retention), so distinct-user counts stay and the pseudonym does not.
+    /// </summary>
+    public Task ForgetUserAsync(string userId, CancellationToken cancellationToken)
+    {
         var key = ReportStandingEntry.AnonymousKey();
-        await db.ReportStandingEntries.Where(e => e.UserKey == userId).ExecuteUpdateAsync(e => e.SetProperty(x => x.UserKey, key), cancellationToken);
+        return db.ReportStandingEntries.Where(e => e.UserKey == userId).ExecuteUpdateAsync(e => e.SetProperty(x => x.UserKey, key), cancellationToken);
     }
 }
