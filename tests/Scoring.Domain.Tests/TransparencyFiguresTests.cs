@@ -229,16 +229,23 @@ public class TransparencyFiguresTests
             new ViolationReport("notice.form", "e-9", "u-secret", "fraud", Severity.High, Start.AddDays(-2), "cid:secret", "Asked for payment elsewhere", "mod-7", false,
                 DecisionGround.IllegalContent, "Consumer law s.5"),
             policy, "v-9", Start);
-        var banned = ScoreCalculator.Compute(policy, [violation.ToScored()], Start) with { Standing = Standing.Banned, Permanent = true };
+        var score = ScoreCalculator.Compute(policy, [violation.ToScored()], Start);
 
-        var statement = StatementOfReasons.For(violation, policy, banned);
-        var warned = StatementOfReasons.For(violation, policy, banned with { Standing = Standing.Warned, Permanent = false });
+        var statement = StatementOfReasons.For(violation, policy);
 
+        // Not yet told what its recording did to the account: no account decision.
         Assert.Equal(
-            new StatementOfReasons("v-9", "DECISION_GROUND_ILLEGAL_CONTENT", "Consumer law s.5", null, "STATEMENT_CATEGORY_SCAMS_AND_FRAUD", "DECISION_ACCOUNT_TERMINATED",
+            new StatementOfReasons("v-9", "DECISION_GROUND_ILLEGAL_CONTENT", "Consumer law s.5", null, "STATEMENT_CATEGORY_SCAMS_AND_FRAUD", null,
                 "Asked for payment elsewhere", "No", "AUTOMATED_DECISION_NOT_AUTOMATED", "2026-11-29", "2026-12-01", "SOURCE_ARTICLE_16"),
             statement);
-        Assert.Null(warned.DecisionAccount);
         Assert.DoesNotContain("secret", statement.ToString(), StringComparison.Ordinal);
+        Assert.Equal(
+            [AccountDecision.None, AccountDecision.None, AccountDecision.Suspended, AccountDecision.Suspended, AccountDecision.Terminated],
+            new[]
+            {
+                score with { Standing = Standing.Warned }, score with { Standing = Standing.Restricted }, score with { Standing = Standing.Suspended },
+                score with { Standing = Standing.Banned, Permanent = false }, score with { Standing = Standing.Banned, Permanent = true },
+            }.Select(AccountDecisions.Of));
+        Assert.Equal(["DECISION_ACCOUNT_SUSPENDED", "DECISION_ACCOUNT_TERMINATED", null], new[] { AccountDecision.Suspended, AccountDecision.Terminated, AccountDecision.None }.Select(d => d.ToDsa()));
     }
 }

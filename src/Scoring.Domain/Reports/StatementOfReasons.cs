@@ -1,6 +1,5 @@
 using System.Globalization;
 using Scoring.Domain.Policies;
-using Scoring.Domain.Scores;
 using Scoring.Domain.Violations;
 
 namespace Scoring.Domain.Reports;
@@ -25,16 +24,12 @@ public sealed record StatementOfReasons(
     string ApplicationDate,
     string? SourceType)
 {
-    public const string AccountSuspended = "DECISION_ACCOUNT_SUSPENDED";
-    public const string AccountTerminated = "DECISION_ACCOUNT_TERMINATED";
-
     /// <summary>
-    /// The statement for <paramref name="violation"/>. <paramref name="reached"/> is the score the user's
-    /// record reached with it, which says what happened to the account: suspended (SUSPENDED, or BANNED for
-    /// a time) or terminated (a permanent ban); below SUSPENDED the account was not restricted.
-    /// A violation reported without a decision ground was decided under the platform's terms: incompatible content.
+    /// The statement for <paramref name="violation"/>: what happened to the account is what its recording did
+    /// (<see cref="Violation.AccountDecision"/>, kept when it was recorded, whatever came after). A violation
+    /// reported without a decision ground was decided under the platform's terms: incompatible content.
     /// </summary>
-    public static StatementOfReasons For(Violation violation, ScoringPolicy policy, Score reached)
+    public static StatementOfReasons For(Violation violation, ScoringPolicy policy)
     {
         var illegal = violation.DecisionGround == Violations.DecisionGround.IllegalContent;
         return new StatementOfReasons(
@@ -43,12 +38,7 @@ public sealed record StatementOfReasons(
             IllegalContentLegalGround: illegal ? violation.LegalGround : null,
             IncompatibleContentGround: illegal ? null : violation.LegalGround,
             Category: policy.FindCategory(violation.Category)?.DsaCategory,
-            DecisionAccount: reached switch
-            {
-                { Standing: Standing.Banned, Permanent: true } => AccountTerminated,
-                { Standing: Standing.Suspended or Standing.Banned } => AccountSuspended,
-                _ => null,
-            },
+            DecisionAccount: violation.AccountDecision.ToDsa(),
             DecisionFacts: violation.Note,
             AutomatedDetection: violation.Automated ? "Yes" : "No",
             AutomatedDecision: violation.Automated ? "AUTOMATED_DECISION_FULLY" : "AUTOMATED_DECISION_NOT_AUTOMATED",

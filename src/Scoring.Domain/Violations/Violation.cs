@@ -44,6 +44,12 @@ public sealed class Violation
     /// <summary>The law or terms-and-conditions clause relied on, as reported; null when not given.</summary>
     public string? LegalGround { get; private set; }
 
+    /// <summary>
+    /// What recording it did to the account (the standing the write reached), for its statement of reasons;
+    /// set in the recording transaction once the score is known.
+    /// </summary>
+    public Reports.AccountDecision AccountDecision { get; private set; }
+
     /// <summary>The latest appeal's state; <see cref="AppealState.Unspecified"/> when never appealed.</summary>
     public AppealState AppealState { get; private set; }
 

@@ -385,7 +385,18 @@ public abstract class TransparencyReportTests
             Assert.Equal(r.Violation.Automated ? ("Yes", "AUTOMATED_DECISION_FULLY") : ("No", "AUTOMATED_DECISION_NOT_AUTOMATED"), (statement.AutomatedDetection, statement.AutomatedDecision));
             Assert.Equal(("2026-12-01", "2026-12-01"), (statement.ContentDate, statement.ApplicationDate));
         });
+        // What the recording did to the account, kept then: the earlier violations of the user (below
+        // SUSPENDED) say nothing, and an overturn later does not rewrite what the account went through.
         Assert.Equal("DECISION_ACCOUNT_SUSPENDED", statements[last.Violation.ViolationId].DecisionAccount);
+        Assert.All(recorded, r => Assert.Equal(AccountOf(r.Score), statements[r.Violation.ViolationId].DecisionAccount));
+        await DecideAsync(app, await SubmitAsync(app, last), AppealDecision.Overturn);
+        using var again = app.Reports.ExportStatementsOfReasons(new ExportStatementsOfReasonsRequest
+        {
+            PeriodStart = Timestamp.FromDateTimeOffset(December),
+            PeriodEnd = Timestamp.FromDateTimeOffset(January),
+        }, cancellationToken: Token);
+        var afterOverturn = (await again.ResponseStream.ReadAllAsync(Token).ToListAsync(Token)).SelectMany(b => b.Statements).Single(s => s.Puid == last.Violation.ViolationId);
+        Assert.Equal("DECISION_ACCOUNT_SUSPENDED", afterOverturn.DecisionAccount);
 
         // Over HTTP, newline-delimited JSON in the database's field names; nowhere a user id or an evidence reference.
         using var http = app.CreateClient();
@@ -475,6 +486,14 @@ public abstract class TransparencyReportTests
         Assert.Contains("violations,2026-12-01,2026-12-03,total,2", csv, StringComparison.Ordinal);
         Assert.Contains("violations_by_source,2026-12-01,2026-12-03,mod.queue,2", csv, StringComparison.Ordinal);
     }
+
+    /// <summary>What the DSA database calls the account's fate for a score: suspended, terminated, or nothing below SUSPENDED.</summary>
+    private static string AccountOf(UserScore score) => score switch
+    {
+        { Standing: Standing.Banned, Permanent: true } => "DECISION_ACCOUNT_TERMINATED",
+        { Standing: >= Standing.Suspended } => "DECISION_ACCOUNT_SUSPENDED",
+        _ => "",
+    };
 
     private static async Task<RecordViolationResponse> RecordAsync(ScoringApp app, RecordViolationRequest request) =>
         await app.Scoring.RecordViolationAsync(request, cancellationToken: Token);

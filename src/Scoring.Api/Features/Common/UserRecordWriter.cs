@@ -83,6 +83,11 @@ public sealed class UserRecordWriter(
             states = users.ToDictionary(
                 user => user, user => new ScoreState(rows[user].Version, policy.Version, [.. counting[user]]), StringComparer.Ordinal);
             scores = users.ToDictionary(user => user, user => ScoreCalculator.Compute(policy, states[user].Violations, now), StringComparer.Ordinal);
+            if (record.Scored is { } scored)
+            {
+                await scored(scores, cancellationToken);
+            }
+
             feed = await RecordStandingsAsync(users, rows, scores, drops, standings, record.Cause, now, cancellationToken);
 
             // Acknowledged only after this commit, so an acknowledged change survives a crash.
@@ -262,4 +267,10 @@ public sealed class UserRecordChange(DateTimeOffset now, string? onlyUser)
 
     /// <summary>What a change of standing this change makes is recorded as (unset: the change cannot move a standing).</summary>
     public StandingChangeCause Cause { get; set; }
+
+    /// <summary>
+    /// What the change records once each user's score after it is known, still in its transaction (a new
+    /// violation keeps what it did to the account); unset for none.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, Score>, CancellationToken, Task>? Scored { get; set; }
 }

@@ -7,8 +7,6 @@ using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Reports;
-using Scoring.Domain.Scores;
-using Scoring.Domain.Violations;
 
 namespace Scoring.Api.Features.Reports;
 
@@ -64,8 +62,7 @@ public sealed class ExportStatementsOfReasonsQueryHandler(ScoringDbContext db, S
                 yield break;
             }
 
-            var reached = await StandingsReachedAsync(violations, cancellationToken);
-            yield return [.. violations.Select(v => StatementOfReasons.For(v, policy, reached[v.Id]))];
+            yield return [.. violations.Select(v => StatementOfReasons.For(v, policy))];
             if (violations.Count < ExportStatementsOfReasonsQuery.BatchSize)
             {
                 yield break;
@@ -73,24 +70,5 @@ public sealed class ExportStatementsOfReasonsQueryHandler(ScoringDbContext db, S
 
             after = (violations[^1].RecordedAt, violations[^1].Id);
         }
-    }
-
-    /// <summary>
-    /// The score each violation's user reached when it was recorded: from the user's violations recorded up
-    /// to then, as decided then (a later reversal on appeal does not undo what the account went through).
-    /// </summary>
-    private async Task<Dictionary<string, Score>> StandingsReachedAsync(List<Violation> violations, CancellationToken cancellationToken)
-    {
-        var users = violations.Select(v => v.UserId).Distinct().ToArray();
-        var latest = violations[^1].RecordedAt;
-        var history = (await db.Violations.AsNoTracking()
-                .Where(v => users.Contains(v.UserId) && v.RecordedAt <= latest)
-                .Select(v => new { v.UserId, v.RecordedAt, Scored = new ScoredViolation(v.Id, v.Category, v.ReportedSeverity, v.OccurredAt, false) })
-                .ToListAsync(cancellationToken))
-            .ToLookup(v => v.UserId, StringComparer.Ordinal);
-        return violations.ToDictionary(
-            v => v.Id,
-            v => ScoreCalculator.Compute(
-                policy, [.. history[v.UserId].Where(h => h.RecordedAt <= v.RecordedAt).Select(h => h.Scored)], v.RecordedAt, includeImprovesAt: false));
     }
 }

@@ -7,6 +7,7 @@ using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
 using Scoring.Domain.Violations;
+using Scoring.Domain.Reports;
 using Scoring.Domain.Standings;
 
 namespace Scoring.Api.Features.Violations;
@@ -84,10 +85,27 @@ public sealed class ViolationRecorder(
                 outcomes[i] = new(violation, false, null);
             }
 
-            rollup.ViolationsRecorded(outcomes.Where(o => !o.Duplicate).Select(o => o.Violation), change.Now);
+            var recorded = outcomes.Where(o => !o.Duplicate).Select(o => o.Violation).ToArray();
+            rollup.ViolationsRecorded(recorded, change.Now);
+            change.Scored = (scores, token) => RecordAccountDecisionsAsync(recorded, scores, token);
             return outcomes;
         }, cancellationToken);
         return new RecordedGroup(outcomes, at, scores);
+    }
+
+    /// <summary>
+    /// Keeps on each new violation what its recording did to the account (its statement of reasons says so
+    /// later, whatever comes after). Most writes leave users below SUSPENDED and update nothing; the rest
+    /// cost one statement per decision.
+    /// </summary>
+    private async Task RecordAccountDecisionsAsync(Violation[] recorded, IReadOnlyDictionary<string, Score> scores, CancellationToken cancellationToken)
+    {
+        foreach (var group in recorded.GroupBy(v => AccountDecisions.Of(scores[v.UserId])).Where(g => g.Key != AccountDecision.None))
+        {
+            var ids = group.Select(v => v.Id).ToArray();
+            var decision = group.Key;
+            await db.Violations.Where(v => ids.Contains(v.Id)).ExecuteUpdateAsync(v => v.SetProperty(x => x.AccountDecision, decision), cancellationToken);
+        }
     }
 
     /// <summary>The events among the reports that are already recorded, by (source, event id).</summary>

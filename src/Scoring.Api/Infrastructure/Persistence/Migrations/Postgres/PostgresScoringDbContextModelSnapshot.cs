@@ -723,6 +723,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("character varying(36)")
                         .HasColumnName("id");
 
+                    b.Property<int>("AccountDecision")
+                        .HasColumnType("integer")
+                        .HasColumnName("account_decision");
+
                     b.Property<string>("AppealId")
                         .HasMaxLength(36)
                         .HasColumnType("character varying(36)")

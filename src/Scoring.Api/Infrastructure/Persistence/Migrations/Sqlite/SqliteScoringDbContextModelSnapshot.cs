@@ -707,6 +707,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("id");
 
+                    b.Property<int>("AccountDecision")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("account_decision");
+
                     b.Property<string>("AppealId")
                         .HasMaxLength(36)
                         .HasColumnType("TEXT")
