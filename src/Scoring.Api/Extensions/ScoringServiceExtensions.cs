@@ -85,6 +85,7 @@ public static class ScoringServiceExtensions
         services.AddScoped<Features.Reports.ReportRollup>();
         services.AddScoped<Features.Reports.ReportAudit>();
         services.AddScoped<Features.Reports.ReportTallyCompaction>();
+        services.AddScoped<Features.Reports.AppealFactReconciliation>();
         services.AddHostedService<Features.Reports.ReportTallyCompactionService>();
         services.AddScoped<UserRecordWriter>();
         services.AddScoped<ViolationRecorder>();

@@ -117,6 +117,9 @@ public sealed class Violation
     public double BasePointsUnder(ScoringPolicy policy) =>
         policy.FindCategory(Category) is { } category ? policy.BasePoints(category, Severity) : BasePoints;
 
+    /// <summary>What recording it did to the account, as far as known (see <see cref="AccountDecision"/>).</summary>
+    public void RecordAccountDecision(Reports.AccountDecision decision) => AccountDecision = decision;
+
     /// <summary>Keeps the latest appeal's id and state beside the violation, where scores and listings read them.</summary>
     internal void TrackAppeal(Appeal appeal)
     {

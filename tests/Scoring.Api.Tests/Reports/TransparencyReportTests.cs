@@ -328,6 +328,37 @@ public abstract class TransparencyReportTests
     }
 
     [Fact]
+    public async Task Appeals_an_earlier_release_wrote_without_their_facts_are_caught_up()
+    {
+        using var app = await NewAppAsync(minCellSize: 1);
+        At(app, December.AddHours(1));
+        var open = await SubmitAsync(app, await RecordAsync(app, Violation(NewUserId(), "fraud", Severity.High)));
+        var decided = await SubmitAsync(app, await RecordAsync(app, Violation(NewUserId(), "spam", Severity.High)));
+        At(app, December.AddHours(5));
+        await DecideAsync(app, decided, AppealDecision.Overturn);
+        var report = await app.Reports.GetTransparencyReportAsync(Period(December, January), cancellationToken: Token);
+
+        // What a replica of the release before reports would leave: no fact for the appeal it opened, and an
+        // open fact for the one it decided.
+        int caughtUp;
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
+            await db.AppealFacts.Where(f => f.AppealId == open.AppealId).ExecuteDeleteAsync(Token);
+            await db.AppealFacts.Where(f => f.AppealId == decided.AppealId)
+                .ExecuteUpdateAsync(f => f.SetProperty(x => x.State, DomainAppealState.Submitted).SetProperty(x => x.ClosedAt, (DateTimeOffset?)null), Token);
+            var broken = await app.Reports.GetTransparencyReportAsync(Period(December, January), cancellationToken: Token);
+            Assert.NotEqual(report.Periods[0].Appeals, broken.Periods[0].Appeals);
+            caughtUp = await scope.ServiceProvider.GetRequiredService<Api.Features.Reports.AppealFactReconciliation>().RunAsync(Token);
+        }
+
+        var repaired = await app.Reports.GetTransparencyReportAsync(Period(December, January), cancellationToken: Token);
+        Assert.Equal(2, caughtUp);
+        Assert.Equal(report.Periods[0].Appeals, repaired.Periods[0].Appeals);
+        Assert.Equal((2L, 1L, 1L), (Value(repaired.Periods[0].Appeals.Submitted), Value(repaired.Periods[0].Appeals.Decided), Value(repaired.Periods[0].Appeals.OpenAtEnd)));
+    }
+
+    [Fact]
     public async Task Statements_of_reasons_map_the_policy_carry_no_user_id_or_evidence_and_come_in_batches_of_at_most_100()
     {
         using var app = await NewAppAsync(minCellSize: 1);

@@ -73,7 +73,7 @@ public sealed class UserRecordWriter(
             // After the locks: a writer that waited for another must not stamp an earlier time than it.
             now = timeProvider.GetUtcNow();
             var (drops, standings) = await CatchUpStandingsAsync(users, rows, now, cancellationToken);
-            var record = new UserRecordChange(now, users.Length == 1 ? users[0] : null);
+            var record = new UserRecordChange(now, users.Length == 1 ? users[0] : null, standings);
             result = await change(record, cancellationToken);
             AppendAudit(record.AuditChanges, rows, now);
             await db.WriteAddedAsync(cancellationToken);
@@ -251,13 +251,16 @@ public sealed class UserRecordWriter(
 }
 
 /// <summary>What a change hands back to <see cref="UserRecordWriter"/>: the instant it runs at and its audit entries.</summary>
-public sealed class UserRecordChange(DateTimeOffset now, string? onlyUser)
+public sealed class UserRecordChange(DateTimeOffset now, string? onlyUser, IReadOnlyDictionary<string, StandingTimeline.Recorded> standingsBefore)
 {
     private readonly List<(string UserId, AuditChange Change)> _auditChanges = [];
 
     public DateTimeOffset Now { get; } = now;
 
     public IReadOnlyList<(string UserId, AuditChange Change)> AuditChanges => _auditChanges;
+
+    /// <summary>Where a user's standing stood before this change (drops that happened by themselves included).</summary>
+    public StandingTimeline.Recorded StandingBefore(string userId) => standingsBefore[userId];
 
     /// <summary>Audits a change to the one user this write is for.</summary>
     public void Audit(AuditChange change) =>

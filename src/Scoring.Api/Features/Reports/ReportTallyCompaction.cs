@@ -67,7 +67,10 @@ public sealed class ReportTallyCompaction(ScoringDbContext db, TimeProvider time
     }
 }
 
-/// <summary>Runs <see cref="ReportTallyCompaction"/> at start-up and every Reports:CompactionInterval.</summary>
+/// <summary>
+/// Runs <see cref="ReportTallyCompaction"/> and <see cref="AppealFactReconciliation"/> at start-up and every
+/// Reports:CompactionInterval.
+/// </summary>
 public sealed partial class ReportTallyCompactionService(
     IServiceScopeFactory scopes, IOptions<ReportsOptions> options, TimeProvider timeProvider, ILogger<ReportTallyCompactionService> logger)
     : BackgroundService
@@ -84,6 +87,12 @@ public sealed partial class ReportTallyCompactionService(
                 {
                     LogCompacted(days);
                 }
+
+                var facts = await scope.ServiceProvider.GetRequiredService<AppealFactReconciliation>().RunAsync(stoppingToken);
+                if (facts > 0)
+                {
+                    LogReconciled(facts);
+                }
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -97,6 +106,9 @@ public sealed partial class ReportTallyCompactionService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Report tallies of {Days} past days compacted")]
     private partial void LogCompacted(int days);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Report tally compaction failed; will retry")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Report facts of {Count} appeals caught up with their appeals")]
+    private partial void LogReconciled(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Report maintenance failed; will retry")]
     private partial void LogFailed(Exception exception);
 }

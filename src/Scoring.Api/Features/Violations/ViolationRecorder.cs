@@ -79,6 +79,8 @@ public sealed class ViolationRecorder(
                 }
 
                 var violation = Violation.Record(report, policy, ids.NewId(), change.Now);
+                // Where the account stands already: the write can only keep or raise it (see RecordAccountDecisionsAsync).
+                violation.RecordAccountDecision(AccountDecisions.Before(change.StandingBefore(violation.UserId)));
                 db.Violations.Add(violation);
                 change.Audit(violation.UserId, AuditOf(violation));
                 known[(report.Source, report.EventId)] = violation;
@@ -95,12 +97,12 @@ public sealed class ViolationRecorder(
 
     /// <summary>
     /// Keeps on each new violation what its recording did to the account (its statement of reasons says so
-    /// later, whatever comes after). Most writes leave users below SUSPENDED and update nothing; the rest
-    /// cost one statement per decision.
+    /// later, whatever comes after). Each was inserted with where the account stood before; only a write that
+    /// took its user into a suspension or termination updates, with one statement per decision.
     /// </summary>
     private async Task RecordAccountDecisionsAsync(Violation[] recorded, IReadOnlyDictionary<string, Score> scores, CancellationToken cancellationToken)
     {
-        foreach (var group in recorded.GroupBy(v => AccountDecisions.Of(scores[v.UserId])).Where(g => g.Key != AccountDecision.None))
+        foreach (var group in recorded.Where(v => AccountDecisions.Of(scores[v.UserId]) != v.AccountDecision).GroupBy(v => AccountDecisions.Of(scores[v.UserId])))
         {
             var ids = group.Select(v => v.Id).ToArray();
             var decision = group.Key;
