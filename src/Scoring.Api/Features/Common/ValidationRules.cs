@@ -44,6 +44,13 @@ public static partial class ValidationRules
             .Must(at => at > DateTimeOffset.UnixEpoch && at < new DateTimeOffset(9000, 1, 1, 0, 0, 0, TimeSpan.Zero)).WithMessage("{PropertyName} must be a date between 1970 and 9000")
             .Must(at => Domain.Reports.ReportPeriod.IsWholeDay(at!.Value)).WithMessage("{PropertyName} must be a UTC midnight: reports count whole days");
 
+    /// <summary>A report's end: a <see cref="ReportDay{T}"/> after the start, and at most ten years on.</summary>
+    public static IRuleBuilderOptions<T, DateTimeOffset?> ReportPeriodEnd<T>(this IRuleBuilder<T, DateTimeOffset?> rule, Func<T, DateTimeOffset?> start) =>
+        rule.ReportDay()
+            .Must((request, end) => start(request) is not { } from || end > from).WithMessage("{PropertyName} must be after period_start")
+            .Must((request, end) => start(request) is not { } from || end - from <= Domain.Reports.ReportPeriod.Longest)
+            .WithMessage("{PropertyName} must be at most ten years after period_start");
+
     /// <summary>Reports fields by their proto names (user_id, violations[2].event_id), which is what clients see.</summary>
     public static string ToSnakeCase(string name)
     {

@@ -26,9 +26,7 @@ public sealed class ExportStatementsOfReasonsQueryValidator : AbstractValidator<
     public ExportStatementsOfReasonsQueryValidator()
     {
         RuleFor(q => q.PeriodStart).ReportDay();
-        RuleFor(q => q.PeriodEnd).ReportDay()
-            .Must((q, end) => q.PeriodStart is null || end > q.PeriodStart).WithMessage("{PropertyName} must be after period_start")
-            .Must((q, end) => q.PeriodStart is null || end - q.PeriodStart <= ReportPeriod.Longest).WithMessage("{PropertyName} must be at most ten years after period_start");
+        RuleFor(q => q.PeriodEnd).ReportPeriodEnd(q => q.PeriodStart);
     }
 }
 

@@ -28,9 +28,7 @@ public sealed class GetTransparencyReportQueryValidator : AbstractValidator<GetT
     public GetTransparencyReportQueryValidator()
     {
         RuleFor(q => q.PeriodStart).ReportDay();
-        RuleFor(q => q.PeriodEnd).ReportDay()
-            .Must((q, end) => q.PeriodStart is null || end > q.PeriodStart).WithMessage("{PropertyName} must be after period_start")
-            .Must((q, end) => q.PeriodStart is null || end - q.PeriodStart <= ReportPeriod.Longest).WithMessage("{PropertyName} must be at most ten years after period_start");
+        RuleFor(q => q.PeriodEnd).ReportPeriodEnd(q => q.PeriodStart);
         RuleFor(q => q.GroupBy).Must(g => g is ReportGrouping.Unspecified or ReportGrouping.Period or ReportGrouping.Month)
             .WithMessage("{PropertyName} must be REPORT_GROUPING_PERIOD or REPORT_GROUPING_MONTH");
     }
