@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Scoring on a fresh Debian machine with the .NET 10 SDK.
 #
-# Installs PostgreSQL and Redis from Debian packages when they are missing (as root; otherwise it says
+# Installs PostgreSQL, Redis, Patroni, etcd and PgBouncer from Debian packages when they are missing (as root; otherwise it says
 # what to install). The integration tests start their own throw-away servers on free 127.0.0.1 ports
 # and stop them when done; nothing is left running. The last line is "N passed, N failed".
 set -uo pipefail
@@ -10,6 +10,11 @@ cd "$(dirname "$0")/.." || exit 1
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# The engines production runs on, started by the tests on loopback: PostgreSQL failover under Patroni
+# with etcd, and PgBouncer pooling in transaction mode (Redis Cluster needs only redis-server).
+command -v patroni >/dev/null 2>&1 || missing+=(patroni)
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # The console's end-to-end tests drive Debian's Chromium with Playwright (its own browser download cannot work here).
@@ -64,18 +69,22 @@ export SCORING_HELM="$tools/helm"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-summary=tests/Scoring.Faults.Tests/bin/Debug/net10.0/fault-suite-summary.txt
-rm -f "$summary"
+# Each fault run writes one summary line beside the fault tests' assembly.
+summaries=tests/Scoring.Faults.Tests/bin/Debug/net10.0
+runs=(fault-suite)
+for run in "${runs[@]}"; do rm -f "$summaries/$run-summary.txt"; done
 dotnet test --solution Scoring.sln 2>&1 | tee "$log"
 result=${PIPESTATUS[0]}
 
-# The fault suite's own summary: events sent and acknowledged, faults injected, losses (must be 0).
-if [ -f "$summary" ]; then
-  cat "$summary"
-else
-  echo "tests/run.sh: the fault suite wrote no summary" >&2
-  result=1
-fi
+# Each fault run's own summary: events sent and acknowledged, faults injected, losses (must be 0).
+for run in "${runs[@]}"; do
+  if [ -f "$summaries/$run-summary.txt" ]; then
+    cat "$summaries/$run-summary.txt"
+  else
+    echo "tests/run.sh: the $run run wrote no summary" >&2
+    result=1
+  fi
+done
 
 # Microsoft.Testing.Platform closes with one summary for the whole solution.
 passed=$(grep -oP '^\s*succeeded:\s*\K[0-9]+' "$log" | tail -1)
