@@ -66,3 +66,25 @@ public sealed class JwtBackend : Backend
         Directory.Delete(_directory, recursive: true);
     }
 }
+
+/// <summary>PostgreSQL through PgBouncer in transaction mode, and Redis.</summary>
+public sealed class PgBouncerBackend(TestServers servers) : Backend
+{
+    public override async ValueTask InitializeAsync()
+    {
+        var pgBouncer = await servers.PgBouncerAsync();
+        App = ScoringApp.OnPostgres(pgBouncer.Through(await servers.Postgres.CreateDatabaseAsync()), servers.Redis.ConnectionString);
+        _ = App.Server;
+    }
+}
+
+/// <summary>PostgreSQL and a Redis Cluster of three masters with a replica each.</summary>
+public sealed class RedisClusterBackend(TestServers servers) : Backend
+{
+    public override async ValueTask InitializeAsync()
+    {
+        var cluster = await servers.RedisClusterAsync();
+        App = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), cluster.ConnectionString);
+        _ = App.Server;
+    }
+}

@@ -10,19 +10,41 @@ internal static class ExternalProcess
 {
     public static bool IsRoot => Environment.UserName == "root";
 
-    /// <summary>Runs a command to completion (as <paramref name="asUser"/> when root), failing with its output.</summary>
-    public static async Task RunAsync(string fileName, IEnumerable<string> arguments, string? asUser = null)
+    /// <summary>
+    /// Runs a command to completion (as <paramref name="asUser"/> when root), failing with its output;
+    /// returns what it wrote to standard output.
+    /// </summary>
+    public static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments, string? asUser = null)
     {
         using var process = Start(fileName, arguments, asUser);
         var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => output.AppendLine(e.Data);
-        process.ErrorDataReceived += (_, e) => output.AppendLine(e.Data);
+        var standardOutput = new StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+                standardOutput.AppendLine(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"{fileName} exited with {process.ExitCode}:\n{output}");
+        }
+
+        lock (output)
+        {
+            return standardOutput.ToString();
         }
     }
 

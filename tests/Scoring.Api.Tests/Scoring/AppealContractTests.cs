@@ -422,3 +422,5 @@ public abstract class AppealContractTests(Backend backend)
 public sealed class PostgresRedisAppealTests(PostgresRedisBackend backend) : AppealContractTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqliteAppealTests(SqliteBackend backend) : AppealContractTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerAppealTests(PgBouncerBackend backend) : AppealContractTests(backend), IClassFixture<PgBouncerBackend>;
+public sealed class RedisClusterAppealTests(RedisClusterBackend backend) : AppealContractTests(backend), IClassFixture<RedisClusterBackend>;

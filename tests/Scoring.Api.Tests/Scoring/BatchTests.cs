@@ -144,3 +144,5 @@ public abstract class BatchTests(Backend backend)
 public sealed class PostgresRedisBatchTests(PostgresRedisBackend backend) : BatchTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqliteBatchTests(SqliteBackend backend) : BatchTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerBatchTests(PgBouncerBackend backend) : BatchTests(backend), IClassFixture<PgBouncerBackend>;
+public sealed class RedisClusterBatchTests(RedisClusterBackend backend) : BatchTests(backend), IClassFixture<RedisClusterBackend>;

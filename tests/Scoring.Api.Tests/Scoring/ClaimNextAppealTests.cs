@@ -86,3 +86,4 @@ public abstract class ClaimNextAppealTests(Backend backend)
 public sealed class PostgresRedisClaimNextAppealTests(PostgresRedisBackend backend) : ClaimNextAppealTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqliteClaimNextAppealTests(SqliteBackend backend) : ClaimNextAppealTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerClaimNextAppealTests(PgBouncerBackend backend) : ClaimNextAppealTests(backend), IClassFixture<PgBouncerBackend>;

@@ -72,3 +72,4 @@ public abstract class DsaFieldsTests(Backend backend)
 public sealed class PostgresRedisDsaFieldsTests(PostgresRedisBackend backend) : DsaFieldsTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqliteDsaFieldsTests(SqliteBackend backend) : DsaFieldsTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerDsaFieldsTests(PgBouncerBackend backend) : DsaFieldsTests(backend), IClassFixture<PgBouncerBackend>;

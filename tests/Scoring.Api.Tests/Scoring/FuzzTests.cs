@@ -450,3 +450,4 @@ public abstract class FuzzTests(Backend backend)
 public sealed class PostgresRedisFuzzTests(PostgresRedisBackend backend) : FuzzTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqliteFuzzTests(SqliteBackend backend) : FuzzTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerFuzzTests(PgBouncerBackend backend) : FuzzTests(backend), IClassFixture<PgBouncerBackend>;

@@ -144,3 +144,4 @@ public abstract class PolicyVersionTests(Backend backend)
 public sealed class PostgresRedisPolicyVersionTests(PostgresRedisBackend backend) : PolicyVersionTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqlitePolicyVersionTests(SqliteBackend backend) : PolicyVersionTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerPolicyVersionTests(PgBouncerBackend backend) : PolicyVersionTests(backend), IClassFixture<PgBouncerBackend>;

@@ -138,3 +138,4 @@ public sealed class RequestTextCheckTests
         Assert.Equal(expected, RequestText.IndexOfRefused(text));
     }
 }
+public sealed class PgBouncerRequestTextTests(PgBouncerBackend backend) : RequestTextTests(backend), IClassFixture<PgBouncerBackend>;

@@ -399,3 +399,5 @@ public abstract class ScoringContractTests(Backend backend)
 public sealed class PostgresRedisScoringTests(PostgresRedisBackend backend) : ScoringContractTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqliteScoringTests(SqliteBackend backend) : ScoringContractTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerScoringTests(PgBouncerBackend backend) : ScoringContractTests(backend), IClassFixture<PgBouncerBackend>;
+public sealed class RedisClusterScoringTests(RedisClusterBackend backend) : ScoringContractTests(backend), IClassFixture<RedisClusterBackend>;

@@ -81,3 +81,4 @@ public abstract class UndecodableRequestTests(Backend backend)
 public sealed class PostgresRedisUndecodableRequestTests(PostgresRedisBackend backend) : UndecodableRequestTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqliteUndecodableRequestTests(SqliteBackend backend) : UndecodableRequestTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerUndecodableRequestTests(PgBouncerBackend backend) : UndecodableRequestTests(backend), IClassFixture<PgBouncerBackend>;

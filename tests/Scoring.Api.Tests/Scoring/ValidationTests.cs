@@ -149,3 +149,4 @@ public abstract class ValidationTests(Backend backend)
 public sealed class PostgresRedisValidationTests(PostgresRedisBackend backend) : ValidationTests(backend), IClassFixture<PostgresRedisBackend>;
 
 public sealed class SqliteValidationTests(SqliteBackend backend) : ValidationTests(backend), IClassFixture<SqliteBackend>;
+public sealed class PgBouncerValidationTests(PgBouncerBackend backend) : ValidationTests(backend), IClassFixture<PgBouncerBackend>;
