@@ -98,24 +98,23 @@ public sealed class PgBouncerServer : IAsyncDisposable
         NoResetOnClose = true,
     }.ConnectionString;
 
-    /// <summary>Client and server connections of every pool, from the admin console's SHOW POOLS.</summary>
-    public async Task<(int Clients, int Servers)> PoolsAsync()
+    /// <summary>Client and server connections of <paramref name="database"/>'s pool, from the admin console's SHOW POOLS.</summary>
+    public async Task<(int Clients, int Servers)> PoolAsync(string database)
     {
-        // The admin console speaks only the simple query protocol.
-        await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username=postgres;Database=pgbouncer;Pooling=false;Server Compatibility Mode=NoTypeLoading");
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SHOW POOLS", connection) { AllResultTypesAreUnknown = true };
-        await using var reader = await command.ExecuteReaderAsync();
+        // The admin console speaks only the simple query protocol, which Npgsql does not; psql does.
+        var csv = await ExternalProcess.RunAsync("psql",
+        [
+            "--host", "127.0.0.1", "--port", Port.ToString(CultureInfo.InvariantCulture), "--username", "postgres",
+            "--dbname", "pgbouncer", "--csv", "--command", "SHOW POOLS",
+        ]);
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var header = lines[0].Split(',');
+        int Column(string[] row, string name) => int.Parse(row[Array.IndexOf(header, name)], CultureInfo.InvariantCulture);
         var (clients, servers) = (0, 0);
-        while (await reader.ReadAsync())
+        foreach (var row in lines.Skip(1).Select(l => l.Split(',')).Where(r => r[Array.IndexOf(header, "database")] == database))
         {
-            if (reader.GetString(reader.GetOrdinal("database")) == "pgbouncer")
-            {
-                continue;
-            }
-
-            clients += Count(reader, "cl_active") + Count(reader, "cl_waiting");
-            servers += Count(reader, "sv_active") + Count(reader, "sv_idle") + Count(reader, "sv_used") + Count(reader, "sv_tested") + Count(reader, "sv_login");
+            clients += Column(row, "cl_active") + Column(row, "cl_waiting");
+            servers += Column(row, "sv_active") + Column(row, "sv_idle") + Column(row, "sv_used") + Column(row, "sv_tested") + Column(row, "sv_login");
         }
 
         return (clients, servers);
@@ -134,7 +133,4 @@ public sealed class PgBouncerServer : IAsyncDisposable
         Directory.Delete(_directory, recursive: true);
         return ValueTask.CompletedTask;
     }
-
-    private static int Count(NpgsqlDataReader reader, string column) =>
-        int.Parse(reader.GetString(reader.GetOrdinal(column)), CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,116 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Scoring.Api.Infrastructure.Caching;
+using Scoring.Api.Infrastructure.Telemetry;
+using Scoring.Api.Tests.Infrastructure;
+using Scoring.V1;
+using StackExchange.Redis;
+using static Scoring.Api.Tests.Infrastructure.Requests;
+
+namespace Scoring.Api.Tests.Engines;
+
+/// <summary>
+/// What a Redis Cluster changes for the cache: users' entries spread over every master's slots, so a
+/// batch read crosses shards; an erasure overwrites the entry on whichever shard holds it; change
+/// notices for near copies reach replicas connected to other nodes. (The contract suites also run on
+/// the cluster: RedisClusterScoringTests, RedisClusterBatchTests, RedisClusterAppealContractTests.)
+/// </summary>
+public sealed class RedisClusterTests(TestServers servers)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_batch_of_100_users_spanning_every_master_is_answered_from_the_cluster()
+    {
+        var cluster = await servers.RedisClusterAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var writer = ScoringApp.OnPostgres(database, cluster.ConnectionString);
+        using var reader = ScoringApp.OnPostgres(database, cluster.ConnectionString);
+        var users = Enumerable.Range(0, 100).Select(_ => NewUserId()).ToList();
+        var batch = new RecordViolationsRequest();
+        batch.Violations.AddRange(users.Select(u => Violation(u, "spam", Severity.Medium)));
+        await writer.Scoring.RecordViolationsAsync(batch);
+
+        var masters = await cluster.MastersAsync();
+        var holders = new HashSet<int>();
+        foreach (var user in users)
+        {
+            holders.Add(await cluster.MasterOfAsync(ScoreCacheKeys.Entry(user)));
+        }
+
+        Assert.Equal(3, masters.Count);
+        Assert.Equal(masters.ToHashSet(), holders);
+
+        // The writes cached every user, on the shard that owns the user's slot: another replica reads
+        // all hundred without one database command.
+        var request = new GetScoresRequest();
+        request.UserIds.AddRange(users);
+        var commands = reader.Commands.Count;
+        var scores = await reader.Scoring.GetScoresAsync(request);
+
+        Assert.Equal(commands, reader.Commands.Count);
+        Assert.Equal(users, scores.Scores.Select(s => s.UserId));
+        Assert.All(scores.Scores, s => Assert.Equal(1, s.ActiveViolations));
+    }
+
+    [Fact]
+    public async Task An_erasure_overwrites_the_users_entry_on_its_shard()
+    {
+        var cluster = await servers.RedisClusterAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, cluster.ConnectionString);
+        using var other = ScoringApp.OnPostgres(database, cluster.ConnectionString);
+        var userId = NewUserId();
+        var recorded = await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.High));
+        await using var admin = await cluster.ConnectAsync();
+        var entry = ScoreCacheKeys.Entry(userId);
+        Assert.Contains(recorded.Violation.ViolationId, (string?)await admin.GetDatabase().HashGetAsync(entry, "d"));
+
+        await app.Privacy.EraseUserAsync(new EraseUserRequest { UserId = userId, Reason = "gdpr_art17_request" });
+
+        var held = (string?)await admin.GetDatabase().HashGetAsync(entry, "d");
+        Assert.NotNull(held);
+        Assert.DoesNotContain(recorded.Violation.ViolationId, held);
+        var commands = other.Commands.Count;
+        var score = await other.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId, IncludeBreakdown = true });
+        Assert.Equal(commands, other.Commands.Count);
+        Assert.Equal(0, score.ActiveViolations);
+        Assert.Empty(score.Breakdown);
+    }
+
+    [Fact]
+    public async Task A_write_on_one_replica_drops_the_near_copy_another_replica_holds()
+    {
+        var cluster = await servers.RedisClusterAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        // Each replica names a different node first, as replicas spread over a cluster's endpoints would.
+        using var first = Near(database, cluster.ConnectionString);
+        using var second = Near(database, Rotated(cluster));
+        var userId = NewUserId();
+        using var notices = Notices(second);
+        await first.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
+        await notices.WaitForMeasurementsAsync(1, Patience);
+        Assert.Equal(1, (await second.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+
+        await first.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
+        await notices.WaitForMeasurementsAsync(2, Patience);
+
+        Assert.Equal(2, (await second.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+    }
+
+    private static string Rotated(RedisClusterServer cluster) =>
+        string.Join(',', cluster.Ports.Skip(3).Concat(cluster.Ports.Take(3)).Select(p => $"127.0.0.1:{p}")) + ",abortConnect=false";
+
+    private static ScoringApp Near(string database, string redis) => new(new()
+    {
+        ["Database:Provider"] = "Postgres",
+        ["ConnectionStrings:Scoring"] = database,
+        ["ConnectionStrings:Redis"] = redis,
+        ["Cache:LocalTtl"] = "00:00:01",
+        ["Cache:WriteTimeout"] = "00:00:10",
+    });
+
+    private static MetricCollector<long> Notices(ScoringApp app) =>
+        new(app.Services.GetRequiredService<IMeterFactory>(), ScoringMetrics.MeterName, "scoring.cache.change_notices");
+}
