@@ -69,16 +69,19 @@ export SCORING_HELM="$tools/helm"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# Each fault run writes one summary line beside the fault tests' assembly.
+# Each fault run writes one summary line beside the fault tests' assembly, and its whole report
+# (what each scenario injected, its calls and notes) as <run>-summary.log.
 summaries=tests/Scoring.Faults.Tests/bin/Debug/net10.0
-runs=(fault-suite)
-for run in "${runs[@]}"; do rm -f "$summaries/$run-summary.txt"; done
+runs=(fault-suite redis-cluster-failover)
+for run in "${runs[@]}"; do rm -f "$summaries/$run-summary.txt" "$summaries/$run-summary.log"; done
 dotnet test --solution Scoring.sln 2>&1 | tee "$log"
 result=${PIPESTATUS[0]}
 
-# Each fault run's own summary: events sent and acknowledged, faults injected, losses (must be 0).
+# Each fault run's own summary: the faults it injected (one line each), then events sent and
+# acknowledged, faults injected, losses (must be 0).
 for run in "${runs[@]}"; do
   if [ -f "$summaries/$run-summary.txt" ]; then
+    [ -f "$summaries/$run-summary.log" ] && grep -E '^\[' "$summaries/$run-summary.log" | sed 's/^/  /'
     cat "$summaries/$run-summary.txt"
   else
     echo "tests/run.sh: the $run run wrote no summary" >&2

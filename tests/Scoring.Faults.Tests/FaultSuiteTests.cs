@@ -34,22 +34,7 @@ public sealed class FaultSuiteTests(TestServers servers)
     {
         _cancellation = TestContext.Current.CancellationToken;
         var connectionString = await servers.Postgres.CreateDatabaseAsync();
-        var environment = new Dictionary<string, string>
-        {
-            ["Database__Provider"] = "Postgres",
-            ["ConnectionStrings__Scoring"] = connectionString,
-            ["ConnectionStrings__Redis"] = $"127.0.0.1:{servers.Redis.Port}",
-            ["Database__MigrateOnStartup"] = "true",
-            ["Auth__Mode"] = "None",
-            ["Auth__AllowAnonymous"] = "true",
-            // One loopback address carries every call; the suite measures faults, not the rate limiter.
-            ["RateLimit__Anonymous__PermitsPerSecond"] = "1000000",
-            ["RateLimit__Anonymous__Burst"] = "1000000",
-            // Production requires the audit chain's secret.
-            ["Audit__ChainKey"] = Convert.ToBase64String("scoring-fault-suite-audit-key-32"u8),
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-        };
+        var environment = ServiceProcess.Settings(connectionString, $"127.0.0.1:{servers.Redis.Port}");
 
         using var first = new ServiceProcess("process A", environment);
         using var second = new ServiceProcess("process B", environment);

@@ -45,6 +45,27 @@ public sealed class ServiceProcess : IDisposable
 
     public string Name { get; }
 
+    /// <summary>
+    /// The settings every fault run gives its processes: PostgreSQL at <paramref name="database"/>, Redis
+    /// at <paramref name="redis"/>, migrations on start, no authentication, and rate limits out of the
+    /// way (one loopback address carries every call; the runs measure faults, not the rate limiter).
+    /// </summary>
+    public static Dictionary<string, string> Settings(string database, string redis) => new()
+    {
+        ["Database__Provider"] = "Postgres",
+        ["ConnectionStrings__Scoring"] = database,
+        ["ConnectionStrings__Redis"] = redis,
+        ["Database__MigrateOnStartup"] = "true",
+        ["Auth__Mode"] = "None",
+        ["Auth__AllowAnonymous"] = "true",
+        ["RateLimit__Anonymous__PermitsPerSecond"] = "1000000",
+        ["RateLimit__Anonymous__Burst"] = "1000000",
+        // Production requires the audit chain's secret.
+        ["Audit__ChainKey"] = Convert.ToBase64String("scoring-fault-suite-audit-key-32"u8),
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+    };
+
     public string Address { get; }
 
     public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;

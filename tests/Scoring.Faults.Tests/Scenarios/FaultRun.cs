@@ -6,6 +6,10 @@ using Scoring.Faults.Tests.Infrastructure;
 using Scoring.Faults.Tests.Load;
 using Scoring.V1;
 
+// One fault run at a time: each puts its own writers on the machine's two cores, and a run's timing
+// checks (recovery, agreement within 15 s) must not pay for another run's load.
+[assembly: Xunit.v3.Parallelization(Mode = Xunit.Sdk.ParallelMode.None)]
+
 namespace Scoring.Faults.Tests.Scenarios;
 
 /// <summary>
@@ -27,6 +31,7 @@ public sealed class FaultRun(string name)
 
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private readonly List<string> _failures = [];
+    private readonly List<string> _report = [];
     private readonly List<string> _sources = [];
     private readonly CallOutcomes _allCalls = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -83,6 +88,8 @@ public sealed class FaultRun(string name)
         // Beside the test assembly, so tests/run.sh prints it whether the run passed or not (the test
         // platform shows a passing test's output only when asked).
         await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, summaryFile), summary + "\n", CancellationToken.None);
+        // The whole report beside it (what each scenario injected, its calls and notes), for a reader of a passing run.
+        await File.WriteAllLinesAsync(Path.Combine(AppContext.BaseDirectory, Path.ChangeExtension(summaryFile, ".log")), _report, CancellationToken.None);
 
         if (_failures.Count > 0)
         {
@@ -342,9 +349,10 @@ public sealed class FaultRun(string name)
         }
     }
 
-    /// <summary>To the test's output and to the console, so it shows in `dotnet test` output as well.</summary>
-    public static void Report(string line)
+    /// <summary>To the run's report, the test's output and the console.</summary>
+    private void Report(string line)
     {
+        _report.Add(line);
         TestContext.Current.TestOutputHelper?.WriteLine(line);
         Console.WriteLine(line);
     }
