@@ -81,7 +81,8 @@ public static class ScoringServiceExtensions
         ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
         // Validators hold only the policy and the clock; built once, their rules are not rebuilt per call.
         services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Singleton);
-        services.AddScoped<ScoreReader>();
+        services.AddSingleton<ScoreLoader>();
+        services.AddSingleton<ScoreReader>();
         services.AddScoped<Features.Reports.ReportRollup>();
         services.AddScoped<Features.Reports.ReportAudit>();
         services.AddScoped<Features.Reports.ReportTallyCompaction>();

@@ -35,6 +35,20 @@ public sealed class CacheOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan LocalTtl { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Database reads for cache misses that may run at once in this process. A miss costs far more than a
+    /// hit: when Redis is slow or cold, this keeps the fallback from taking the database down with it.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int FallbackReads { get; set; } = 16;
+
+    /// <summary>
+    /// Cache-miss reads that may wait for one of the <see cref="FallbackReads"/>; a read beyond them is
+    /// answered UNAVAILABLE at once (the caller retries), never queued without bound.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int FallbackQueue { get; set; } = 256;
+
     /// <summary>Entries the in-process cache keeps (the embedded default without Redis; near copies with it).</summary>
     [Range(1, int.MaxValue)]
     public int InProcessCapacity { get; set; } = 100_000;

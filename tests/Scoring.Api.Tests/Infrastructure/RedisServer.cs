@@ -58,6 +58,15 @@ public sealed class RedisServer : IAsyncDisposable
         await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>SIGSTOP: the server keeps its connections but answers nothing until <see cref="ResumeAsync"/>.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT: the paused server answers what queued up meanwhile.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private Task SignalAsync(string signal) =>
+        ExternalProcess.RunAsync("kill", [$"-{signal}", (_process ?? throw new InvalidOperationException("redis-server is not running.")).Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+
     /// <summary>Stops the server abruptly, as a crash would.</summary>
     public void Kill()
     {

@@ -63,4 +63,12 @@ public sealed class FailingScoreCache(IScoreCache inner) : IScoreCache
 
     public ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken) =>
         FailWrites ? ValueTask.FromResult(false) : inner.SetAsync(userId, state, cancellationToken);
+
+    public void Fill(string userId, ScoreState state)
+    {
+        if (!FailWrites)
+        {
+            inner.Fill(userId, state);
+        }
+    }
 }

@@ -189,6 +189,18 @@ public sealed class WritePipelineTests(TestServers servers)
         var database = await servers.Postgres.CreateDatabaseAsync();
         await using var redis = await RedisServer.StartNewAsync();
         using var writer = ScoringApp.OnPostgres(database, redis.ConnectionString, services: FailingCache);
+        var userId = NewUserId();
+        await writer.Scoring.RecordViolationAsync(Violation(userId));
+
+        writer.Services.GetRequiredService<FailingScoreCache>().FailWrites = true;
+        var second = await writer.Scoring.RecordViolationAsync(Violation(userId));
+
+        // Acknowledged although the cache did not learn it; the mark was committed with the change. (No
+        // other replica runs yet, so no sweep can have cleared it.)
+        Assert.Equal(2, second.Score.ActiveViolations);
+        Assert.Equal(1, await CountAsync(database, $"SELECT count(*) FROM score_cache_repairs WHERE user_id = '{userId}'"));
+
+        // Another replica's sweep rewrites the entry from the database and clears the mark.
         using var reader = new ScoringApp(new()
         {
             ["Database:Provider"] = "Postgres",
@@ -196,18 +208,6 @@ public sealed class WritePipelineTests(TestServers servers)
             ["ConnectionStrings:Redis"] = redis.ConnectionString,
             ["Cache:BreakDuration"] = "00:00:00.500",
         }, writer.Time);
-        var userId = NewUserId();
-        await writer.Scoring.RecordViolationAsync(Violation(userId));
-        Assert.Equal(1, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
-
-        writer.Services.GetRequiredService<FailingScoreCache>().FailWrites = true;
-        var second = await writer.Scoring.RecordViolationAsync(Violation(userId));
-
-        // Acknowledged although the cache did not learn it; the mark was committed with the change.
-        Assert.Equal(2, second.Score.ActiveViolations);
-        Assert.Equal(1, await CountAsync(database, $"SELECT count(*) FROM score_cache_repairs WHERE user_id = '{userId}'"));
-
-        // The other replica's sweep rewrites the entry from the database and clears the mark.
         await WaitUntilAsync(async () => (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations == 2);
         await WaitUntilAsync(async () => await CountAsync(database, $"SELECT count(*) FROM score_cache_repairs WHERE user_id = '{userId}'") == 0);
     }

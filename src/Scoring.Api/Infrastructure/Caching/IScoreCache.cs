@@ -17,4 +17,10 @@ public interface IScoreCache
     /// </summary>
     ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Puts back a state just read from the database after a miss, unless the cache holds the same or a
+    /// newer version, without waiting for the cache's answer. A fill that fails marks nothing for repair:
+    /// it carries no change, and whatever change the cache lacks is tracked where it was written.
+    /// </summary>
+    void Fill(string userId, ScoreState state);
 }

@@ -32,6 +32,12 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
 
     public ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
     {
+        Fill(userId, state);
+        return ValueTask.FromResult(true);
+    }
+
+    public void Fill(string userId, ScoreState state)
+    {
         lock (_gate)
         {
             if (_entries.Get<ScoreState>(userId) is not { } current || state.Supersedes(current))
@@ -39,8 +45,6 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
                 _entries.Set(userId, state, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = _ttl });
             }
         }
-
-        return ValueTask.FromResult(true);
     }
 
     public void Dispose() => _entries.Dispose();

@@ -96,6 +96,13 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
         return written;
     }
 
+    public void Fill(string userId, ScoreState state)
+    {
+        _redis.Fill(userId, state);
+        // A copy of what the database holds: a notice of a newer write, from any replica, still drops it.
+        Keep(userId, state);
+    }
+
     public void Dispose() => _copies.Dispose();
 
     /// <summary>Keeps a copy unless one at least as new is held, or a notice of a newer version came first.</summary>

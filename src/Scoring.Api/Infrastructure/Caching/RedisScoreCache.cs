@@ -64,7 +64,13 @@ public sealed partial class RedisScoreCache : IScoreCache
         _writes = Pipeline(options.Value, options.Value.WriteTimeout);
     }
 
-    private static ResiliencePipeline Pipeline(CacheOptions options, TimeSpan timeout) =>
+    /// <summary>
+    /// A slow Redis is not a dead one. Refused or dropped connections open the breaker when half the calls
+    /// fail; timeouts open it only when nearly all calls time out (a stalled Redis), because a Redis that
+    /// is merely loaded still answers most reads in time, and sending all of them to the database instead
+    /// would deepen the overload rather than relieve it.
+    /// </summary>
+    internal static ResiliencePipeline Pipeline(CacheOptions options, TimeSpan timeout) =>
         new ResiliencePipelineBuilder()
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -72,12 +78,20 @@ public sealed partial class RedisScoreCache : IScoreCache
                 MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = options.BreakDuration,
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsRedisFault),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => IsRedisFault(e) && !IsTimeout(e) && e is not (BrokenCircuitException or OperationCanceledException)),
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = 0.9,
+                MinimumThroughput = 20,
+                SamplingDuration = TimeSpan.FromSeconds(10),
+                BreakDuration = options.BreakDuration,
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTimeout),
             })
             .AddTimeout(timeout)
             .Build();
 
-
+    private static bool IsTimeout(Exception exception) => exception is TimeoutException or Polly.Timeout.TimeoutRejectedException;
 
     public async ValueTask<ScoreState?[]> GetAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken)
     {
@@ -158,6 +172,25 @@ public sealed partial class RedisScoreCache : IScoreCache
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             LogWriteFailed(exception);
             return false;
+        }
+    }
+
+    public void Fill(string userId, ScoreState state)
+    {
+        try
+        {
+            // Not through the write pipeline, and not awaited: a fill waits for nothing and blocks no reply.
+            // A Redis that is down fails it at once (fail-fast backlog); one that is slow drops it in time.
+            var payload = JsonSerializer.SerializeToUtf8Bytes(state, ScoreStateJsonContext.Default.ScoreState);
+            _redis.GetDatabase().ScriptEvaluate(
+                CompareAndSetScript,
+                [ScoreCacheKeys.Entry(userId)],
+                [state.Version, state.PolicyVersion, payload, _ttlSeconds],
+                CommandFlags.FireAndForget);
+        }
+        catch (Exception exception) when (IsRedisFault(exception))
+        {
+            _metrics.CacheError("fill");
         }
     }
 

@@ -51,9 +51,10 @@ public static class DatabaseErrors
     public static bool IsUnavailable(Exception exception) => Chain(exception).Any(e => e switch
     {
         // Connection-level classes: 08 connection exception, 53 insufficient resources, 57P operator
-        // intervention; and 40001/40P01, a serialization failure or deadlock, which a retry resolves.
+        // intervention; 40001/40P01, a serialization failure or deadlock, which a retry resolves; and
+        // 25006, a write on a server that became a standby in a switchover (a retry finds the new primary).
         PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || pg.SqlState is "40001" or "40P01"
+            || pg.SqlState is "40001" or "40P01" or "25006"
             || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
             || pg.SqlState.StartsWith("57P", StringComparison.Ordinal),
         NpgsqlException => true,

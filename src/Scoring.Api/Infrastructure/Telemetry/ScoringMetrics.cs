@@ -26,6 +26,7 @@ public sealed class ScoringMetrics
     private readonly Counter<long> _cacheErrors;
     private readonly Counter<long> _cacheRepairs;
     private readonly Counter<long> _cacheNotices;
+    private readonly Counter<long> _scoreReads;
     private readonly Counter<long> _standingChanges;
     private readonly Counter<long> _violationsRecorded;
     private readonly Counter<long> _appealsSubmitted;
@@ -43,6 +44,9 @@ public sealed class ScoringMetrics
         _cacheErrors = meter.CreateCounter<long>("scoring.cache.errors", "{error}", "Score cache calls that failed and fell back to the database.");
         _cacheRepairs = meter.CreateCounter<long>("scoring.cache.repairs", "{entry}", "Cache entries rewritten after a failed write, once Redis answered again.");
         _cacheNotices = meter.CreateCounter<long>("scoring.cache.change_notices", "{notice}", "Change notices received for near copies (each write to Redis, from any replica, sends one).");
+        _scoreReads = meter.CreateCounter<long>(
+            "scoring.cache.fallback_reads", "{user}",
+            "Users the cache could not answer, by what happened: read from the database, coalesced into another call's read under way, or shed with UNAVAILABLE because too many reads were waiting.");
         _standingChanges = meter.CreateCounter<long>("scoring.standing.changes", "{change}", "Changes of standing written to the feed, by cause and new standing.");
 
         _violationsRecorded = meter.CreateCounter<long>(
@@ -82,6 +86,15 @@ public sealed class ScoringMetrics
     public void CacheError(string operation) => _cacheErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void CacheChangeNotice() => _cacheNotices.Add(1);
+
+    /// <summary>Counts cache misses by what answered them: "read", "coalesced" or "shed".</summary>
+    public void ScoreReads(string result, long users)
+    {
+        if (users > 0)
+        {
+            _scoreReads.Add(users, new KeyValuePair<string, object?>("result", result));
+        }
+    }
 
     public void CacheRepaired(long entries) => _cacheRepairs.Add(entries);
 

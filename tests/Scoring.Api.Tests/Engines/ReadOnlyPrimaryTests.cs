@@ -1,0 +1,44 @@
+using Grpc.Core;
+using Npgsql;
+using Scoring.Api.Tests.Infrastructure;
+using Scoring.V1;
+using static Scoring.Api.Tests.Infrastructure.Requests;
+
+namespace Scoring.Api.Tests.Engines;
+
+/// <summary>
+/// In a planned switchover the old primary stays up as a standby: a pooled connection to it refuses
+/// writes (SQLSTATE 25006). That is the database moving, not a bug: the call answers UNAVAILABLE, and
+/// the caller's retry reaches the new primary.
+/// </summary>
+public sealed class ReadOnlyPrimaryTests(TestServers servers)
+{
+    [Fact]
+    public async Task A_write_refused_by_a_server_turned_read_only_answers_UNAVAILABLE()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        var userId = NewUserId();
+        await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
+
+        await SetReadOnlyAsync(database, true);
+        // New sessions take the setting, as connections to a demoted primary refuse writes.
+        NpgsqlConnection.ClearAllPools();
+        var refused = await Assert.ThrowsAsync<RpcException>(() => app.Scoring.RecordViolationAsync(Violation(userId)).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+
+        await SetReadOnlyAsync(database, false);
+        NpgsqlConnection.ClearAllPools();
+        var retried = await app.Scoring.RecordViolationAsync(Violation(userId));
+        Assert.Equal(2, retried.Score.ActiveViolations);
+    }
+
+    private async Task SetReadOnlyAsync(string database, bool readOnly)
+    {
+        var name = new NpgsqlConnectionStringBuilder(database).Database;
+        await using var connection = new NpgsqlConnection(servers.Postgres.AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{name}\" SET default_transaction_read_only = {(readOnly ? "on" : "off")}", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
