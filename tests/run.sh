@@ -71,7 +71,7 @@ trap 'rm -f "$log"' EXIT
 
 # Each fault run writes one summary line beside the fault tests' assembly.
 summaries=tests/Scoring.Faults.Tests/bin/Debug/net10.0
-runs=(fault-suite)
+runs=(fault-suite patroni-failover)
 for run in "${runs[@]}"; do rm -f "$summaries/$run-summary.txt"; done
 dotnet test --solution Scoring.sln 2>&1 | tee "$log"
 result=${PIPESTATUS[0]}
