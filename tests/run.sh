@@ -72,7 +72,7 @@ trap 'rm -f "$log"' EXIT
 # Each fault run writes one summary line beside the fault tests' assembly, and its whole report
 # (what each scenario injected, its calls and notes) as <run>-summary.log.
 summaries=tests/Scoring.Faults.Tests/bin/Debug/net10.0
-runs=(fault-suite redis-cluster-failover)
+runs=(fault-suite redis-cluster-failover patroni-failover)
 for run in "${runs[@]}"; do rm -f "$summaries/$run-summary.txt" "$summaries/$run-summary.log"; done
 dotnet test --solution Scoring.sln 2>&1 | tee "$log"
 result=${PIPESTATUS[0]}

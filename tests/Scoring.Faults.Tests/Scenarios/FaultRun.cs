@@ -6,10 +6,6 @@ using Scoring.Faults.Tests.Infrastructure;
 using Scoring.Faults.Tests.Load;
 using Scoring.V1;
 
-// One fault run at a time: each puts its own writers on the machine's two cores, and a run's timing
-// checks (recovery, agreement within 15 s) must not pay for another run's load.
-[assembly: Xunit.v3.Parallelization(Mode = Xunit.Sdk.ParallelMode.None)]
-
 namespace Scoring.Faults.Tests.Scenarios;
 
 /// <summary>
