@@ -25,6 +25,9 @@ write_warm_up=${PERF_WRITE_WARM_UP:-20}
 population=${PERF_POPULATION:-10000}
 watchers=${PERF_WATCHERS:-1000}
 watch_rate=${PERF_WATCH_RATE:-1000}
+# PERF_PARTS=reads measures only the reads (the gRPC ceiling, GetScore, GetScores, HTTP/JSON) and skips
+# the pgbench ceilings, the durable writes and the watchers: about a minute and a half after the build.
+parts=${PERF_PARTS:-all}
 batch=100
 
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -92,6 +95,7 @@ process_cpu() { awk -v tick="$tick" '{ printf "%.2f", ($14 + $15) / tick }' "/pr
 per_op() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.3f", (n > 0 ? (b - a) * 1000 / n : 0) }'; }
 
 # --- Ceilings ------------------------------------------------------------------------------------------
+if [ "$parts" = all ]; then
 say "ceiling: pgbench, one-row insert + one-row update per transaction ($write_concurrency clients, ${duration} s)"
 psql -d ceiling <<SQL
 CREATE TABLE users (id bigint PRIMARY KEY, version bigint NOT NULL);
@@ -129,6 +133,7 @@ say "ceiling: pgbench, $batch-row insert + $batch-row update per transaction (ra
 cpu_before=$(pg_cpu)
 value[pg_batch]=$(awk -v tps="$(pgbench -f "$work/batch.sql")" -v n="$batch" 'BEGIN { printf "%.0f", tps * n }'); unit[pg_batch]="rows/s"
 value[pg_batch_cpu]=$(per_op "$cpu_before" "$(pg_cpu)" "$(grep -oP '^number of transactions actually processed: \K[0-9]+' "$work/pgbench.log" | tail -1)")
+fi
 
 say "ceiling: redis-benchmark GET (256 clients, 300-byte values)"
 redis-benchmark -h 127.0.0.1 -p "$redis_port" -t set -n 100000 -r "$population" -d 300 -c 50 -q >/dev/null
@@ -193,12 +198,14 @@ dotnet "$api_dll" migrate >"$work/migrate.log" 2>&1
 service_port=$(free_port)
 http_port=$(free_port)
 # Each instance its own metrics and HTTP/JSON ports too.
-Hosting__MetricsPort=$(free_port) Hosting__HttpPort=$http_port dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
+service_metrics=$(free_port)
+near_metrics=$(free_port)
+Hosting__MetricsPort=$service_metrics Hosting__HttpPort=$http_port dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
 pids+=($!)
 service_pid=$!
 wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
 near_port=$(free_port)
-Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$(free_port) Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
+Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$near_metrics Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
 pids+=($!)
 wait_for_line "$work/near.log" "Application started" "${pids[-1]}"
 cd "$repo"
@@ -213,11 +220,26 @@ say "seeding $population users, then warming up both instances with the .NET dri
 bench --address "$service" --scenario read --duration 3 >/dev/null
 bench --address "$near" --scenario read --duration 3 --no-seed-data >/dev/null
 
+# Bytes the process has allocated so far, from the runtime's own counter on its metrics port.
+allocated() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total[ {]/ { printf "%.0f", $NF }'
+}
+# Bytes allocated per call: the counter's growth over an h2load run, over the calls it made.
+allocated_per_call() { # name, metrics port, bytes before
+  local calls
+  calls=$(grep -oP 'requests: \K[0-9]+(?= total)' "$work/$1.h2load")
+  value[${1}_bytes]=$(awk -v a="$3" -v b="$(allocated "$2")" -v n="$calls" 'BEGIN { printf "%.0f", (n > 0 ? (b - a) / n : 0) }')
+}
+
 say "service: GetScore, cache hits ($((read_connections * read_streams)) in flight, h2load)"
+before=$(allocated "$service_metrics")
 h2load_run get_score "$service" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
+allocated_per_call get_score "$service_metrics" "$before"
 unit[get_score]="calls/s"
 say "service with near copies: GetScore, cache hits"
+before=$(allocated "$near_metrics")
 h2load_run get_score_near "$near" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
+allocated_per_call get_score_near "$near_metrics" "$before"
 unit[get_score_near]="calls/s"
 
 say "service: GET /v1/users/{id}/score over HTTP/1.1 JSON, cache hits ($((read_connections * read_streams)) connections, h2load --h1)"
@@ -228,7 +250,9 @@ value[get_score_json_failed]=$(grep -oP 'requests: .* \K[0-9]+(?= failed)' "$wor
 value[get_score_json_2xx]=$(grep -oP 'status codes: \K[0-9]+(?= 2xx)' "$work/json.h2load")
 
 say "service: GetScores of $batch, cache hits (h2load)"
+before=$(allocated "$service_metrics")
 h2load_run get_scores "$service" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
+allocated_per_call get_scores "$service_metrics" "$before"
 value[get_scores]=$(awk -v c="${value[get_scores]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores]="scores/s"
 say "service with near copies: GetScores of $batch, cache hits"
 h2load_run get_scores_near "$near" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
@@ -256,6 +280,7 @@ write_run() {
   value[${name}_p99]=$(jq '.p99Ms' "$work/$name.json")
 }
 
+if [ "$parts" = all ]; then
 say "service: RecordViolation ($write_concurrency in flight, .NET driver, after ${write_warm_up} s of the same load)"
 write_run record write
 value[record]=$(jq '.callsPerSecond' "$work/record.json"); unit[record]="calls/s"
@@ -273,6 +298,7 @@ value[watch_p99]=$(jq '.p99DelayMs' "$work/watch.json")
 watch_summary=$(jq -r '"written \(.changesWritten), delivered \(.delivered), missing \(.missing), duplicates \(.duplicates), p50 \(.p50DelayMs) ms, p99 \(.p99DelayMs) ms, errors \(.errors | to_entries | map("\(.key)×\(.value)") | join(" "))"' "$work/watch.json")
 
 errors=$(jq -s '[.[].errors | to_entries[] | "\(.key)×\(.value)"] | join(" ")' -r "$work/record.json" "$work/record_batch.json")
+fi
 
 # --- The table -----------------------------------------------------------------------------------------
 row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in ms
@@ -294,18 +320,23 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   row "GetScores of $batch, cache hits (Redis)" get_scores redis_get "" get_scores_p99
   row "GetScores of $batch, hits (near copies)" get_scores_near redis_get "" get_scores_near_p99
   row "GetScore over HTTP/JSON, cache hit" get_score_json get_score 0.5
-  row "Watch: changes written with $watchers watchers" watch_changes watch_rate_target 1.0 watch_p99 1000 \
-    | if [ "$(jq '.missing + .duplicates' "$work/watch.json")" != "0" ]; then sed 's/| met    |$/| MISSED |/'; else cat; fi
-  row "RecordViolation (durable)" record pg_single 0.5 record_p99
-  row "RecordViolations of $batch (durable)" record_batch pg_batch 0.5 record_batch_p99
+  if [ "$parts" = all ]; then
+    row "Watch: changes written with $watchers watchers" watch_changes watch_rate_target 1.0 watch_p99 1000 \
+      | if [ "$(jq '.missing + .duplicates' "$work/watch.json")" != "0" ]; then sed 's/| met    |$/| MISSED |/'; else cat; fi
+    row "RecordViolation (durable)" record pg_single 0.5 record_p99
+    row "RecordViolations of $batch (durable)" record_batch pg_batch 0.5 record_batch_p99
+  fi
   echo
+  echo "allocated per call (the runtime's dotnet.gc.heap.total_allocated over each run): GetScore ${value[get_score_bytes]} B," \
+    "near ${value[get_score_near_bytes]} B; GetScores of $batch ${value[get_scores_bytes]} B"
   echo "ceilings: gRPC from memory ${value[grpc_ceiling]} calls/s (p99 ${value[grpc_ceiling_p99]} ms); redis-benchmark GET ${value[redis_get]}/s;"
-  echo "          pgbench insert+update ${value[pg_single]} tx/s; pgbench $batch-row batches ${value[pg_batch]} rows/s"
+  [ "$parts" = all ] && echo "          pgbench insert+update ${value[pg_single]} tx/s; pgbench $batch-row batches ${value[pg_batch]} rows/s"
   echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; GetScore ${value[get_score_sample]} / near ${value[get_score_near_sample]};"
   echo "          GetScores ${value[get_scores_sample]} / near ${value[get_scores_near_sample]}"
-  echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
-  echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
-  echo "watch: $watch_summary (target: every change to every watcher, none twice, p99 delivery < 1 s, at $watch_rate changes/s; the row is MISSED on any missing or duplicate)"
+  [ "$parts" = all ] && echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
+  [ "$parts" = all ] && echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
+  [ "$parts" = all ] && echo "watch: $watch_summary (target: every change to every watcher, none twice, p99 delivery < 1 s, at $watch_rate changes/s; the row is MISSED on any missing or duplicate)"
   echo "HTTP/JSON GetScore: ${value[get_score_json_2xx]:-0} answered 2xx, ${value[get_score_json_failed]:-?} failed (ratio is to gRPC GetScore through Redis in this run)"
   echo "HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}, GetScores ${value[get_scores_failed]} / near ${value[get_scores_near_failed]}; write errors: ${errors:-none}"
+  true
 }
