@@ -51,15 +51,85 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%d:%02d:%02d" (div $s 3600) (mod (div $s 60) 60) (mod $s 60) }}
 {{- end }}
 
-{{/* Settings shared by the service and the migration Job: the database. */}}
+{{/*
+Settings shared by the service and the migration Job: the database. Either the whole connection string from
+the Secret, or (database.hosts) one built from values, whose password alone comes from the Secret as
+PGPASSWORD: Npgsql reads it when the string has none, so the password never passes through a value and
+needs no quoting whatever characters it holds.
+*/}}
 {{- define "scoring.databaseEnv" -}}
+{{- $db := .Values.database }}
 - name: Database__Provider
-  value: {{ .Values.database.provider | quote }}
+  value: {{ $db.provider | quote }}
+{{- if $db.hosts }}
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "database.existingSecret is required" $db.existingSecret }}
+      key: {{ required "database.passwordKey is required with database.hosts" $db.passwordKey }}
+- name: ConnectionStrings__Scoring
+  value: {{ include "scoring.databaseConnection" . | quote }}
+{{- else }}
 - name: ConnectionStrings__Scoring
   valueFrom:
     secretKeyRef:
-      name: {{ required "database.existingSecret is required" .Values.database.existingSecret }}
-      key: {{ .Values.database.connectionStringKey }}
+      name: {{ required "database.existingSecret is required" $db.existingSecret }}
+      key: {{ $db.connectionStringKey }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Npgsql connection string built from database.hosts. Several hosts are the members of a failover
+cluster (Patroni): Npgsql connects to the one that accepts writes. Behind PgBouncer in transaction mode a
+server connection is the client's only for one transaction, so nothing is prepared on it across
+transactions and nothing resets it on return (the service then leaves both settings as given); PgBouncer,
+not the client, then follows the primary.
+*/}}
+{{- define "scoring.databaseConnection" -}}
+{{- $db := .Values.database }}
+{{- $parts := list (printf "Host=%s" (join "," $db.hosts)) (printf "Database=%s" $db.name) (printf "Username=%s" $db.username) }}
+{{- if $db.pgbouncer }}
+{{- $parts = append $parts "Max Auto Prepare=0;No Reset On Close=true" }}
+{{- else if gt (len $db.hosts) 1 }}
+{{- $parts = append $parts "Target Session Attributes=read-write" }}
+{{- end }}
+{{- with $db.options }}
+{{- $parts = append $parts (trimSuffix ";" .) }}
+{{- end }}
+{{- join ";" $parts }}
+{{- end }}
+
+{{/*
+The service's Redis settings. Either the whole StackExchange.Redis configuration from the Secret, or
+(redis.endpoints) one built from values: every endpoint listed, so the client finds a Redis Cluster's slot
+map from whichever answers, with the password from the Secret put in by Kubernetes ($(VAR) expansion of a
+variable defined just before), never by a value.
+*/}}
+{{- define "scoring.redisEnv" -}}
+{{- $redis := .Values.redis }}
+{{- $secret := required "redis.existingSecret is required when redis.enabled" $redis.existingSecret }}
+{{- if $redis.endpoints }}
+{{- $parts := $redis.endpoints }}
+{{- with $redis.passwordKey }}
+- name: SCORING_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+{{- $parts = append $parts "password=$(SCORING_REDIS_PASSWORD)" }}
+{{- end }}
+{{- with $redis.options }}
+{{- $parts = append $parts (trimSuffix "," .) }}
+{{- end }}
+- name: ConnectionStrings__Redis
+  value: {{ join "," $parts | quote }}
+{{- else }}
+- name: ConnectionStrings__Redis
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $redis.connectionStringKey }}
+{{- end }}
 {{- end }}
 
 {{/* The policy file: values.policy when given, else the service's default policy (files/policy.json). */}}

@@ -1,7 +1,13 @@
 using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Npgsql;
+using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Infrastructure.Policies;
+using Scoring.Api.Options;
 using Scoring.Api.Tests.Infrastructure;
 using Scoring.Domain.Policies;
+using StackExchange.Redis;
 using YamlDotNet.RepresentationModel;
 
 namespace Scoring.Api.Tests.Deployment;
@@ -140,7 +146,7 @@ public sealed class HelmChartTests
 
         Assert.Equal("https://login.example.com/realms/platform", env["Auth__Authority"]["value"].Text());
         Assert.False(env.ContainsKey("Auth__SigningKey"));
-        Assert.Equal(("scoring-postgres", "npgsql"), SecretRef(env["ConnectionStrings__Scoring"]));
+        Assert.Equal(("scoring-postgres", "password"), SecretRef(env["PGPASSWORD"]));
         Assert.Equal("registry.example.com/trust-safety/scoring:1.4.2", container["image"].Text());
         Assert.Equal("0:00:45", env["Hosting__DrainTime"]["value"].Text());
         Assert.Equal("60", Single(manifests, "Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].Text());
@@ -153,6 +159,75 @@ public sealed class HelmChartTests
         Assert.Equal(("platform-2027-01", TimeSpan.FromDays(2)), (policy.Version, policy.ReviewSla));
         Assert.Equal("prometheus", Single(manifests, "PrometheusRule")["metadata"]["labels"]["release"].Text());
         Assert.Equal("Trust & Safety", DashboardConfigMap(manifests)["metadata"]["annotations"]["grafana_folder"].Text());
+    }
+
+    [Fact]
+    public async Task Production_values_reach_every_Patroni_member_for_the_primary_and_every_Redis_Cluster_node_with_passwords_only_from_secrets()
+    {
+        var manifests = await RenderAsync("-f", ProductionValues);
+        var deployment = Single(manifests, "Deployment");
+        var variables = ((YamlSequenceNode)deployment["spec"]["template"]["spec"]["containers"][0]["env"]).Children.Select(e => e["name"].Text()).ToList();
+        var env = Env(deployment["spec"]["template"]["spec"]["containers"][0]);
+
+        // What Npgsql reads: both members, writes only where the primary is, no password in the string.
+        var database = new NpgsqlConnectionStringBuilder(env["ConnectionStrings__Scoring"]["value"].Text());
+        Assert.Equal("scoring-pg-0.scoring-pg.db.svc:5432,scoring-pg-1.scoring-pg.db.svc:5432", database.Host);
+        Assert.Equal("read-write", database.TargetSessionAttributes);
+        Assert.Equal(("scoring", "scoring"), (database.Database, database.Username));
+        Assert.Null(database.Password);
+        // Npgsql takes the password from PGPASSWORD when the string has none.
+        Assert.Equal(("scoring-postgres", "password"), SecretRef(env["PGPASSWORD"]));
+
+        // What StackExchange.Redis reads: every node of the cluster; the password is a reference that
+        // Kubernetes fills from the variable defined before it, never a value in the manifest.
+        var redis = ConfigurationOptions.Parse(env["ConnectionStrings__Redis"]["value"].Text());
+        Assert.Equal(
+            [.. Enumerable.Range(0, 6).Select(i => $"scoring-redis-{i}.scoring-redis.cache.svc:6379")],
+            redis.EndPoints.Cast<System.Net.DnsEndPoint>().Select(e => $"{e.Host}:{e.Port}"));
+        Assert.True(redis.Ssl);
+        Assert.Equal("$(SCORING_REDIS_PASSWORD)", redis.Password);
+        Assert.Equal(("scoring-redis-cluster", "password"), SecretRef(env["SCORING_REDIS_PASSWORD"]));
+        Assert.True(variables.IndexOf("SCORING_REDIS_PASSWORD") < variables.IndexOf("ConnectionStrings__Redis"), "Kubernetes expands only variables defined earlier");
+
+        // The migration Job reaches the same primary, and gets nothing of Redis.
+        var job = Env(Single(manifests, "Job")["spec"]["template"]["spec"]["containers"][0]);
+        Assert.Equal(env["ConnectionStrings__Scoring"]["value"].Text(), job["ConnectionStrings__Scoring"]["value"].Text());
+        Assert.Equal(("scoring-postgres", "password"), SecretRef(job["PGPASSWORD"]));
+        Assert.DoesNotContain(job.Keys, name => name.Contains("REDIS", StringComparison.OrdinalIgnoreCase) || name.Contains("Redis", StringComparison.Ordinal));
+
+        Assert.Equal("10%", Single(manifests, "PodDisruptionBudget")["spec"]["maxUnavailable"].Text());
+        Assert.Equal("60", Single(manifests, "HorizontalPodAutoscaler")["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"].Text());
+    }
+
+    [Fact]
+    public async Task Through_PgBouncer_nothing_is_prepared_or_reset_and_the_service_keeps_those_settings_as_given()
+    {
+        var env = Env(Single(await RenderAsync("--set", "database.hosts[0]=pgbouncer.db.svc:6432", "--set", "database.hosts[1]=pgbouncer-b.db.svc:6432", "--set", "database.pgbouncer=true"), "Deployment")
+            ["spec"]["template"]["spec"]["containers"][0]);
+        var rendered = env["ConnectionStrings__Scoring"]["value"].Text();
+
+        var pooled = new NpgsqlConnectionStringBuilder(rendered);
+        Assert.Equal((0, true), (pooled.MaxAutoPrepare, pooled.NoResetOnClose));
+        // PgBouncer, not the client, follows the primary: no read-write probe through the pooler.
+        Assert.DoesNotContain("Target Session Attributes", rendered, StringComparison.OrdinalIgnoreCase);
+
+        // The service leaves a connection string that sets auto-prepare alone (ScoringDatabase).
+        var options = new DbContextOptionsBuilder().UseScoringDatabase(DatabaseProvider.Postgres, rendered).Options;
+        var used = new NpgsqlConnectionStringBuilder(RelationalOptionsExtension.Extract(options).ConnectionString);
+        Assert.Equal((0, true, null), (used.MaxAutoPrepare, used.NoResetOnClose, used.Options));
+    }
+
+    [Theory]
+    [InlineData("database.options=Password=hunter2", "/database/options")]
+    [InlineData("redis.options=password=hunter2", "/redis/options")]
+    [InlineData("database.hosts[0]=pg-0", "/database/hosts/0")]
+    [InlineData("redis.endpoints[0]=redis-0;6379", "/redis/endpoints/0")]
+    public async Task The_schema_refuses_a_password_among_the_options_and_an_endpoint_without_a_port(string setting, string expected)
+    {
+        var result = await HelmAsync("template", "scoring", Chart, "--set", setting);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
