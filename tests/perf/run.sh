@@ -148,6 +148,11 @@ h2load_run() {
     -H 'content-type: application/grpc' -H 'te: trailers' -d "$body" --log-file "$work/$name.requests" \
     "$address/$method" >"$log" 2>&1 &
   local load=$!
+  # PERF_TRACE=<directory>: a sampled trace of the service's threads during this run (dotnet-trace on PATH).
+  if [ -n "${PERF_TRACE:-}" ] && [ -n "${trace_pid:-}" ]; then
+    dotnet-trace collect -p "$trace_pid" --profile dotnet-sampled-thread-time --duration 00:00:00:06 \
+      -o "$PERF_TRACE/$name.nettrace" >/dev/null 2>&1 &
+  fi
   # h2load checks only the HTTP status; grpc-status rides in the trailers, so a sample is checked under load.
   grpc_status_sample "$address/$method" "$body" >"$work/$name.sample"
   wait "$load"
@@ -207,6 +212,7 @@ wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
 near_port=$(free_port)
 Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$near_metrics Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
 pids+=($!)
+near_pid=${pids[-1]}
 wait_for_line "$work/near.log" "Application started" "${pids[-1]}"
 cd "$repo"
 service=http://127.0.0.1:$service_port
@@ -233,11 +239,13 @@ allocated_per_call() { # name, metrics port, bytes before
 
 say "service: GetScore, cache hits ($((read_connections * read_streams)) in flight, h2load)"
 before=$(allocated "$service_metrics")
+trace_pid=$service_pid
 h2load_run get_score "$service" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 allocated_per_call get_score "$service_metrics" "$before"
 unit[get_score]="calls/s"
 say "service with near copies: GetScore, cache hits"
 before=$(allocated "$near_metrics")
+trace_pid=$near_pid
 h2load_run get_score_near "$near" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 allocated_per_call get_score_near "$near_metrics" "$before"
 unit[get_score_near]="calls/s"
@@ -251,6 +259,7 @@ value[get_score_json_2xx]=$(grep -oP 'status codes: \K[0-9]+(?= 2xx)' "$work/jso
 
 say "service: GetScores of $batch, cache hits (h2load)"
 before=$(allocated "$service_metrics")
+trace_pid=""
 h2load_run get_scores "$service" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
 allocated_per_call get_scores "$service_metrics" "$before"
 value[get_scores]=$(awk -v c="${value[get_scores]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores]="scores/s"

@@ -105,6 +105,12 @@ public sealed partial class RedisScoreCache : IScoreCache
                 static async (state, token) =>
                 {
                     var (db, ids) = state;
+                    if (ids.Count == 1)
+                    {
+                        // GetScore, the hot path: one command, no arrays.
+                        return [await db.HashGetAsync(ScoreCacheKeys.Entry(ids[0]), "d").WaitAsync(token)];
+                    }
+
                     // One round trip: the commands are pipelined, one key each (no cross-slot MGET).
                     var reads = new Task<RedisValue>[ids.Count];
                     for (var i = 0; i < ids.Count; i++)
