@@ -74,6 +74,7 @@ trap cleanup EXIT
 
 say "starting PostgreSQL and Redis"
 start_postgres_and_redis
+redis_pid=${pids[-1]}
 psql -c 'CREATE DATABASE ceiling' -c 'CREATE DATABASE scoring'
 
 declare -A value unit
@@ -267,6 +268,32 @@ say "service with near copies: GetScores of $batch, cache hits"
 h2load_run get_scores_near "$near" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
 value[get_scores_near]=$(awk -v c="${value[get_scores_near]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores_near]="scores/s"
 
+# Redis stalled in pulses under the GetScores load: does the read path degrade instead of cascading onto
+# PostgreSQL, and how soon after the stalls is p99 back? 15 s of load; from its 3rd second, ten pulses of
+# SIGSTOP 200 ms / SIGCONT 300 ms; the figures: PostgreSQL transactions/s on the service's database during
+# the pulses, the service's fallback reads, and p99 before the pulses and from 3 s after them.
+say "service: GetScores of $batch while Redis stalls in pulses (SIGSTOP 200 ms, SIGCONT 300 ms, 5 s)"
+transactions() { psql -d scoring -Atc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'scoring'"; }
+fallback() { curl -s "http://127.0.0.1:$service_metrics/metrics" | awk -v r="$1" '$0 ~ "^scoring_cache_fallback_reads_total[{].*result=\"" r "\"" { s += $NF } END { printf "%.0f", s }'; }
+h2load -c "$read_connections" -m "$read_streams" -D 15 -H 'content-type: application/grpc' -H 'te: trailers' \
+  -d "$work/get-scores.bin" --log-file "$work/stall.requests" "$service/scoring.v1.ConductScoring/GetScores" >"$work/stall.h2load" 2>&1 &
+stall_load=$!
+sleep 3
+stall_from=$(date +%s%6N); tx_before=$(transactions); read_before=$(fallback read); shed_before=$(fallback shed); coalesced_before=$(fallback coalesced)
+for _ in $(seq 10); do kill -STOP "$redis_pid"; sleep 0.2; kill -CONT "$redis_pid"; sleep 0.3; done
+stall_to=$(date +%s%6N)
+value[stall_tx]=$(awk -v a="$tx_before" -v b="$(transactions)" -v us=$((stall_to - stall_from)) 'BEGIN { printf "%.0f", (b - a) / (us / 1e6) }')
+value[stall_read]=$(( $(fallback read) - read_before )); value[stall_shed]=$(( $(fallback shed) - shed_before ))
+value[stall_coalesced]=$(( $(fallback coalesced) - coalesced_before ))
+wait "$stall_load"
+# p99 (ms) of the calls that started in [from, to) microseconds since the epoch.
+p99_between() { awk -F'\t' -v a="$1" -v b="$2" '$2 == 200 && $1 >= a && $1 < b { print $3 }' "$work/stall.requests" | sort -n \
+  | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int(NR * 0.99 + 0.999); printf "%.1f", v[i] / 1000 }'; }
+value[stall_p99_before]=$(p99_between 0 "$stall_from")
+value[stall_p99_during]=$(p99_between "$stall_from" "$stall_to")
+value[stall_p99_after]=$(p99_between $((stall_to + 3000000)) 99999999999999999)
+value[stall_failed]=$(grep -oP 'requests: .* \K[0-9]+(?= failed)' "$work/stall.h2load")
+
 # A durable-write figure: $1 name, $2 scenario, then the same load for $write_warm_up s first, not measured
 # (the write path's code reaches its optimised tier only after tens of seconds of load here; pgbench's C
 # ceiling has nothing to warm up). CPU is read when the driver says the measured phase starts, and after.
@@ -345,6 +372,9 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   [ "$parts" = all ] && echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
   [ "$parts" = all ] && echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
   [ "$parts" = all ] && echo "watch: $watch_summary (target: every change to every watcher, none twice, p99 delivery < 1 s, at $watch_rate changes/s; the row is MISSED on any missing or duplicate)"
+  echo "Redis stalled in pulses under GetScores of $batch: PostgreSQL ${value[stall_tx]} transactions/s during the pulses;" \
+    "fallback reads ${value[stall_read]} users read, ${value[stall_coalesced]} coalesced, ${value[stall_shed]} shed;" \
+    "p99 ${value[stall_p99_before]} ms before, ${value[stall_p99_during]} ms during, ${value[stall_p99_after]} ms from 3 s after; ${value[stall_failed]} failed"
   echo "HTTP/JSON GetScore: ${value[get_score_json_2xx]:-0} answered 2xx, ${value[get_score_json_failed]:-?} failed (ratio is to gRPC GetScore through Redis in this run)"
   echo "HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}, GetScores ${value[get_scores_failed]} / near ${value[get_scores_near_failed]}; write errors: ${errors:-none}"
   true
