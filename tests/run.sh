@@ -16,6 +16,8 @@ command -v patroni >/dev/null 2>&1 || missing+=(patroni)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+# The Patroni failover run lists a crashed host's processes with ps.
+command -v ps >/dev/null 2>&1 || missing+=(procps)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # The console's end-to-end tests drive Debian's Chromium with Playwright (its own browser download cannot work here).
 [ -x /usr/bin/chromium ] || missing+=(chromium)

@@ -36,6 +36,16 @@ public sealed class CacheOptions
     public TimeSpan LocalTtl { get; set; } = TimeSpan.Zero;
 
     /// <summary>
+    /// Redis replicas that must hold a cache write before it counts as done (Redis's WAIT, on the key's
+    /// own node), so a failover that promotes a replica cannot lose an entry whose repair mark was
+    /// already cleared. Zero (the default) for a Redis without replicas; one for a Redis Cluster with a
+    /// replica per master. A write the replicas do not confirm within half of <see cref="WriteTimeout"/>
+    /// keeps its mark, and a sweep writes it again.
+    /// </summary>
+    [Range(0, 16)]
+    public int WriteReplicas { get; set; }
+
+    /// <summary>
     /// Database reads for cache misses that may run at once in this process. A miss costs far more than a
     /// hit: when Redis is slow or cold, this keeps the fallback from taking the database down with it.
     /// </summary>

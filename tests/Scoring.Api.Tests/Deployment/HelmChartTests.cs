@@ -162,21 +162,23 @@ public sealed class HelmChartTests
     }
 
     [Fact]
-    public async Task Production_values_reach_every_Patroni_member_for_the_primary_and_every_Redis_Cluster_node_with_passwords_only_from_secrets()
+    public async Task Production_values_reach_the_primary_through_PgBouncer_and_every_Redis_Cluster_node_with_passwords_only_from_secrets()
     {
         var manifests = await RenderAsync("-f", ProductionValues);
         var deployment = Single(manifests, "Deployment");
         var variables = ((YamlSequenceNode)deployment["spec"]["template"]["spec"]["containers"][0]["env"]).Children.Select(e => e["name"].Text()).ToList();
         var env = Env(deployment["spec"]["template"]["spec"]["containers"][0]);
 
-        // What Npgsql reads: both members, writes only where the primary is, no password in the string.
+        // What Npgsql reads: the pooler, nothing prepared or reset, no password in the string.
         var database = new NpgsqlConnectionStringBuilder(env["ConnectionStrings__Scoring"]["value"].Text());
-        Assert.Equal("scoring-pg-0.scoring-pg.db.svc:5432,scoring-pg-1.scoring-pg.db.svc:5432", database.Host);
-        Assert.Equal("read-write", database.TargetSessionAttributes);
+        Assert.Equal("scoring-pgbouncer.db.svc:6432", database.Host);
+        Assert.Equal((0, true), (database.MaxAutoPrepare, database.NoResetOnClose));
         Assert.Equal(("scoring", "scoring"), (database.Database, database.Username));
         Assert.Null(database.Password);
         // Npgsql takes the password from PGPASSWORD when the string has none.
         Assert.Equal(("scoring-postgres", "password"), SecretRef(env["PGPASSWORD"]));
+        // A cache write waits for the Redis Cluster replica; miss reads leave connections to the writes.
+        Assert.Equal(("1", "8"), (env["Cache__WriteReplicas"]["value"].Text(), env["Cache__FallbackReads"]["value"].Text()));
 
         // What StackExchange.Redis reads: every node of the cluster; the password is a reference that
         // Kubernetes fills from the variable defined before it, never a value in the manifest.
@@ -197,6 +199,17 @@ public sealed class HelmChartTests
 
         Assert.Equal("10%", Single(manifests, "PodDisruptionBudget")["spec"]["maxUnavailable"].Text());
         Assert.Equal("60", Single(manifests, "HorizontalPodAutoscaler")["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"].Text());
+    }
+
+    [Fact]
+    public async Task Listing_the_Patroni_members_makes_the_service_follow_the_primary()
+    {
+        var env = Env(Single(await RenderAsync("--set", "database.hosts[0]=pg-0.db.svc:5432", "--set", "database.hosts[1]=pg-1.db.svc:5432"), "Deployment")
+            ["spec"]["template"]["spec"]["containers"][0]);
+
+        var database = new NpgsqlConnectionStringBuilder(env["ConnectionStrings__Scoring"]["value"].Text());
+        Assert.Equal("pg-0.db.svc:5432,pg-1.db.svc:5432", database.Host);
+        Assert.Equal("read-write", database.TargetSessionAttributes);
     }
 
     [Fact]

@@ -25,8 +25,8 @@ public sealed class RedisClusterTests(TestServers servers)
     {
         var cluster = await servers.RedisClusterAsync();
         var database = await servers.Postgres.CreateDatabaseAsync();
-        using var writer = ScoringApp.OnPostgres(database, cluster.ConnectionString);
-        using var reader = ScoringApp.OnPostgres(database, cluster.ConnectionString);
+        using var writer = ScoringApp.OnRedisCluster(database, cluster.ConnectionString);
+        using var reader = ScoringApp.OnRedisCluster(database, cluster.ConnectionString);
         var users = Enumerable.Range(0, 100).Select(_ => NewUserId()).ToList();
         var batch = new RecordViolationsRequest();
         batch.Violations.AddRange(users.Select(u => Violation(u, "spam", Severity.Medium)));
@@ -59,8 +59,8 @@ public sealed class RedisClusterTests(TestServers servers)
     {
         var cluster = await servers.RedisClusterAsync();
         var database = await servers.Postgres.CreateDatabaseAsync();
-        using var app = ScoringApp.OnPostgres(database, cluster.ConnectionString);
-        using var other = ScoringApp.OnPostgres(database, cluster.ConnectionString);
+        using var app = ScoringApp.OnRedisCluster(database, cluster.ConnectionString);
+        using var other = ScoringApp.OnRedisCluster(database, cluster.ConnectionString);
         var userId = NewUserId();
         var recorded = await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.High));
         await using var admin = await cluster.ConnectAsync();
@@ -99,17 +99,71 @@ public sealed class RedisClusterTests(TestServers servers)
         Assert.Equal(2, (await second.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
     }
 
+    [Fact]
+    public async Task A_cache_write_counts_once_the_masters_replica_holds_it()
+    {
+        var cluster = await servers.RedisClusterAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnRedisCluster(database, cluster.ConnectionString);
+        using var errors = CacheErrors(app);
+        var userId = NewUserId();
+
+        var recorded = await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, recorded.Score.ActiveViolations);
+        Assert.Empty(errors.GetMeasurementSnapshot());
+        await WaitUntilAsync(async () => await RepairMarksAsync(database, userId) == 0);
+    }
+
+    [Fact]
+    public async Task A_cache_write_no_replica_confirms_keeps_its_repair_mark()
+    {
+        // A standalone Redis has no replica to confirm anything.
+        await using var redis = await RedisServer.StartNewAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnRedisCluster(database, redis.ConnectionString, new() { ["Cache:WriteTimeout"] = "00:00:00.400" });
+        using var errors = CacheErrors(app);
+        var userId = NewUserId();
+
+        var recorded = await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium), cancellationToken: TestContext.Current.CancellationToken);
+
+        // Acknowledged (the change is committed), but the cache write did not count: the mark stays for a sweep.
+        Assert.Equal(1, recorded.Score.ActiveViolations);
+        Assert.Contains(errors.GetMeasurementSnapshot(), m => (string?)m.Tags["operation"] == "write");
+        Assert.Equal(1, await RepairMarksAsync(database, userId));
+    }
+
+    private static async Task<long> RepairMarksAsync(string database, string userId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM score_cache_repairs WHERE user_id = $1", connection)
+        {
+            Parameters = { new() { Value = userId } },
+        };
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Polls a condition the service reaches on its own (a mark cleared in the background), within a bound.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < Patience, $"the condition did not hold within {Patience.TotalSeconds:0} s");
+            await poll.WaitForNextTickAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static MetricCollector<long> CacheErrors(ScoringApp app) =>
+        new(app.Services.GetRequiredService<IMeterFactory>(), ScoringMetrics.MeterName, "scoring.cache.errors");
+
     private static string Rotated(RedisClusterServer cluster) =>
         string.Join(',', cluster.Ports.Skip(3).Concat(cluster.Ports.Take(3)).Select(p => $"127.0.0.1:{p}")) + ",abortConnect=false";
 
-    private static ScoringApp Near(string database, string redis) => new(new()
-    {
-        ["Database:Provider"] = "Postgres",
-        ["ConnectionStrings:Scoring"] = database,
-        ["ConnectionStrings:Redis"] = redis,
-        ["Cache:LocalTtl"] = "00:00:01",
-        ["Cache:WriteTimeout"] = "00:00:10",
-    });
+    private static ScoringApp Near(string database, string redis) =>
+        ScoringApp.OnRedisCluster(database, redis, new() { ["Cache:LocalTtl"] = "00:00:01" });
 
     private static MetricCollector<long> Notices(ScoringApp app) =>
         new(app.Services.GetRequiredService<IMeterFactory>(), ScoringMetrics.MeterName, "scoring.cache.change_notices");

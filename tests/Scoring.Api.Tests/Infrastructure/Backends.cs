@@ -84,7 +84,7 @@ public sealed class RedisClusterBackend(TestServers servers) : Backend
     public override async ValueTask InitializeAsync()
     {
         var cluster = await servers.RedisClusterAsync();
-        App = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), cluster.ConnectionString);
+        App = ScoringApp.OnRedisCluster(await servers.Postgres.CreateDatabaseAsync(), cluster.ConnectionString);
         _ = App.Server;
     }
 }

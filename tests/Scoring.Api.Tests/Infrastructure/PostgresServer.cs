@@ -63,7 +63,8 @@ public sealed class PostgresServer : IAsyncDisposable
         Directory.Delete(Path.GetDirectoryName(_dataDirectory)!, recursive: true);
     }
 
-    private static string FindBinaries()
+    /// <summary>The newest PostgreSQL server binaries Debian installed (/usr/lib/postgresql/&lt;major&gt;/bin).</summary>
+    public static string FindBinaries()
     {
         const string root = "/usr/lib/postgresql";
         var bin = Directory.Exists(root)

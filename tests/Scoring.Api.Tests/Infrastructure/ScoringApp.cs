@@ -67,6 +67,25 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
         ["Cache:WriteTimeout"] = "00:00:10",
     }, time, services: services);
 
+    /// <summary>PostgreSQL and a Redis Cluster, each cache write confirmed by the replica of its master.</summary>
+    public static ScoringApp OnRedisCluster(string connectionString, string cluster, Dictionary<string, string?>? more = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = connectionString,
+            ["ConnectionStrings:Redis"] = cluster,
+            ["Cache:WriteTimeout"] = "00:00:10",
+            ["Cache:WriteReplicas"] = "1",
+        };
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return new ScoringApp(settings);
+    }
+
     public static ScoringApp OnSqlite(string file, FakeTimeProvider? time = null) => new(new()
     {
         ["Database:Provider"] = "Sqlite",

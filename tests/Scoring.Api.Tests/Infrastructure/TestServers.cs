@@ -9,7 +9,7 @@ namespace Scoring.Api.Tests.Infrastructure;
 /// </summary>
 public sealed class TestServers : IAsyncLifetime
 {
-    private readonly Lazy<Task<RedisClusterServer>> _redisCluster = new(RedisClusterServer.StartNewAsync);
+    private readonly Lazy<Task<RedisClusterServer>> _redisCluster = new(() => RedisClusterServer.StartNewAsync(TimeSpan.FromSeconds(15)));
     private Lazy<Task<PgBouncerServer>> _pgBouncer = null!;
 
     public PostgresServer Postgres { get; private set; } = null!;
@@ -32,14 +32,15 @@ public sealed class TestServers : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (_pgBouncer.IsValueCreated)
+        // A server that failed to start stopped what it had started; the others are stopped whatever happened.
+        if (_pgBouncer.IsValueCreated && _pgBouncer.Value.IsCompletedSuccessfully)
         {
-            await (await _pgBouncer.Value).DisposeAsync();
+            await _pgBouncer.Value.Result.DisposeAsync();
         }
 
-        if (_redisCluster.IsValueCreated)
+        if (_redisCluster.IsValueCreated && _redisCluster.Value.IsCompletedSuccessfully)
         {
-            await (await _redisCluster.Value).DisposeAsync();
+            await _redisCluster.Value.Result.DisposeAsync();
         }
 
         await Redis.DisposeAsync();

@@ -18,7 +18,7 @@ public sealed class PatroniCluster : IAsyncDisposable
 {
     private const string Scope = "scoring";
     private const string User = "postgres";
-    private const string PostgresBin = "/usr/lib/postgresql/15/bin";
+    private static readonly string PostgresBin = PostgresServer.FindBinaries();
     private const string Patroni = "/usr/bin/patroni";
     private const string Etcd = "/usr/bin/etcd";
 
@@ -52,7 +52,7 @@ public sealed class PatroniCluster : IAsyncDisposable
     /// </summary>
     public static async Task<PatroniCluster> StartAsync()
     {
-        foreach (var (file, package) in new[] { (Etcd, "etcd-server"), (Patroni, "patroni"), (Path.Combine(PostgresBin, "postgres"), "postgresql-15") })
+        foreach (var (file, package) in new[] { (Etcd, "etcd-server"), (Patroni, "patroni"), (Path.Combine(PostgresBin, "postgres"), "postgresql") })
         {
             if (!File.Exists(file))
             {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Features.Common;
@@ -15,8 +16,9 @@ namespace Scoring.Api.Features.Scores;
 /// overload: concurrent misses for one user share one database read, at most
 /// <see cref="CacheOptions.FallbackReads"/> reads run at once with <see cref="CacheOptions.FallbackQueue"/>
 /// more waiting, and a call beyond that is shed at once with UNAVAILABLE rather than queued without bound.
-/// The refill of the cache is not awaited and marks nothing for repair when it fails: the state read is
-/// no newer than what the database already tracks.
+/// A call joins only a read that has not started its query yet, so what it is answered was read after it
+/// arrived: a write acknowledged before the call is in it. The refill of the cache is not awaited and marks
+/// nothing for repair when it fails: the state read carries no change.
 /// </summary>
 public sealed class ScoreLoader : IDisposable
 {
@@ -25,8 +27,8 @@ public sealed class ScoreLoader : IDisposable
     private readonly ScoringMetrics _metrics;
     private readonly ConcurrencyLimiter _reads;
 
-    // One entry per (policy version, user) whose read is under way; removed once it has its result.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Policy, string UserId), Task<ScoreState>> _inFlight = new();
+    // One entry per (policy version, user) whose read waits for a permit; removed when its query starts.
+    private readonly ConcurrentDictionary<(string Policy, string UserId), Task<ScoreState>> _waiting = new();
 
     public ScoreLoader(IServiceScopeFactory scopes, IScoreCache cache, ScoringMetrics metrics, IOptions<CacheOptions> options)
     {
@@ -54,29 +56,23 @@ public sealed class ScoreLoader : IDisposable
                 continue;
             }
 
-            var key = (policy.Version, userId);
-            if (_inFlight.TryGetValue(key, out var running))
-            {
-                pending[userId] = running;
-                continue;
-            }
-
             var read = new TaskCompletionSource<ScoreState>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (_inFlight.TryAdd(key, read.Task))
+            var shared = _waiting.GetOrAdd((policy.Version, userId), read.Task);
+            pending[userId] = shared;
+            if (ReferenceEquals(shared, read.Task))
             {
                 (own ??= new(StringComparer.Ordinal))[userId] = read;
-                pending[userId] = read.Task;
-            }
-            else
-            {
-                pending[userId] = _inFlight[key];
+                // A caller that gave up before the read ended must not leave its fault unobserved.
+                _ = read.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
 
-        _metrics.ScoreReads("coalesced", pending.Count - (own?.Count ?? 0));
+        _metrics.FallbackReads("coalesced", pending.Count - (own?.Count ?? 0));
         if (own is not null)
         {
-            await ReadAsync(own, policy, now, cancellationToken);
+            // Detached from this caller: the others who join it wait with their own deadlines.
+            _ = ReadAsync(own, policy, now);
         }
 
         var states = new Dictionary<string, ScoreState>(pending.Count, StringComparer.Ordinal);
@@ -88,48 +84,49 @@ public sealed class ScoreLoader : IDisposable
         return states;
     }
 
-    /// <summary>One database read for the users this call found no read under way for; its result (or fault) goes to every waiter.</summary>
-    private async Task ReadAsync(
-        Dictionary<string, TaskCompletionSource<ScoreState>> own, ScoringPolicy policy, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>One database read for the users no read was waiting for; its result (or fault) goes to every waiter.</summary>
+    private async Task ReadAsync(Dictionary<string, TaskCompletionSource<ScoreState>> own, ScoringPolicy policy, DateTimeOffset now)
     {
         try
         {
-            using var permit = await _reads.AcquireAsync(1, cancellationToken);
+            using var permit = await _reads.AcquireAsync(1, CancellationToken.None);
+            StopSharing(own, policy);
             if (!permit.IsAcquired)
             {
-                _metrics.ScoreReads("shed", own.Count);
+                _metrics.FallbackReads("shed", own.Count);
                 throw new UnavailableException("Too many score reads are waiting for the database; retry later.");
             }
 
-            _metrics.ScoreReads("read", own.Count);
+            _metrics.FallbackReads("read", own.Count);
             Dictionary<string, ScoreState> loaded;
             await using (var scope = _scopes.CreateAsyncScope())
             {
                 var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
-                // Not the caller's token: other calls may be waiting for this read.
                 loaded = await db.LoadScoreStatesAsync(own.Keys, policy, now, CancellationToken.None);
             }
 
             foreach (var (userId, read) in own)
             {
-                _inFlight.TryRemove((policy.Version, userId), out _);
                 read.SetResult(loaded[userId]);
                 _cache.Fill(userId, loaded[userId]);
             }
         }
         catch (Exception exception)
         {
-            // The caller's own cancellation fails the others as UNAVAILABLE: they may retry.
-            var shared = exception is OperationCanceledException
-                ? new UnavailableException("A score read was abandoned; retry.")
-                : exception;
-            foreach (var (userId, read) in own)
+            StopSharing(own, policy);
+            foreach (var read in own.Values)
             {
-                _inFlight.TryRemove((policy.Version, userId), out _);
-                read.TrySetException(shared);
+                read.TrySetException(exception);
             }
+        }
+    }
 
-            throw;
+    /// <summary>From here on, a new call for these users starts a read of its own.</summary>
+    private void StopSharing(Dictionary<string, TaskCompletionSource<ScoreState>> own, ScoringPolicy policy)
+    {
+        foreach (var (userId, read) in own)
+        {
+            _waiting.TryRemove(new KeyValuePair<(string, string), Task<ScoreState>>((policy.Version, userId), read.Task));
         }
     }
 

@@ -43,6 +43,8 @@ public sealed partial class RedisScoreCache : IScoreCache
     private readonly ResiliencePipeline _reads;
     private readonly ResiliencePipeline _writes;
     private readonly long _ttlSeconds;
+    private readonly int _writeReplicas;
+    private readonly long _replicaWaitMilliseconds;
     private readonly ScoringMetrics _metrics;
     private readonly ILogger<RedisScoreCache> _logger;
 
@@ -55,6 +57,8 @@ public sealed partial class RedisScoreCache : IScoreCache
         _metrics = metrics;
         _logger = logger;
         _ttlSeconds = (long)Math.Ceiling(options.Value.EntryTtl.TotalSeconds);
+        _writeReplicas = options.Value.WriteReplicas;
+        _replicaWaitMilliseconds = Math.Max(1, (long)(options.Value.WriteTimeout.TotalMilliseconds / 2));
         metrics.ObserveCacheAvailability(() => _redis.IsConnected);
 
         // Real time on purpose: these are I/O timeouts, not domain time.
@@ -151,13 +155,23 @@ public sealed partial class RedisScoreCache : IScoreCache
             await _writes.ExecuteAsync(
                 static async (args, token) =>
                 {
-                    var (db, userId, state, payload, ttl) = args;
-                    await db.ScriptEvaluateAsync(
-                        CompareAndSetScript,
-                        [ScoreCacheKeys.Entry(userId)],
-                        [state.Version, state.PolicyVersion, payload, ttl]).WaitAsync(token);
+                    var (cache, userId, state, payload) = args;
+                    var key = ScoreCacheKeys.Entry(userId);
+                    await cache._redis.GetDatabase().ScriptEvaluateAsync(
+                        CompareAndSetScript, [key], [state.Version, state.PolicyVersion, payload, cache._ttlSeconds]).WaitAsync(token);
+                    if (cache._writeReplicas > 0)
+                    {
+                        // On the key's node, over the connection that carried the write: WAIT counts the
+                        // replicas that hold every write this connection sent before it.
+                        var held = (long)await cache._redis.GetServer(key)
+                            .ExecuteAsync("WAIT", cache._writeReplicas, cache._replicaWaitMilliseconds).WaitAsync(token);
+                        if (held < cache._writeReplicas)
+                        {
+                            throw new RedisException($"the write reached {held} of {cache._writeReplicas} replicas in time");
+                        }
+                    }
                 },
-                (_redis.GetDatabase(), userId, state, payload, _ttlSeconds),
+                (this, userId, state, payload),
                 cancellationToken);
 
             Announce(userId, state.Version);
@@ -183,6 +197,16 @@ public sealed partial class RedisScoreCache : IScoreCache
 
     public void Fill(string userId, ScoreState state)
     {
+        if (_unsynced.ContainsKey(userId))
+        {
+            // A user whose write failed here is read from the database until a write of this process
+            // succeeds: this one is tracked, so once Redis holds it the user is served from Redis again,
+            // even if another replica's sweep already cleared the database's mark.
+            _ = SetAsync(userId, state, CancellationToken.None).AsTask().ContinueWith(
+                static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return;
+        }
+
         try
         {
             // Not through the write pipeline, and not awaited: a fill waits for nothing and blocks no reply.

@@ -88,7 +88,7 @@ public sealed class ScoringMetrics
     public void CacheChangeNotice() => _cacheNotices.Add(1);
 
     /// <summary>Counts cache misses by what answered them: "read", "coalesced" or "shed".</summary>
-    public void ScoreReads(string result, long users)
+    public void FallbackReads(string result, long users)
     {
         if (users > 0)
         {
