@@ -51,6 +51,10 @@ public sealed partial class RedisScoreCache : IScoreCache
     // Users whose last cache write failed here, with that write's version: their entry may be stale.
     private readonly ConcurrentDictionary<string, long> _unsynced = new(StringComparer.Ordinal);
 
+    // The read breakers' states: while either is open, refills are not sent to a Redis that is not reading.
+    private readonly CircuitBreakerStateProvider _readsDead = new();
+    private readonly CircuitBreakerStateProvider _readsStalled = new();
+
     public RedisScoreCache(IConnectionMultiplexer redis, IOptions<CacheOptions> options, ScoringMetrics metrics, ILogger<RedisScoreCache> logger)
     {
         _redis = redis;
@@ -64,7 +68,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         // Real time on purpose: these are I/O timeouts, not domain time.
         // Reads and writes each stop trying a failing Redis for a while. A write refused by the open breaker
         // fails at once: its mark is already in the database, so nothing waits out a timeout for a hung Redis.
-        _reads = Pipeline(options.Value, options.Value.ReadTimeout);
+        _reads = Pipeline(options.Value, options.Value.ReadTimeout, _readsDead, _readsStalled);
         _writes = Pipeline(options.Value, options.Value.WriteTimeout);
     }
 
@@ -74,7 +78,8 @@ public sealed partial class RedisScoreCache : IScoreCache
     /// is merely loaded still answers most reads in time, and sending all of them to the database instead
     /// would deepen the overload rather than relieve it.
     /// </summary>
-    internal static ResiliencePipeline Pipeline(CacheOptions options, TimeSpan timeout) =>
+    internal static ResiliencePipeline Pipeline(
+        CacheOptions options, TimeSpan timeout, CircuitBreakerStateProvider? dead = null, CircuitBreakerStateProvider? stalled = null) =>
         new ResiliencePipelineBuilder()
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -82,6 +87,7 @@ public sealed partial class RedisScoreCache : IScoreCache
                 MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = options.BreakDuration,
+                StateProvider = dead,
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(e => IsRedisFault(e) && !IsTimeout(e) && e is not (BrokenCircuitException or OperationCanceledException)),
             })
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
@@ -90,6 +96,7 @@ public sealed partial class RedisScoreCache : IScoreCache
                 MinimumThroughput = 20,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = options.BreakDuration,
+                StateProvider = stalled,
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTimeout),
             })
             .AddTimeout(timeout)
@@ -207,10 +214,17 @@ public sealed partial class RedisScoreCache : IScoreCache
             return;
         }
 
+        if (_readsDead.CircuitState is CircuitState.Open or CircuitState.Isolated
+            || _readsStalled.CircuitState is CircuitState.Open or CircuitState.Isolated)
+        {
+            // Fire-and-forget commands would pile up in the client for a Redis that answers nothing.
+            return;
+        }
+
         try
         {
             // Not through the write pipeline, and not awaited: a fill waits for nothing and blocks no reply.
-            // A Redis that is down fails it at once (fail-fast backlog); one that is slow drops it in time.
+            // A Redis that is down fails it at once (fail-fast backlog).
             var payload = JsonSerializer.SerializeToUtf8Bytes(state, ScoreStateJsonContext.Default.ScoreState);
             _redis.GetDatabase().ScriptEvaluate(
                 CompareAndSetScript,
