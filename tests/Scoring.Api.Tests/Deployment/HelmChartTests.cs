@@ -232,6 +232,7 @@ public sealed class HelmChartTests
 
     [Theory]
     [InlineData("database.options=Password=hunter2", "/database/options")]
+    [InlineData("database.options=SSL Mode=Require;PWD=hunter2", "/database/options")]
     [InlineData("redis.options=password=hunter2", "/redis/options")]
     [InlineData("database.hosts[0]=pg-0", "/database/hosts/0")]
     [InlineData("redis.endpoints[0]=redis-0;6379", "/redis/endpoints/0")]
