@@ -153,6 +153,7 @@ public static class ScoringServiceExtensions
 
         if (options.Provider == DatabaseProvider.Postgres)
         {
+            builder.Services.AddSingleton<IInterceptor, ReadOnlyServerInterceptor>();
             builder.Services.AddDbContextPool<ScoringDbContext, PostgresScoringDbContext>(Configure);
         }
         else
