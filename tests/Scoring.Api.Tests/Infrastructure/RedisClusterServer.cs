@@ -43,15 +43,16 @@ public sealed class RedisClusterServer : IAsyncDisposable
             throw new InvalidOperationException("redis-server and redis-cli were not found; run tests/run.sh, which installs them (Debian package redis-server).");
         }
 
+        // Each node also listens on its port + 10000 (the cluster bus). Below 22768, every bus port stays
+        // under Linux's ephemeral range (32768 and up), where other tests' free ports come from.
         var ports = new int[Nodes];
         for (var i = 0; i < Nodes; i++)
         {
             do
             {
-                ports[i] = ExternalProcess.FreePort();
+                ports[i] = Random.Shared.Next(12_000, 22_700);
             }
-            // A cluster node also listens on its port + 10000 (the cluster bus).
-            while (ports[i] > 55_000 || ports[..i].Any(p => Math.Abs(p - ports[i]) is 0 or 10_000));
+            while (ports[..i].Any(p => Math.Abs(p - ports[i]) is 0 or 10_000) || !IsFree(ports[i]) || !IsFree(ports[i] + 10_000));
         }
 
         var cluster = new RedisClusterServer(Directory.CreateTempSubdirectory("scoring-redis-cluster-").FullName, ports, nodeTimeout);
@@ -69,6 +70,20 @@ public sealed class RedisClusterServer : IAsyncDisposable
         {
             await cluster.DisposeAsync();
             throw;
+        }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 
