@@ -11,16 +11,28 @@ namespace Scoring.Perf;
 /// </summary>
 public static class CeilingServer
 {
-    public static async Task<int> RunAsync(string url)
+    public static async Task<int> RunAsync(string url, string? redis = null, string? key = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
+        if (redis is not null && key is not null)
+        {
+            builder.Services.AddSingleton(new RedisEntry(StackExchange.Redis.ConnectionMultiplexer.Connect(redis).GetDatabase(), key));
+        }
 
         var app = builder.Build();
-        app.MapGrpcService<ConstantScoring>();
+        if (redis is null)
+        {
+            app.MapGrpcService<ConstantScoring>();
+        }
+        else
+        {
+            app.MapGrpcService<RedisScoring>();
+        }
+
         await app.RunAsync();
         return 0;
     }
@@ -28,7 +40,7 @@ public static class CeilingServer
     private sealed class ConstantScoring : ConductScoring.ConductScoringBase
     {
         // Shaped like a real answer, so both servers write responses of about the same size.
-        private static readonly UserScore Score = new()
+        public static readonly UserScore Score = new()
         {
             UserId = "bench-u0",
             Points = 12.5,
@@ -39,5 +51,20 @@ public static class CeilingServer
         };
 
         public override Task<UserScore> GetScore(GetScoreRequest request, ServerCallContext context) => Task.FromResult(Score);
+    }
+
+    private sealed record RedisEntry(StackExchange.Redis.IDatabase Database, string Key);
+
+    /// <summary>
+    /// The ceiling of a read through Redis: one HGET of the cached entry per call (the service's round
+    /// trip, with nothing around it), then the same constant answer.
+    /// </summary>
+    private sealed class RedisScoring(RedisEntry entry) : ConductScoring.ConductScoringBase
+    {
+        public override async Task<UserScore> GetScore(GetScoreRequest request, ServerCallContext context)
+        {
+            var value = await entry.Database.HashGetAsync(entry.Key, "d");
+            return value.HasValue ? ConstantScoring.Score : throw new RpcException(new Status(StatusCode.NotFound, "no entry"));
+        }
     }
 }

@@ -25,6 +25,7 @@ write_warm_up=${PERF_WRITE_WARM_UP:-20}
 population=${PERF_POPULATION:-10000}
 watchers=${PERF_WATCHERS:-1000}
 watch_rate=${PERF_WATCH_RATE:-1000}
+# PERF_PARTS=get-score measures only the gRPC ceiling and GetScore (about 40 s after the build).
 # PERF_PARTS=reads measures only the reads (the gRPC ceiling, GetScore, GetScores, HTTP/JSON) and skips
 # the pgbench ceilings, the durable writes and the watchers: about a minute and a half after the build.
 parts=${PERF_PARTS:-all}
@@ -149,15 +150,28 @@ h2load_run() {
     -H 'content-type: application/grpc' -H 'te: trailers' -d "$body" --log-file "$work/$name.requests" \
     "$address/$method" >"$log" 2>&1 &
   local load=$!
+  # The server's CPU per call over the measured part (after the 2 s warm-up), when server_pid is set:
+  # steadier than the rate on shared cores, and comparable between servers.
+  rm -f "$work/$name.cpu"
+  local cpu_reader=""
+  if [ -n "${server_pid:-}" ]; then
+    { sleep 2; process_cpu "$server_pid" >"$work/$name.cpu"; } &
+    cpu_reader=$!
+  fi
   # PERF_TRACE=<directory>: a sampled trace of the service's threads during this run (dotnet-trace on PATH).
-  if [ -n "${PERF_TRACE:-}" ] && [ -n "${trace_pid:-}" ]; then
-    dotnet-trace collect -p "$trace_pid" --profile dotnet-sampled-thread-time --duration 00:00:00:06 \
+  if [ -n "${PERF_TRACE:-}" ] && [ -n "${server_pid:-}" ]; then
+    dotnet-trace collect -p "$server_pid" --profile "${PERF_TRACE_PROFILE:-dotnet-sampled-thread-time}" --duration 00:00:00:06 \
       -o "$PERF_TRACE/$name.nettrace" >/dev/null 2>&1 &
   fi
   # h2load checks only the HTTP status; grpc-status rides in the trailers, so a sample is checked under load.
   grpc_status_sample "$address/$method" "$body" >"$work/$name.sample"
   wait "$load"
   value[$name]=$(grep -oP 'finished in [0-9.]+s, \K[0-9.]+(?= req/s)' "$log")
+  if [ -n "$cpu_reader" ]; then
+    wait "$cpu_reader"
+    value[${name}_cpu_us]=$(awk -v a="$(cat "$work/$name.cpu")" -v b="$(process_cpu "$server_pid")" -v n="$(grep -oP 'requests: \K[0-9]+(?= total)' "$log")" \
+      'BEGIN { printf "%.0f", (n > 0 ? (b - a) * 1e6 / n : 0) }')
+  fi
   value[${name}_p99]=$(awk -F'\t' '$2 == 200 { print $3 }' "$work/$name.requests" | sort -n \
     | awk '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); printf "%.2f", v[i] / 1000 }')
   value[${name}_failed]=$(grep -oP 'requests: .* \K[0-9]+(?= failed)' "$log")
@@ -177,11 +191,13 @@ ceiling_port=$(free_port)
 dotnet "$perf_dll" ceiling "http://127.0.0.1:$ceiling_port" >"$work/ceiling.log" 2>&1 &
 pids+=($!)
 ceiling_pid=$!
+server_pid=$ceiling_pid
 dotnet "$perf_dll" frame get-score bench-u0 "$work/get-score.bin"
 dotnet "$perf_dll" frame get-scores bench-u "$batch" "$work/get-scores.bin"
 for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$ceiling_port") 2>/dev/null && break; sleep 0.1; done
 h2load_run grpc_ceiling "http://127.0.0.1:$ceiling_port" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null || true
+server_pid=""
 unit[grpc_ceiling]="calls/s"
 
 # --- The service on PostgreSQL + Redis -----------------------------------------------------------------
@@ -206,12 +222,12 @@ http_port=$(free_port)
 # Each instance its own metrics and HTTP/JSON ports too.
 service_metrics=$(free_port)
 near_metrics=$(free_port)
-Hosting__MetricsPort=$service_metrics Hosting__HttpPort=$http_port dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
+env ${PERF_SERVICE_ENV:-} Hosting__MetricsPort=$service_metrics Hosting__HttpPort=$http_port dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
 pids+=($!)
 service_pid=$!
 wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
 near_port=$(free_port)
-Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$near_metrics Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
+env ${PERF_SERVICE_ENV:-} Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$near_metrics Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
 pids+=($!)
 near_pid=${pids[-1]}
 wait_for_line "$work/near.log" "Application started" "${pids[-1]}"
@@ -240,17 +256,30 @@ allocated_per_call() { # name, metrics port, bytes before
 
 say "service: GetScore, cache hits ($((read_connections * read_streams)) in flight, h2load)"
 before=$(allocated "$service_metrics")
-trace_pid=$service_pid
+server_pid=$service_pid
 h2load_run get_score "$service" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 allocated_per_call get_score "$service_metrics" "$before"
 unit[get_score]="calls/s"
 say "service with near copies: GetScore, cache hits"
 before=$(allocated "$near_metrics")
-trace_pid=$near_pid
+server_pid=$near_pid
 h2load_run get_score_near "$near" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 allocated_per_call get_score_near "$near_metrics" "$before"
 unit[get_score_near]="calls/s"
 
+# What a read through Redis costs at the least: the ceiling server making the service's one HGET per call.
+say "ceiling: minimal gRPC server, GetScore after one HGET of the cached entry from Redis"
+redis_ceiling_port=$(free_port)
+dotnet "$perf_dll" ceiling "http://127.0.0.1:$redis_ceiling_port" "127.0.0.1:$redis_port" \
+  "scoring:v2:score:{$(printf '%s' bench-u0 | sha256sum | cut -c1-64)}" >"$work/redis-ceiling.log" 2>&1 &
+pids+=($!)
+server_pid=${pids[-1]}
+for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_ceiling_port") 2>/dev/null && break; sleep 0.1; done
+h2load_run grpc_redis_ceiling "http://127.0.0.1:$redis_ceiling_port" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+unit[grpc_redis_ceiling]="calls/s"
+
+if [ "$parts" != get-score ]; then
 say "service: GET /v1/users/{id}/score over HTTP/1.1 JSON, cache hits ($((read_connections * read_streams)) connections, h2load --h1)"
 h2load --h1 -c "$((read_connections * read_streams))" -m 1 -D "$duration" --warm-up-time 2 \
   "http://127.0.0.1:$http_port/v1/users/bench-u0/score" >"$work/json.h2load" 2>&1
@@ -260,7 +289,7 @@ value[get_score_json_2xx]=$(grep -oP 'status codes: \K[0-9]+(?= 2xx)' "$work/jso
 
 say "service: GetScores of $batch, cache hits (h2load)"
 before=$(allocated "$service_metrics")
-trace_pid=""
+server_pid=""
 h2load_run get_scores "$service" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
 allocated_per_call get_scores "$service_metrics" "$before"
 value[get_scores]=$(awk -v c="${value[get_scores]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores]="scores/s"
@@ -293,6 +322,7 @@ value[stall_p99_before]=$(p99_between 0 "$stall_from")
 value[stall_p99_during]=$(p99_between "$stall_from" "$stall_to")
 value[stall_p99_after]=$(p99_between $((stall_to + 3000000)) 99999999999999999)
 value[stall_failed]=$(grep -oP 'requests: .* \K[0-9]+(?= failed)' "$work/stall.h2load")
+fi
 
 # A durable-write figure: $1 name, $2 scenario, then the same load for $write_warm_up s first, not measured
 # (the write path's code reaches its optimised tier only after tens of seconds of load here; pgbench's C
@@ -352,7 +382,16 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   # GetScore rows also need p99 under 10 ms to be met.
   printf "|%s|%s|%s|%s|%s|%s|%s|\n" "--------------------------------------" "--------------------" "-------------------" "-------" "--------" "---------" "--------"
   row "GetScore, cache hit (Redis)" get_score grpc_ceiling 0.40 get_score_p99 10
-  row "GetScore, cache hit (near copy)" get_score_near grpc_ceiling 0.40 get_score_near_p99 10
+  row "GetScore, cache hit (near copy)" get_score_near grpc_ceiling 0.60 get_score_near_p99 10
+  row "minimal gRPC server + Redis HGET" grpc_redis_ceiling grpc_ceiling "" grpc_redis_ceiling_p99
+  row "GetScore (Redis) / minimal + Redis" get_score grpc_redis_ceiling "" get_score_p99
+  if [ "$parts" = get-score ]; then
+    echo
+    echo "allocated per GetScore: ${value[get_score_bytes]} B, near ${value[get_score_near_bytes]} B"
+    echo "server CPU per GetScore (µs): ceiling ${value[grpc_ceiling_cpu_us]}, ceiling through Redis ${value[grpc_redis_ceiling_cpu_us]}, service ${value[get_score_cpu_us]}, near ${value[get_score_near_cpu_us]}"
+    echo "ceiling: gRPC from memory ${value[grpc_ceiling]} calls/s (p99 ${value[grpc_ceiling_p99]} ms); HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}"
+    exit 0
+  fi
   row "GetScores of $batch, cache hits (Redis)" get_scores redis_get "" get_scores_p99
   row "GetScores of $batch, hits (near copies)" get_scores_near redis_get "" get_scores_near_p99
   row "GetScore over HTTP/JSON, cache hit" get_score_json get_score 0.5
@@ -365,6 +404,7 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   echo
   echo "allocated per call (the runtime's dotnet.gc.heap.total_allocated over each run): GetScore ${value[get_score_bytes]} B," \
     "near ${value[get_score_near_bytes]} B; GetScores of $batch ${value[get_scores_bytes]} B"
+  echo "server CPU per GetScore (µs): ceiling ${value[grpc_ceiling_cpu_us]}, ceiling through Redis ${value[grpc_redis_ceiling_cpu_us]}, service ${value[get_score_cpu_us]}, near ${value[get_score_near_cpu_us]}"
   echo "ceilings: gRPC from memory ${value[grpc_ceiling]} calls/s (p99 ${value[grpc_ceiling_p99]} ms); redis-benchmark GET ${value[redis_get]}/s;"
   [ "$parts" = all ] && echo "          pgbench insert+update ${value[pg_single]} tx/s; pgbench $batch-row batches ${value[pg_batch]} rows/s"
   echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; GetScore ${value[get_score_sample]} / near ${value[get_score_near_sample]};"

@@ -56,7 +56,6 @@ public static class HttpApiExtensions
     /// <summary>Before authentication, so a browser's preflight (which carries no token) is answered.</summary>
     public static WebApplication UseScoringHttpApi(this WebApplication app)
     {
-        app.UseSwagger(swagger => swagger.RouteTemplate = OpenApiRoute);
         app.UseCors(CorsPolicy);
         app.Use((context, next) =>
         {
@@ -67,6 +66,16 @@ public static class HttpApiExtensions
 
             return next(context);
         });
+        return app;
+    }
+
+    /// <summary>
+    /// The OpenAPI document, open to anyone like the protos it comes from. An endpoint rather than
+    /// Swashbuckle's middleware, which would match its route template against every call's path.
+    /// </summary>
+    public static WebApplication MapScoringHttpApi(this WebApplication app)
+    {
+        app.MapSwagger("/" + OpenApiRoute).AllowAnonymous();
         return app;
     }
 }

@@ -242,18 +242,12 @@ public sealed class ReadOverloadTests(TestServers servers)
     /// <summary>Runs 40 calls through the read pipeline, call i failing with <paramref name="fault"/>(i); the first call refused by the breaker (1-based), or 0.</summary>
     private static int BrokenAfter(Func<int, Exception?> fault)
     {
-        var pipeline = RedisScoreCache.Pipeline(new CacheOptions(), TimeSpan.FromSeconds(5));
+        var pipeline = RedisScoreCache.Pipeline<bool>(new CacheOptions(), TimeSpan.FromSeconds(5));
         for (var i = 0; i < 40; i++)
         {
             try
             {
-                pipeline.Execute(static (state) =>
-                {
-                    if (state.fault(state.i) is { } exception)
-                    {
-                        throw exception;
-                    }
-                }, (fault, i));
+                pipeline.Execute(static (state) => state.fault(state.i) is { } exception ? throw exception : true, (fault, i));
             }
             catch (Exception e) when (e is TimeoutException or RedisConnectionException)
             {

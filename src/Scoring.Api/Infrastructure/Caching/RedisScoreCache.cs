@@ -40,8 +40,8 @@ public sealed partial class RedisScoreCache : IScoreCache
     public static readonly RedisChannel ChangeChannel = RedisChannel.Literal("scoring:v2:score-changed");
 
     private readonly IConnectionMultiplexer _redis;
-    private readonly ResiliencePipeline _reads;
-    private readonly ResiliencePipeline _writes;
+    private readonly ResiliencePipeline<RedisValue[]> _reads;
+    private readonly ResiliencePipeline<bool> _writes;
     private readonly long _ttlSeconds;
     private readonly int _writeReplicas;
     private readonly long _replicaWaitMilliseconds;
@@ -50,6 +50,9 @@ public sealed partial class RedisScoreCache : IScoreCache
 
     // Users whose last cache write failed here, with that write's version: their entry may be stale.
     private readonly ConcurrentDictionary<string, long> _unsynced = new(StringComparer.Ordinal);
+
+    // Hot entries decoded once while their bytes stay the same.
+    private readonly DecodedStates _decoded = new();
 
     // The read breakers' states: while either is open, refills are not sent to a Redis that is not reading.
     private readonly CircuitBreakerStateProvider _readsDead = new();
@@ -68,8 +71,8 @@ public sealed partial class RedisScoreCache : IScoreCache
         // Real time on purpose: these are I/O timeouts, not domain time.
         // Reads and writes each stop trying a failing Redis for a while. A write refused by the open breaker
         // fails at once: its mark is already in the database, so nothing waits out a timeout for a hung Redis.
-        _reads = Pipeline(options.Value, options.Value.ReadTimeout, _readsDead, _readsStalled);
-        _writes = Pipeline(options.Value, options.Value.WriteTimeout);
+        _reads = Pipeline<RedisValue[]>(options.Value, options.Value.ReadTimeout, _readsDead, _readsStalled);
+        _writes = Pipeline<bool>(options.Value, options.Value.WriteTimeout);
     }
 
     /// <summary>
@@ -77,27 +80,29 @@ public sealed partial class RedisScoreCache : IScoreCache
     /// fail; timeouts open it only when nearly all calls time out (a stalled Redis), because a Redis that
     /// is merely loaded still answers most reads in time, and sending all of them to the database instead
     /// would deepen the overload rather than relieve it.
+    /// Typed by the result, so no strategy needs a bridge from untyped outcomes (each bridge was another
+    /// async state machine allocated on every cached read).
     /// </summary>
-    internal static ResiliencePipeline Pipeline(
+    internal static ResiliencePipeline<T> Pipeline<T>(
         CacheOptions options, TimeSpan timeout, CircuitBreakerStateProvider? dead = null, CircuitBreakerStateProvider? stalled = null) =>
-        new ResiliencePipelineBuilder()
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        new ResiliencePipelineBuilder<T>()
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<T>
             {
                 FailureRatio = 0.5,
                 MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = options.BreakDuration,
                 StateProvider = dead,
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => IsRedisFault(e) && !IsTimeout(e) && e is not (BrokenCircuitException or OperationCanceledException)),
+                ShouldHandle = new PredicateBuilder<T>().Handle<Exception>(e => IsRedisFault(e) && !IsTimeout(e) && e is not (BrokenCircuitException or OperationCanceledException)),
             })
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<T>
             {
                 FailureRatio = 0.9,
                 MinimumThroughput = 20,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = options.BreakDuration,
                 StateProvider = stalled,
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTimeout),
+                ShouldHandle = new PredicateBuilder<T>().Handle<Exception>(IsTimeout),
             })
             .AddTimeout(timeout)
             .Build();
@@ -113,13 +118,13 @@ public sealed partial class RedisScoreCache : IScoreCache
         try
         {
             var values = await _reads.ExecuteAsync(
-                static async (state, token) =>
+                static (state, token) =>
                 {
                     var (db, ids) = state;
                     if (ids.Count == 1)
                     {
-                        // GetScore, the hot path: one command, no arrays.
-                        return [await db.HashGetAsync(ScoreCacheKeys.Entry(ids[0]), "d").WaitAsync(token)];
+                        // GetScore, the hot path: one command, no state machine of its own.
+                        return new ValueTask<RedisValue[]>(Single(db.HashGetAsync(ScoreCacheKeys.Entry(ids[0]), "d"), token));
                     }
 
                     // One round trip: the commands are pipelined, one key each (no cross-slot MGET).
@@ -129,7 +134,7 @@ public sealed partial class RedisScoreCache : IScoreCache
                         reads[i] = db.HashGetAsync(ScoreCacheKeys.Entry(ids[i]), "d");
                     }
 
-                    return await Task.WhenAll(reads).WaitAsync(token);
+                    return new ValueTask<RedisValue[]>(Task.WhenAll(reads).WaitAsync(token));
                 },
                 (_redis.GetDatabase(), userIds),
                 cancellationToken);
@@ -138,7 +143,7 @@ public sealed partial class RedisScoreCache : IScoreCache
             {
                 if (values[i].HasValue && !_unsynced.ContainsKey(userIds[i]))
                 {
-                    states[i] = JsonSerializer.Deserialize((byte[])values[i]!, ScoreStateJsonContext.Default.ScoreState);
+                    states[i] = _decoded.Decode((byte[])values[i]!);
                 }
             }
         }
@@ -151,6 +156,8 @@ public sealed partial class RedisScoreCache : IScoreCache
 
         return states;
     }
+
+    private static async Task<RedisValue[]> Single(Task<RedisValue> read, CancellationToken token) => [await read.WaitAsync(token)];
 
     public async ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
     {
@@ -177,6 +184,8 @@ public sealed partial class RedisScoreCache : IScoreCache
                             throw new RedisException($"the write reached {held} of {cache._writeReplicas} replicas in time");
                         }
                     }
+
+                    return true;
                 },
                 (this, userId, state, payload),
                 cancellationToken);
