@@ -8,9 +8,17 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
     : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
-    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
     {
-        await Validation.EnsureValidAsync(validators, message, cancellationToken);
+        var validation = Validation.EnsureValidAsync(validators, message, cancellationToken);
+        // Rules that ran to completion at once (all of them here) need no state machine around the handler.
+        return validation.IsCompletedSuccessfully ? next(message, cancellationToken) : ValidatedAsync(validation, message, next, cancellationToken);
+    }
+
+    private static async ValueTask<TResponse> ValidatedAsync(
+        ValueTask validation, TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    {
+        await validation;
         return await next(message, cancellationToken);
     }
 }

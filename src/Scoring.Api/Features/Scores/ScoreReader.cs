@@ -12,10 +12,12 @@ namespace Scoring.Api.Features.Scores;
 /// </summary>
 public sealed class ScoreReader(IScoreCache cache, ScoreLoader loader, ActivePolicy activePolicy, TimeProvider timeProvider, ScoringMetrics metrics)
 {
-    public async ValueTask<Score> GetAsync(string userId, bool includeBreakdown, CancellationToken cancellationToken)
+    public ValueTask<Score> GetAsync(string userId, bool includeBreakdown, CancellationToken cancellationToken)
     {
-        var scores = await GetManyAsync([userId], includeBreakdown, cancellationToken);
-        return scores[0];
+        var scores = GetManyAsync([userId], includeBreakdown, cancellationToken);
+        return scores.IsCompletedSuccessfully ? new ValueTask<Score>(scores.Result[0]) : FirstAsync(scores);
+
+        static async ValueTask<Score> FirstAsync(ValueTask<Score[]> scores) => (await scores)[0];
     }
 
     /// <summary>One score per user id, in the order given (duplicates allowed).</summary>
