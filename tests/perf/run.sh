@@ -13,6 +13,10 @@
 # or calls in flight for every durable-write figure), PERF_WRITE_WARM_UP seconds of unmeasured load before
 # each durable-write figure (default 20), PERF_POPULATION users (default 10000), PERF_WATCHERS watchers of
 # the feed of standing changes (default 1000) while PERF_WATCH_RATE changes/s are written (default 1000).
+# PERF_SERVICE_ENV="NAME=value ..." starts both service instances with these extra variables (a runtime
+# setting tried on the service alone, say DOTNET_gcServer=1); PERF_TRACE=<dir> records a dotnet-trace of
+# the server under each GetScore load, with PERF_TRACE_PROFILE (default dotnet-sampled-thread-time;
+# gc-verbose samples allocations by type and stack).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
