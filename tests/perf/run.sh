@@ -159,7 +159,7 @@ h2load_run() {
   rm -f "$work/$name.cpu"
   local cpu_reader=""
   if [ -n "${server_pid:-}" ]; then
-    { sleep 2; process_cpu "$server_pid" >"$work/$name.cpu"; } &
+    { sleep 2; process_cpu "$server_pid" >"$work/$name.cpu" 2>/dev/null || true; } &
     cpu_reader=$!
   fi
   # PERF_TRACE=<directory>: a sampled trace of the service's threads during this run (dotnet-trace on PATH).
@@ -170,10 +170,16 @@ h2load_run() {
   # h2load checks only the HTTP status; grpc-status rides in the trailers, so a sample is checked under load.
   grpc_status_sample "$address/$method" "$body" >"$work/$name.sample"
   wait "$load"
-  value[$name]=$(grep -oP 'finished in [0-9.]+s, \K[0-9.]+(?= req/s)' "$log")
+  value[$name]=$(grep -oP 'finished in [0-9.]+s, \K[0-9.]+(?= req/s)' "$log" || true)
+  if [ -z "${value[$name]}" ]; then
+    echo "tests/perf/run.sh: h2load against $address/$method measured nothing:" >&2
+    tail -n 5 "$log" >&2
+    exit 1
+  fi
   if [ -n "$cpu_reader" ]; then
-    wait "$cpu_reader"
-    value[${name}_cpu_us]=$(awk -v a="$(cat "$work/$name.cpu")" -v b="$(process_cpu "$server_pid")" -v n="$(grep -oP 'requests: \K[0-9]+(?= total)' "$log")" \
+    # A server that died meanwhile leaves no reading: the figure is then empty, and the run goes on.
+    wait "$cpu_reader" || true
+    value[${name}_cpu_us]=$(awk -v a="$(cat "$work/$name.cpu")" -v b="$(process_cpu "$server_pid" 2>/dev/null || true)" -v n="$(grep -oP 'requests: \K[0-9]+(?= total)' "$log")" \
       'BEGIN { printf "%.0f", (n > 0 ? (b - a) * 1e6 / n : 0) }')
   fi
   value[${name}_p99]=$(awk -F'\t' '$2 == 200 { print $3 }' "$work/$name.requests" | sort -n \
@@ -279,6 +285,7 @@ dotnet "$perf_dll" ceiling "http://127.0.0.1:$redis_ceiling_port" "127.0.0.1:$re
 pids+=($!)
 server_pid=${pids[-1]}
 for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_ceiling_port") 2>/dev/null && break; sleep 0.1; done
+kill -0 "$server_pid" 2>/dev/null || { echo "tests/perf/run.sh: the Redis ceiling server stopped:" >&2; tail -n 5 "$work/redis-ceiling.log" >&2; exit 1; }
 h2load_run grpc_redis_ceiling "http://127.0.0.1:$redis_ceiling_port" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 unit[grpc_redis_ceiling]="calls/s"
