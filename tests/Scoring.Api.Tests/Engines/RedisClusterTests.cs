@@ -149,6 +149,31 @@ public sealed class RedisClusterTests(TestServers servers)
         Assert.Equal(1, await RepairMarksAsync(database, userId));
     }
 
+    [Fact]
+    public async Task A_sweep_keeps_the_mark_of_an_entry_Redis_holds_but_no_replica_confirmed()
+    {
+        // A standalone Redis has no replica: the write reaches Redis but is never confirmed.
+        await using var redis = await RedisServer.StartNewAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var settings = new Dictionary<string, string?> { ["Cache:WriteTimeout"] = "00:00:00.400" };
+        var userId = NewUserId();
+        using (var first = ScoringApp.OnRedisCluster(database, redis.ConnectionString, settings))
+        {
+            await first.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium), cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(1, await RepairMarksAsync(database, userId));
+
+        // Another replica, which never saw that write fail, sweeps: Redis holds the marked version, which must
+        // not clear the mark (a failover could lose the entry). It rewrites the entry, and that fails too.
+        using var second = ScoringApp.OnRedisCluster(database, redis.ConnectionString, settings);
+        using var errors = CacheErrors(second);
+        await WaitUntilAsync(async () =>
+            errors.GetMeasurementSnapshot().Any(m => (string?)m.Tags["operation"] == "write") || await RepairMarksAsync(database, userId) == 0);
+
+        Assert.Equal(1, await RepairMarksAsync(database, userId));
+    }
+
     private static async Task<long> RepairMarksAsync(string database, string userId)
     {
         await using var connection = new Npgsql.NpgsqlConnection(database);

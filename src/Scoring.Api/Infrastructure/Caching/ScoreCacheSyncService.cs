@@ -133,8 +133,12 @@ public sealed partial class ScoreCacheSyncService(
             }
 
             // Most marks belong to writes whose cache write succeeded moments ago and whose acknowledgement
-            // is on its way: where Redis already holds the marked version, the mark only goes.
-            var held = await cache.GetAsync([.. pending.Select(p => p.UserId)], cancellationToken);
+            // is on its way: where Redis already holds the marked version, the mark only goes. Not when
+            // writes must reach replicas (Cache:WriteReplicas): an entry Redis holds may be one whose
+            // replica confirmation is still pending or failed, so each is rewritten, and counts only once
+            // the replicas confirm it.
+            var heldCounts = options.Value.WriteReplicas == 0;
+            var held = heldCounts ? await cache.GetAsync([.. pending.Select(p => p.UserId)], cancellationToken) : new ScoreState?[pending.Count];
             var repaired = new List<(string, long)>(pending.Count);
             var stale = new List<string>();
             for (var i = 0; i < pending.Count; i++)
