@@ -24,7 +24,7 @@ public static class CeilingServer
         }
 
         var app = builder.Build();
-        if (redis is null)
+        if (redis is null || key is null)
         {
             app.MapGrpcService<ConstantScoring>();
         }

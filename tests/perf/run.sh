@@ -29,7 +29,7 @@ write_warm_up=${PERF_WRITE_WARM_UP:-20}
 population=${PERF_POPULATION:-10000}
 watchers=${PERF_WATCHERS:-1000}
 watch_rate=${PERF_WATCH_RATE:-1000}
-# PERF_PARTS=get-score measures only the gRPC ceiling and GetScore (about 40 s after the build).
+# PERF_PARTS=get-score measures only the gRPC ceilings and GetScore (about a minute and a half).
 # PERF_PARTS=reads measures only the reads (the gRPC ceiling, GetScore, GetScores, HTTP/JSON) and skips
 # the pgbench ceilings, the durable writes and the watchers: about a minute and a half after the build.
 parts=${PERF_PARTS:-all}
@@ -169,18 +169,18 @@ h2load_run() {
   fi
   # h2load checks only the HTTP status; grpc-status rides in the trailers, so a sample is checked under load.
   grpc_status_sample "$address/$method" "$body" >"$work/$name.sample"
-  wait "$load"
+  wait "$load" || { echo "tests/perf/run.sh: h2load against $address/$method failed:" >&2; tail -n 5 "$log" >&2; exit 1; }
   value[$name]=$(grep -oP 'finished in [0-9.]+s, \K[0-9.]+(?= req/s)' "$log" || true)
-  if [ -z "${value[$name]}" ]; then
+  if [ -z "${value[$name]}" ] || [ "$(grep -oP 'requests: .* \K[0-9]+(?= succeeded)' "$log" || echo 0)" = 0 ]; then
     echo "tests/perf/run.sh: h2load against $address/$method measured nothing:" >&2
     tail -n 5 "$log" >&2
     exit 1
   fi
   if [ -n "$cpu_reader" ]; then
-    # A server that died meanwhile leaves no reading: the figure is then empty, and the run goes on.
+    # A server that died meanwhile leaves no reading: the figure is then "-", and the run goes on.
     wait "$cpu_reader" || true
     value[${name}_cpu_us]=$(awk -v a="$(cat "$work/$name.cpu")" -v b="$(process_cpu "$server_pid" 2>/dev/null || true)" -v n="$(grep -oP 'requests: \K[0-9]+(?= total)' "$log")" \
-      'BEGIN { printf "%.0f", (n > 0 ? (b - a) * 1e6 / n : 0) }')
+      'BEGIN { if (a != "" && b != "" && n > 0) printf "%.0f", (b - a) * 1e6 / n; else printf "-" }')
   fi
   value[${name}_p99]=$(awk -F'\t' '$2 == 200 { print $3 }' "$work/$name.requests" | sort -n \
     | awk '{ v[NR] = $1 } END { i = int(NR * 0.99 + 0.999); printf "%.2f", v[i] / 1000 }')
@@ -205,6 +205,7 @@ server_pid=$ceiling_pid
 dotnet "$perf_dll" frame get-score bench-u0 "$work/get-score.bin"
 dotnet "$perf_dll" frame get-scores bench-u "$batch" "$work/get-scores.bin"
 for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$ceiling_port") 2>/dev/null && break; sleep 0.1; done
+kill -0 "$ceiling_pid" 2>/dev/null || { echo "tests/perf/run.sh: the ceiling server stopped:" >&2; tail -n 5 "$work/ceiling.log" >&2; exit 1; }
 h2load_run grpc_ceiling "http://127.0.0.1:$ceiling_port" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null || true
 server_pid=""
@@ -401,6 +402,7 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
     echo "allocated per GetScore: ${value[get_score_bytes]} B, near ${value[get_score_near_bytes]} B"
     echo "server CPU per GetScore (µs): ceiling ${value[grpc_ceiling_cpu_us]}, ceiling through Redis ${value[grpc_redis_ceiling_cpu_us]}, service ${value[get_score_cpu_us]}, near ${value[get_score_near_cpu_us]}"
     echo "ceiling: gRPC from memory ${value[grpc_ceiling]} calls/s (p99 ${value[grpc_ceiling_p99]} ms); HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}"
+    echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; through Redis ${value[grpc_redis_ceiling_sample]}; GetScore ${value[get_score_sample]} / near ${value[get_score_near_sample]}"
     exit 0
   fi
   row "GetScores of $batch, cache hits (Redis)" get_scores redis_get "" get_scores_p99
@@ -418,7 +420,7 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   echo "server CPU per GetScore (µs): ceiling ${value[grpc_ceiling_cpu_us]}, ceiling through Redis ${value[grpc_redis_ceiling_cpu_us]}, service ${value[get_score_cpu_us]}, near ${value[get_score_near_cpu_us]}"
   echo "ceilings: gRPC from memory ${value[grpc_ceiling]} calls/s (p99 ${value[grpc_ceiling_p99]} ms); redis-benchmark GET ${value[redis_get]}/s;"
   [ "$parts" = all ] && echo "          pgbench insert+update ${value[pg_single]} tx/s; pgbench $batch-row batches ${value[pg_batch]} rows/s"
-  echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; GetScore ${value[get_score_sample]} / near ${value[get_score_near_sample]};"
+  echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; through Redis ${value[grpc_redis_ceiling_sample]}; GetScore ${value[get_score_sample]} / near ${value[get_score_near_sample]};"
   echo "          GetScores ${value[get_scores_sample]} / near ${value[get_scores_near_sample]}"
   [ "$parts" = all ] && echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
   [ "$parts" = all ] && echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"

@@ -295,6 +295,17 @@ public sealed class HttpApiTests(HttpBackend backend) : IClassFixture<HttpBacken
     }
 
     [Fact]
+    public async Task The_OpenAPI_document_needs_no_token_where_every_call_does()
+    {
+        using var document = await backend.Jwt.GetAsync("/openapi/v1.json", Token);
+        using var call = await backend.Jwt.GetAsync("/v1/policy", Token);
+
+        Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+        Assert.StartsWith("3.", (await JsonAsync(document))["openapi"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, call.StatusCode);
+    }
+
+    [Fact]
     public async Task A_browser_on_an_allowed_origin_may_call_and_others_may_not()
     {
         using var preflight = new HttpRequestMessage(HttpMethod.Options, "/v1/violations");

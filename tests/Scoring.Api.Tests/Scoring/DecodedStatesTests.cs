@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Domain;
 using Scoring.Domain.Scores;
@@ -49,6 +50,37 @@ public sealed class DecodedStatesTests
             Assert.Equal("a", states.Decode(a)!.Violations.Single().ViolationId);
             Assert.Equal("b", states.Decode(b)!.Violations.Single().ViolationId);
         }
+    }
+
+    [Fact]
+    public void Nothing_decoded_is_kept_longer_than_a_minute()
+    {
+        var time = new FakeTimeProvider();
+        var states = new DecodedStates(time: time);
+        var entry = Bytes(State(7, "v-1"));
+        var first = states.Decode(entry);
+
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Same(first, states.Decode(entry));
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        var later = states.Decode(entry);
+        Assert.NotSame(first, later);
+        Assert.Equal(7, later!.Version);
+    }
+
+    [Fact]
+    public void An_entry_over_the_size_limit_is_parsed_every_time()
+    {
+        var states = new DecodedStates();
+        var large = Bytes(State(3, [.. Enumerable.Range(0, 400).Select(i => $"violation-{i:D4}")]));
+        Assert.True(large.Length > DecodedStates.MaxBytes);
+
+        var first = states.Decode(large);
+        var again = states.Decode(large);
+
+        Assert.NotSame(first, again);
+        Assert.Equal(400, again!.Violations.Count);
     }
 
     private static ScoreState State(long version, params string[] violationIds) =>

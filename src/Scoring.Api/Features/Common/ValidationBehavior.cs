@@ -12,7 +12,13 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
     {
         var validation = Validation.EnsureValidAsync(validators, message, cancellationToken);
         // Rules that ran to completion at once (all of them here) need no state machine around the handler.
-        return validation.IsCompletedSuccessfully ? next(message, cancellationToken) : ValidatedAsync(validation, message, next, cancellationToken);
+        if (!validation.IsCompletedSuccessfully)
+        {
+            return ValidatedAsync(validation, message, next, cancellationToken);
+        }
+
+        validation.GetAwaiter().GetResult();
+        return next(message, cancellationToken);
     }
 
     private static async ValueTask<TResponse> ValidatedAsync(

@@ -123,8 +123,8 @@ public sealed partial class RedisScoreCache : IScoreCache
                     var (db, ids) = state;
                     if (ids.Count == 1)
                     {
-                        // GetScore, the hot path: one command, no state machine of its own.
-                        return new ValueTask<RedisValue[]>(Single(db.HashGetAsync(ScoreCacheKeys.Entry(ids[0]), "d"), token));
+                        // GetScore, the hot path: one command, no array of tasks.
+                        return new ValueTask<RedisValue[]>(ReadOneAsync(db.HashGetAsync(ScoreCacheKeys.Entry(ids[0]), "d"), token));
                     }
 
                     // One round trip: the commands are pipelined, one key each (no cross-slot MGET).
@@ -157,7 +157,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         return states;
     }
 
-    private static async Task<RedisValue[]> Single(Task<RedisValue> read, CancellationToken token) => [await read.WaitAsync(token)];
+    private static async Task<RedisValue[]> ReadOneAsync(Task<RedisValue> read, CancellationToken token) => [await read.WaitAsync(token)];
 
     public async ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
     {

@@ -19,7 +19,9 @@ public static class TelemetryExtensions
 
     public static WebApplicationBuilder AddScoringTelemetry(this WebApplicationBuilder builder)
     {
-        // Log lines carry the trace and span ids of the call they belong to.
+        // Log lines carry the trace and span ids of the call they belong to while traces are exported. With
+        // none, no per-call Activity is built (appsettings.json turns off Hosting.Diagnostics, whose log
+        // level alone would build one): log lines then carry the ids only where a span exists.
         builder.Logging.Configure(logging =>
             logging.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
 
