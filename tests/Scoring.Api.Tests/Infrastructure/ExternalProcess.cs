@@ -79,11 +79,42 @@ internal static class ExternalProcess
         return Process.Start(info) ?? throw new InvalidOperationException($"{fileName} did not start.");
     }
 
-    /// <summary>A loopback port that was free a moment ago.</summary>
+    // Every port handed out by this process, so two servers starting at once never get the same one.
+    private static readonly HashSet<int> Issued = [];
+
+    /// <summary>
+    /// A loopback port that was free a moment ago, below Linux's ephemeral range (32768 and up) and below
+    /// the Redis Cluster nodes' ports (12000 and up). A port from the ephemeral range, even one free a
+    /// moment ago, can become the source port of any outgoing connection before its server binds it: after
+    /// the Api tests' thousands of connections, a Patroni node's PostgreSQL once could not start for that.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (Issued)
+        {
+            while (true)
+            {
+                var port = Random.Shared.Next(2_000, 12_000);
+                if (Issued.Add(port) && IsFree(port))
+                {
+                    return port;
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether nothing listens on the loopback port (or holds it) right now.</summary>
+    public static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 }

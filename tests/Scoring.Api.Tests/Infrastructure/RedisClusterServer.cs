@@ -44,7 +44,7 @@ public sealed class RedisClusterServer : IAsyncDisposable
         }
 
         // Each node also listens on its port + 10000 (the cluster bus). Below 22768, every bus port stays
-        // under Linux's ephemeral range (32768 and up), where other tests' free ports come from.
+        // under Linux's ephemeral range (32768 and up); other servers' ports come from below 12000.
         var ports = new int[Nodes];
         for (var i = 0; i < Nodes; i++)
         {
@@ -52,7 +52,7 @@ public sealed class RedisClusterServer : IAsyncDisposable
             {
                 ports[i] = Random.Shared.Next(12_000, 22_700);
             }
-            while (ports[..i].Any(p => Math.Abs(p - ports[i]) is 0 or 10_000) || !IsFree(ports[i]) || !IsFree(ports[i] + 10_000));
+            while (ports[..i].Any(p => Math.Abs(p - ports[i]) is 0 or 10_000) || !ExternalProcess.IsFree(ports[i]) || !ExternalProcess.IsFree(ports[i] + 10_000));
         }
 
         var cluster = new RedisClusterServer(Directory.CreateTempSubdirectory("scoring-redis-cluster-").FullName, ports, nodeTimeout);
@@ -70,20 +70,6 @@ public sealed class RedisClusterServer : IAsyncDisposable
         {
             await cluster.DisposeAsync();
             throw;
-        }
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
         }
     }
 
