@@ -57,9 +57,12 @@ internal static class ExternalProcess
             UseShellExecute = false,
         };
 
-        // PostgreSQL refuses to run as root, so root runs it as the postgres user.
+        // PostgreSQL refuses to run as root, so root runs it as the postgres user. From /tmp, not the test's
+        // own directory: a clone under a directory only root may enter (/root, or mktemp -d) would leave
+        // that user no working directory, and Patroni's bootstrap then never finished.
         if (asUser is not null && IsRoot)
         {
+            info.WorkingDirectory = Path.GetTempPath();
             info.FileName = "runuser";
             info.ArgumentList.Add("-u");
             info.ArgumentList.Add(asUser);
