@@ -38,7 +38,9 @@ public sealed class PostgresServer : IAsyncDisposable
         await ExternalProcess.RunAsync(Path.Combine(bin, "pg_ctl"),
         [
             "-D", data, "-w", "-t", "60", "-l", Path.Combine(data, "server.log"), "start",
-            "-o", $"-p {server.Port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=on",
+            // Room for every test class's pool at once: each class has its own database, so its own pool,
+            // whose idle connections outlive the class by Npgsql's idle lifetime (500 ran out on two runs).
+            "-o", $"-p {server.Port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=2000 -c fsync=on",
         ], User);
         return server;
     }
