@@ -95,6 +95,12 @@ internal static class ExternalProcess
     {
         lock (Issued)
         {
+            if (Issued.Count > 8_000)
+            {
+                // Nearly every port of the range handed out once: start over rather than search forever.
+                Issued.Clear();
+            }
+
             while (true)
             {
                 var port = Random.Shared.Next(2_000, 12_000);
