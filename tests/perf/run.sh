@@ -32,7 +32,12 @@ watch_rate=${PERF_WATCH_RATE:-1000}
 # PERF_PARTS=get-score measures only the gRPC ceilings and GetScore (about a minute and a half).
 # PERF_PARTS=reads measures only the reads (the gRPC ceiling, GetScore, GetScores, HTTP/JSON) and skips
 # the pgbench ceilings, the durable writes and the watchers: about a minute and a half after the build.
+# PERF_PARTS=writes measures only the pgbench ceilings and the durable writes (about two minutes).
 parts=${PERF_PARTS:-all}
+case $parts in all | reads | get-score | writes) ;; *) echo "tests/perf/run.sh: PERF_PARTS must be all, reads, get-score or writes" >&2; exit 1 ;; esac
+# Which halves this run measures.
+case $parts in writes) reads=0 ;; *) reads=1 ;; esac
+case $parts in all | writes) writes=1 ;; *) writes=0 ;; esac
 batch=100
 
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -101,7 +106,7 @@ process_cpu() { awk -v tick="$tick" '{ printf "%.2f", ($14 + $15) / tick }' "/pr
 per_op() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.3f", (n > 0 ? (b - a) * 1000 / n : 0) }'; }
 
 # --- Ceilings ------------------------------------------------------------------------------------------
-if [ "$parts" = all ]; then
+if [ "$writes" = 1 ]; then
 say "ceiling: pgbench, one-row insert + one-row update per transaction ($write_concurrency clients, ${duration} s)"
 psql -d ceiling <<SQL
 CREATE TABLE users (id bigint PRIMARY KEY, version bigint NOT NULL);
@@ -141,6 +146,7 @@ value[pg_batch]=$(awk -v tps="$(pgbench -f "$work/batch.sql")" -v n="$batch" 'BE
 value[pg_batch_cpu]=$(per_op "$cpu_before" "$(pg_cpu)" "$(grep -oP '^number of transactions actually processed: \K[0-9]+' "$work/pgbench.log" | tail -1)")
 fi
 
+if [ "$reads" = 1 ]; then
 say "ceiling: redis-benchmark GET (256 clients, 300-byte values)"
 redis-benchmark -h 127.0.0.1 -p "$redis_port" -t set -n 100000 -r "$population" -d 300 -c 50 -q >/dev/null
 value[redis_get]=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -t get -n 1000000 -r "$population" -d 300 -c 256 --csv \
@@ -210,6 +216,7 @@ h2load_run grpc_ceiling "http://127.0.0.1:$ceiling_port" scoring.v1.ConductScori
 kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null || true
 server_pid=""
 unit[grpc_ceiling]="calls/s"
+fi
 
 # --- The service on PostgreSQL + Redis -----------------------------------------------------------------
 # Two instances on the same database and Redis: the default (every read asks Redis) and one keeping
@@ -254,6 +261,7 @@ say "seeding $population users, then warming up both instances with the .NET dri
 bench --address "$service" --scenario read --duration 3 >/dev/null
 bench --address "$near" --scenario read --duration 3 --no-seed-data >/dev/null
 
+if [ "$reads" = 1 ]; then
 # Bytes the process has allocated so far, from the runtime's own counter on its metrics port.
 allocated() {
   curl -s "http://127.0.0.1:$1/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total[ {]/ { printf "%.0f", $NF }'
@@ -290,8 +298,9 @@ kill -0 "$server_pid" 2>/dev/null || { echo "tests/perf/run.sh: the Redis ceilin
 h2load_run grpc_redis_ceiling "http://127.0.0.1:$redis_ceiling_port" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 unit[grpc_redis_ceiling]="calls/s"
+fi
 
-if [ "$parts" != get-score ]; then
+if [ "$parts" = all ] || [ "$parts" = reads ]; then
 say "service: GET /v1/users/{id}/score over HTTP/1.1 JSON, cache hits ($((read_connections * read_streams)) connections, h2load --h1)"
 h2load --h1 -c "$((read_connections * read_streams))" -m 1 -D "$duration" --warm-up-time 2 \
   "http://127.0.0.1:$http_port/v1/users/bench-u0/score" >"$work/json.h2load" 2>&1
@@ -352,13 +361,17 @@ write_run() {
   done
   local pg_before service_before
   pg_before=$(pg_cpu); service_before=$(process_cpu "$service_pid")
+  if [ -n "${PERF_TRACE:-}" ]; then
+    dotnet-trace collect -p "$service_pid" --profile "${PERF_TRACE_PROFILE:-dotnet-sampled-thread-time}" --duration 00:00:00:06 \
+      -o "$PERF_TRACE/$name.nettrace" >/dev/null 2>&1 &
+  fi
   wait "$load" || { echo "tests/perf/run.sh: scoring bench --scenario $scenario failed:" >&2; tail -n 5 "$progress" "$work/service.log" >&2; exit 1; }
   value[${name}_pg_cpu]=$(per_op "$pg_before" "$(pg_cpu)" "$(jq '.calls' "$work/$name.json")")
   value[${name}_service_cpu]=$(per_op "$service_before" "$(process_cpu "$service_pid")" "$(jq '.calls' "$work/$name.json")")
   value[${name}_p99]=$(jq '.p99Ms' "$work/$name.json")
 }
 
-if [ "$parts" = all ]; then
+if [ "$writes" = 1 ]; then
 say "service: RecordViolation ($write_concurrency in flight, .NET driver, after ${write_warm_up} s of the same load)"
 write_run record write
 value[record]=$(jq '.callsPerSecond' "$work/record.json"); unit[record]="calls/s"
@@ -367,6 +380,9 @@ say "service: RecordViolations of $batch ($write_concurrency in flight, .NET dri
 write_run record_batch batch-write
 value[record_batch]=$(jq ".callsPerSecond * $batch" "$work/record_batch.json"); unit[record_batch]="rows/s"
 
+fi
+
+if [ "$parts" = all ]; then
 say "service: $watchers watchers of the feed while writers record $watch_rate changes/s (.NET driver, ${duration} s)"
 dotnet "$cli_dll" bench --address "$service" --scenario watch --concurrency "$watchers" --channels 16 --rate "$watch_rate" \
   --duration "$duration" --json >"$work/watch.json" 2>"$work/watch.progress" || true
@@ -375,7 +391,10 @@ value[watch_deliveries]=$(jq ".delivered / $duration" "$work/watch.json"); unit[
 value[watch_p99]=$(jq '.p99DelayMs' "$work/watch.json")
 watch_summary=$(jq -r '"written \(.changesWritten), delivered \(.delivered), missing \(.missing), duplicates \(.duplicates), p50 \(.p50DelayMs) ms, p99 \(.p99DelayMs) ms, errors \(.errors | to_entries | map("\(.key)×\(.value)") | join(" "))"' "$work/watch.json")
 
-errors=$(jq -s '[.[].errors | to_entries[] | "\(.key)×\(.value)"] | join(" ")' -r "$work/record.json" "$work/record_batch.json")
+fi
+errors=""
+if [ "$writes" = 1 ]; then
+  errors=$(jq -s '[.[].errors | to_entries[] | "\(.key)×\(.value)"] | join(" ")' -r "$work/record.json" "$work/record_batch.json")
 fi
 
 # --- The table -----------------------------------------------------------------------------------------
@@ -393,6 +412,16 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   printf "| %-36s | %-18s | %-17s | %-5s | %-6s | %-7s | %-6s |\n" "measured" "service" "ceiling" "ratio" "target" "p99 ms" "verdict"
   # GetScore rows also need p99 under 10 ms to be met.
   printf "|%s|%s|%s|%s|%s|%s|%s|\n" "--------------------------------------" "--------------------" "-------------------" "-------" "--------" "---------" "--------"
+  if [ "$parts" = writes ]; then
+    row "RecordViolation (durable)" record pg_single 0.5 record_p99
+    row "RecordViolations of $batch (durable)" record_batch pg_batch 0.5 record_batch_p99
+    echo
+    echo "ceilings: pgbench insert+update ${value[pg_single]} tx/s; pgbench $batch-row batches ${value[pg_batch]} rows/s"
+    echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
+    echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
+    echo "write errors: ${errors:-none}"
+    exit 0
+  fi
   row "GetScore, cache hit (Redis)" get_score grpc_ceiling 0.40 get_score_p99 10
   row "GetScore, cache hit (near copy)" get_score_near grpc_ceiling 0.60 get_score_near_p99 10
   row "minimal gRPC server + Redis HGET" grpc_redis_ceiling grpc_ceiling "" grpc_redis_ceiling_p99

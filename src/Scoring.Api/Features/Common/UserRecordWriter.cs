@@ -210,6 +210,7 @@ public sealed class UserRecordWriter(
 
         db.StandingChanges.AddRange(feed.Select(change => StandingChangeEntry.From(change, now)));
         rollup.StandingsChanged(feed, now);
+        await db.WriteAddedAsync(cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         return feed;
     }

@@ -11,10 +11,12 @@ namespace Scoring.Api.Infrastructure.Persistence;
 
 /// <summary>
 /// On PostgreSQL, writes what a write transaction added or moved in one round trip of a few statements,
-/// whatever the number of rows: the new violations, audit entries and report tallies as one <c>INSERT … SELECT FROM
-/// unnest(…)</c> each (columns and conversions read from the EF Core model, so they cannot drift from it),
-/// and the lock rows' audit heads as one <c>UPDATE … FROM unnest(…)</c>. EF Core would send one statement
-/// per row and track each. What it writes leaves the change tracker; SaveChanges writes the rest.
+/// whatever the number of rows: the new violations, audit entries, report tallies and entries, and feed
+/// entries as one <c>INSERT … SELECT FROM unnest(…)</c> each (columns and conversions read from the EF
+/// Core model, so they cannot drift from it), the lock rows' audit heads and recorded standings as one
+/// <c>UPDATE … FROM unnest(…)</c>, and the standing-drop schedule as one upsert and one delete. EF Core
+/// would send one statement per row and track each. What it writes leaves the change tracker;
+/// SaveChanges writes the rest.
 /// </summary>
 public static class PostgresBulkWrites
 {
@@ -33,7 +35,8 @@ public static class PostgresBulkWrites
         var statements = new List<string>();
         var parameters = new List<NpgsqlParameter>();
         var written = new List<EntityEntry>();
-        foreach (var type in (Type[])[typeof(Violation), typeof(AuditEntry), typeof(ReportTally)])
+        // Feed entries in the order they were added: the database numbers them as they arrive.
+        foreach (var type in (Type[])[typeof(Violation), typeof(AuditEntry), typeof(ReportTally), typeof(StandingChangeEntry), typeof(ReportStandingEntry)])
         {
             var added = tracked.Where(e => e.State == EntityState.Added && e.Metadata.ClrType == type).ToList();
             if (added.Count > 0)
@@ -43,6 +46,7 @@ public static class PostgresBulkWrites
             }
         }
 
+        // Every column a lock row's owner may change (its version only ever changes in the lock statement).
         var heads = tracked.Where(e => e.State == EntityState.Modified && e.Entity is UserScoreVersion).Select(e => (UserScoreVersion)e.Entity).ToList();
         if (heads.Count > 0)
         {
@@ -50,12 +54,38 @@ public static class PostgresBulkWrites
             var sequences = Parameter(parameters, heads.Select(h => h.AuditSequence).ToArray());
             var hashes = Parameter(parameters, heads.Select(h => h.AuditHash).ToArray());
             var times = Parameter(parameters, heads.Select(h => h.AuditAt).ToArray());
+            var standings = Parameter(parameters, heads.Select(h => (int)h.Standing).ToArray());
+            var drops = Parameter(parameters, heads.Select(h => h.StandingDropsAt).ToArray());
             statements.Add($"""
-                UPDATE user_score_versions AS u SET audit_sequence = h.sequence, audit_hash = h.hash, audit_at = h.at
-                FROM unnest({users}::text[], {sequences}::bigint[], {hashes}::text[], {times}::timestamptz[]) AS h(user_id, sequence, hash, at)
+                UPDATE user_score_versions AS u
+                SET audit_sequence = h.sequence, audit_hash = h.hash, audit_at = h.at, standing = h.standing, standing_drops_at = h.drops_at
+                FROM unnest({users}::text[], {sequences}::bigint[], {hashes}::text[], {times}::timestamptz[], {standings}::integer[], {drops}::timestamptz[])
+                  AS h(user_id, sequence, hash, at, standing, drops_at)
                 WHERE u.user_id = h.user_id
                 """);
             written.AddRange(tracked.Where(e => e.State == EntityState.Modified && e.Entity is UserScoreVersion));
+        }
+
+        // The drop schedule: one row per user at most, so an upsert covers both a new and a moved drop.
+        var scheduled = tracked.Where(e => e.Entity is StandingDrop && e.State is EntityState.Added or EntityState.Modified).ToList();
+        if (scheduled.Count > 0)
+        {
+            var drops = scheduled.Select(e => (StandingDrop)e.Entity).ToArray();
+            var users = Parameter(parameters, drops.Select(d => d.UserId).ToArray());
+            var due = Parameter(parameters, drops.Select(d => d.DueAt).ToArray());
+            statements.Add($"""
+                INSERT INTO standing_drops (user_id, due_at) SELECT * FROM unnest({users}::text[], {due}::timestamptz[])
+                ON CONFLICT (user_id) DO UPDATE SET due_at = excluded.due_at
+                """);
+            written.AddRange(scheduled);
+        }
+
+        var unscheduled = tracked.Where(e => e.Entity is StandingDrop && e.State == EntityState.Deleted).ToList();
+        if (unscheduled.Count > 0)
+        {
+            var users = Parameter(parameters, unscheduled.Select(e => ((StandingDrop)e.Entity).UserId).ToArray());
+            statements.Add($"DELETE FROM standing_drops WHERE user_id = ANY({users}::text[])");
+            written.AddRange(unscheduled);
         }
 
         if (statements.Count == 0)
@@ -89,9 +119,10 @@ public static class PostgresBulkWrites
             var columns = new List<ColumnPlan>();
             foreach (var property in entityType.GetProperties())
             {
-                if (property.ValueGenerated == ValueGenerated.OnAdd && property.IsPrimaryKey())
+                if (property.ValueGenerated == ValueGenerated.OnAdd && (property.IsPrimaryKey() || property.GetDefaultValueSql() is not null))
                 {
-                    // The database numbers the row (a report tally's id); nothing reads it back.
+                    // The database numbers the row (a report tally's id, a feed entry's sequence) or computes the
+                    // value (a feed entry's transaction id); nothing reads it back.
                     continue;
                 }
 

@@ -139,9 +139,12 @@ public static class ScoreStateQueries
         var eventIds = keys.Select(k => k.EventId).ToArray();
         if (db.IsPostgres)
         {
+            // A lateral subquery with a LIMIT cannot be turned into a join, so each key is one probe of the
+            // unique index whatever the statistics say. As a join, a group of 500 keys on a table whose
+            // statistics lagged its growth was planned as a hash join over a scan of every violation.
             return violations.FromSql($"""
                 SELECT v.* FROM unnest({sources}, {eventIds}) AS k(source, event_id)
-                JOIN violations AS v ON v.source = k.source AND v.event_id = k.event_id
+                CROSS JOIN LATERAL (SELECT * FROM violations AS v WHERE v.source = k.source AND v.event_id = k.event_id LIMIT 1) AS v
                 """).AsNoTracking().ToListAsync(cancellationToken);
         }
 
@@ -163,6 +166,25 @@ public static class ScoreStateQueries
 
             return found;
         }
+    }
+
+    /// <summary>
+    /// The active violations of these users, untracked. On PostgreSQL each user is one scan of the per-user
+    /// index whatever the statistics say: the <c>OFFSET 0</c> keeps the lateral subquery from being
+    /// turned into a join, which a table whose statistics lagged its growth got planned as a scan of every
+    /// violation (a write group's counting query read the whole table that way).
+    /// </summary>
+    public static IQueryable<Violation> ActiveViolationsOf(this ScoringDbContext db, string[] userIds)
+    {
+        if (db.IsPostgres)
+        {
+            return db.Violations.FromSql($"""
+                SELECT v.* FROM unnest({userIds}) AS u(user_id)
+                CROSS JOIN LATERAL (SELECT * FROM violations AS v WHERE v.user_id = u.user_id AND v.status = {(int)ViolationStatus.Active} OFFSET 0) AS v
+                """).AsNoTracking();
+        }
+
+        return db.Violations.AsNoTracking().Where(v => userIds.Contains(v.UserId) && v.Status == ViolationStatus.Active);
     }
 
     /// <summary>Each violation as the score needs it, beside its user: contested while an appeal of it is open.</summary>
@@ -193,8 +215,7 @@ public static class ScoreStateQueries
             .Where(u => ids.Contains(u.UserId))
             .ToDictionaryAsync(u => u.UserId, u => u.Version, cancellationToken);
 
-        var violations = await db.Violations.AsNoTracking()
-            .Where(v => ids.Contains(v.UserId))
+        var violations = await db.ActiveViolationsOf(ids)
             .CountingAt(policy, at)
             .Scored()
             .ToListAsync(cancellationToken);
@@ -210,8 +231,7 @@ public static class ScoreStateQueries
         this ScoringDbContext db, IReadOnlyCollection<string> userIds, ScoringPolicy policy, DateTimeOffset at, CancellationToken cancellationToken)
     {
         // CountingAt keeps only active violations, so an open appeal is all "contested" needs to check.
-        var counting = await db.Violations.AsNoTracking()
-            .Where(v => userIds.Contains(v.UserId))
+        var counting = await db.ActiveViolationsOf([.. userIds])
             .CountingAt(policy, at)
             .Scored()
             .ToListAsync(cancellationToken);
