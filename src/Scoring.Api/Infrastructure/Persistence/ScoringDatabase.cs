@@ -18,10 +18,12 @@ public static class ScoringDatabase
 
     /// <summary>
     /// Npgsql prepares the statements a connection runs most, unless the connection string says
-    /// otherwise: every write runs the same handful, and PostgreSQL then skips parsing them. Plans stay
-    /// custom (planned with each call's values): a generic plan made while a table was small would keep
-    /// scanning it after it has grown. A pooled connection is not reset when returned (three statements
-    /// each time): the service sets no session state, takes no session locks and opens no cursors.
+    /// otherwise: every write runs the same handful, and PostgreSQL then skips parsing them, and after a
+    /// few calls planning them too (its default <c>plan_cache_mode=auto</c>). The write path's lookups are
+    /// written so that any plan of them probes the indexes (<see cref="ScoreStateQueries"/>); forcing a
+    /// fresh plan per call cost a quarter of PostgreSQL's CPU per write (tests/perf/PERFORMANCE.md). A
+    /// pooled connection is not reset when returned (three statements each time): the service sets no
+    /// session state, takes no session locks and opens no cursors.
     /// </summary>
     private static string WithAutoPrepare(string connectionString)
     {
@@ -37,7 +39,6 @@ public static class ScoringDatabase
         builder.MaxAutoPrepare = 32;
         builder.AutoPrepareMinUsages = 2;
         builder.NoResetOnClose = true;
-        builder.Options = "-c plan_cache_mode=force_custom_plan";
         return builder.ConnectionString;
     }
 }

@@ -141,8 +141,10 @@ public static class StandingFeedQueries
     public static Task<DateTimeOffset?> OldestUnreadAsync(this ScoringDbContext db, Revision after, CancellationToken cancellationToken)
     {
         var (transaction, sequence) = (after.TransactionId, after.Sequence);
+        // A row comparison is one range of the revision index; the same condition spelt with OR was read
+        // as a scan of the feed, on every read of every replica.
         var unread = db.IsPostgres
-            ? db.StandingChanges.Where(c => c.TransactionId > transaction || (c.TransactionId == transaction && c.Sequence > sequence))
+            ? db.StandingChanges.FromSql($"SELECT * FROM standing_changes WHERE (transaction_id, sequence) > ({transaction}, {sequence})")
             : db.StandingChanges.Where(c => c.Sequence > sequence);
         return unread.AsNoTracking().MinAsync(c => (DateTimeOffset?)c.RecordedAt, cancellationToken);
     }
