@@ -1,3 +1,5 @@
+using Scoring.Domain.Scores;
+
 namespace Scoring.Domain.Policies;
 
 /// <summary>
@@ -51,6 +53,15 @@ public sealed record ScoringPolicy
 
     /// <summary>The category with this exact name, or null when the policy has none.</summary>
     public CategoryPolicy? FindCategory(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Whether an active violation is still kept with its user's score state at <paramref name="at"/>: not
+    /// older than max_age, or CRITICAL in a zero-tolerance category (which never expires). The database
+    /// query that loads score states applies the same rule (ScoreStateQueries.CountingAt in the service).
+    /// </summary>
+    public bool Counts(ScoredViolation violation, DateTimeOffset at) =>
+        violation.OccurredAt >= at - MaxAge
+        || (violation.Severity == Severity.Critical && FindCategory(violation.Category) is { ZeroTolerance: true });
 
     /// <summary>Severity points times the category weight: the undecayed value of a violation.</summary>
     public double BasePoints(CategoryPolicy category, Severity severity) =>

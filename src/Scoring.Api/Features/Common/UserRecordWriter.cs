@@ -7,6 +7,7 @@ using Scoring.Domain.Audit;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
 using Scoring.Domain.Standings;
+using Scoring.Domain.Violations;
 
 namespace Scoring.Api.Features.Common;
 
@@ -16,7 +17,9 @@ namespace Scoring.Api.Features.Common;
 /// by themselves since the last write, apply the change, append its audit entries to each user's chain,
 /// read what the scores need, record the change of standing the change made, commit. Then the cache
 /// learns the new state, and only once it has does the mark go (later, in the background:
-/// <see cref="CacheSyncLedger"/>).
+/// <see cref="CacheSyncLedger"/>). A change that only adds violations (recording them) is scored from the
+/// users' violations read once under the locks plus the added ones, and everything it writes goes in one
+/// round trip before the commit: four round trips for the whole group.
 /// Writers of one user queue on the lock, so checks made inside the change see every earlier commit.
 /// Nothing touches the database after the commit, and the context is used by one operation at a time.
 /// </summary>
@@ -26,9 +29,9 @@ public sealed class UserRecordWriter(
 {
     /// <summary>Runs <paramref name="change"/> for <paramref name="userId"/> and returns its result with the score after it.</summary>
     public async Task<(T Result, Score Score)> WriteAsync<T>(
-        string userId, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
+        string userId, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken, bool onlyRecords = false)
     {
-        var (result, _, scores) = await WriteManyAsync([userId], change, cancellationToken);
+        var (result, _, scores) = await WriteManyAsync([userId], change, cancellationToken, onlyRecords);
         return (result, scores[userId]);
     }
 
@@ -37,26 +40,32 @@ public sealed class UserRecordWriter(
     /// one per user) and returns its result, the instant it ran at, and each user's score after it (computed
     /// once, for the feed of standing changes, and handed back rather than computed again).
     /// </summary>
+    /// <param name="onlyRecords">
+    /// The change only adds violations, each passed to <see cref="UserRecordChange.Recorded"/>, and changes
+    /// no stored one (nor anything else a score depends on): the users' violations are then read once, under
+    /// the locks, and the scores computed from them and the added ones, instead of read again after the change.
+    /// </param>
     public async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, Score> Scores)> WriteManyAsync<T>(
-        IReadOnlyCollection<string> userIds, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
+        IReadOnlyCollection<string> userIds, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken,
+        bool onlyRecords = false)
     {
         // One order for every writer, so two groups sharing users cannot deadlock on their locks.
         var users = userIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         try
         {
-            return await WriteOnceAsync(users, change, cancellationToken);
+            return await WriteOnceAsync(users, change, onlyRecords, cancellationToken);
         }
         catch (Exception exception) when (DatabaseErrors.IsAuditSequenceTaken(exception))
         {
             // A lock row's audit head lags its chain (a release before heads lived there appended or
             // erased after the upgrade's backfill). Read the heads from the chains and write once more.
             await db.RepairAuditHeadsAsync(users, cancellationToken);
-            return await WriteOnceAsync(users, change, cancellationToken);
+            return await WriteOnceAsync(users, change, onlyRecords, cancellationToken);
         }
     }
 
     private async Task<(T Result, DateTimeOffset At, IReadOnlyDictionary<string, Score> Scores)> WriteOnceAsync<T>(
-        string[] users, Func<UserRecordChange, CancellationToken, Task<T>> change, CancellationToken cancellationToken)
+        string[] users, Func<UserRecordChange, CancellationToken, Task<T>> change, bool onlyRecords, CancellationToken cancellationToken)
     {
         T result;
         DateTimeOffset now;
@@ -72,14 +81,33 @@ public sealed class UserRecordWriter(
 
             // After the locks: a writer that waited for another must not stamp an earlier time than it.
             now = timeProvider.GetUtcNow();
-            var (drops, standings) = await CatchUpStandingsAsync(users, rows, now, cancellationToken);
+            // What counted at the earliest instant the catch-up looks at: for every user when the change only
+            // records (the scores after it are then computed from these), else only when a drop is due.
+            var (due, from) = DueDrops(users, rows, now);
+            var before = onlyRecords || due.Length > 0
+                ? await db.LoadCountingAsync(onlyRecords ? users : due, policy, from, cancellationToken)
+                : null;
+            var (drops, standings) = CatchUpStandings(users, due, before, rows, now);
             var record = new UserRecordChange(now, users.Length == 1 ? users[0] : null, standings);
             result = await change(record, cancellationToken);
             AppendAudit(record.AuditChanges, rows, now);
-            await db.WriteAddedAsync(cancellationToken);
-            await db.SaveChangesAsync(cancellationToken);
 
-            var counting = await db.LoadCountingAsync(users, policy, now, cancellationToken);
+            ILookup<string, ScoredViolation> counting;
+            if (onlyRecords)
+            {
+                // The stored violations cannot have changed under the locks: those read before, still counting
+                // now, and the ones this change records. Everything is written once, after the standings.
+                counting = before!.SelectMany(group => group.Where(v => policy.Counts(v, now)).Select(v => (User: group.Key, Violation: v)))
+                    .Concat(record.RecordedViolations.Select(v => (User: v.UserId, Violation: v.ToScored())))
+                    .ToLookup(pair => pair.User, pair => pair.Violation, StringComparer.Ordinal);
+            }
+            else
+            {
+                await db.WriteAddedAsync(cancellationToken);
+                await db.SaveChangesAsync(cancellationToken);
+                counting = await db.LoadCountingAsync(users, policy, now, cancellationToken);
+            }
+
             states = users.ToDictionary(
                 user => user, user => new ScoreState(rows[user].Version, policy.Version, [.. counting[user]]), StringComparer.Ordinal);
             scores = users.ToDictionary(user => user, user => ScoreCalculator.Compute(policy, states[user].Violations, now), StringComparer.Ordinal);
@@ -108,29 +136,34 @@ public sealed class UserRecordWriter(
     }
 
     /// <summary>
-    /// The standing drops that happened by themselves (decay, expiry) since each user's recorded standing,
-    /// found before the change so that its violations do not count at those earlier instants; and where
-    /// each standing stands now, before the change. A user whose standing was never recorded (written
-    /// before the feed existed) is recorded as it is, without an entry.
+    /// The users whose recorded standing may have dropped by itself (decay, expiry) by now, or was never
+    /// recorded (written before the feed existed), and the earliest instant the catch-up looks at for them:
+    /// counting from there, a violation that expired since still counts before.
     /// </summary>
-    private async Task<(List<StandingChange> Drops, Dictionary<string, StandingTimeline.Recorded> Standings)> CatchUpStandingsAsync(
-        string[] users, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now, CancellationToken cancellationToken)
+    private static (string[] Due, DateTimeOffset From) DueDrops(string[] users, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now)
+    {
+        // Drop instants are rounded up to the second: one due within the next second may have happened already.
+        var due = users.Where(user => rows[user].Standing == Standing.Unspecified || rows[user].StandingDropsAt <= now + TimeSpan.FromSeconds(1)).ToArray();
+        var from = due.Length == 0
+            ? now
+            : due.Min(user => rows[user].StandingDropsAt is { } dropsAt && dropsAt < now && rows[user].Standing != Standing.Unspecified ? dropsAt : now);
+        return (due, from);
+    }
+
+    /// <summary>
+    /// The standing drops that happened by themselves since each due user's recorded standing, found before
+    /// the change so that its violations do not count at those earlier instants; and where each standing
+    /// stands now, before the change. A user whose standing was never recorded is recorded as it is,
+    /// without an entry. <paramref name="before"/> holds what counted at the earliest instant looked at.
+    /// </summary>
+    private (List<StandingChange> Drops, Dictionary<string, StandingTimeline.Recorded> Standings) CatchUpStandings(
+        string[] users, string[] due, ILookup<string, ScoredViolation>? before, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now)
     {
         var drops = new List<StandingChange>();
         var standings = users.ToDictionary(user => user, user => rows[user].RecordedStanding, StringComparer.Ordinal);
-        // Drop instants are rounded up to the second: one due within the next second may have happened already.
-        var due = users.Where(user => rows[user].Standing == Standing.Unspecified || rows[user].StandingDropsAt <= now + TimeSpan.FromSeconds(1)).ToArray();
-        if (due.Length == 0)
-        {
-            return (drops, standings);
-        }
-
-        // Counting from the earliest instant looked at, so a violation that expired since still counts before.
-        var from = due.Min(user => rows[user].StandingDropsAt is { } dropsAt && dropsAt < now && rows[user].Standing != Standing.Unspecified ? dropsAt : now);
-        var before = await db.LoadCountingAsync(due, policy, from, cancellationToken);
         foreach (var user in due)
         {
-            ScoredViolation[] violations = [.. before[user]];
+            ScoredViolation[] violations = [.. before![user]];
             if (rows[user].Standing == Standing.Unspecified)
             {
                 var score = ScoreCalculator.Compute(policy, violations, now);
@@ -268,6 +301,14 @@ public sealed class UserRecordChange(DateTimeOffset now, string? onlyUser, IRead
         Audit(onlyUser ?? throw new InvalidOperationException("A write for several users must name the user of each audit entry."), change);
 
     public void Audit(string userId, AuditChange change) => _auditChanges.Add((userId, change));
+
+    private readonly List<Violation> _recorded = [];
+
+    /// <summary>The violations this change records (added to the context too), for a write that scores from them in memory.</summary>
+    public IReadOnlyList<Violation> RecordedViolations => _recorded;
+
+    /// <summary>Tells the writer about a violation this change records (it adds it to the context as well).</summary>
+    public void Recorded(Violation violation) => _recorded.Add(violation);
 
     /// <summary>What a change of standing this change makes is recorded as (unset: the change cannot move a standing).</summary>
     public StandingChangeCause Cause { get; set; }

@@ -51,7 +51,7 @@ public sealed partial class StandingDropScan(
                 {
                     await using var userScope = scopes.CreateAsyncScope();
                     await userScope.ServiceProvider.GetRequiredService<UserRecordWriter>()
-                        .WriteAsync(user, (_, _) => Task.FromResult(true), cancellationToken);
+                        .WriteAsync(user, (_, _) => Task.FromResult(true), cancellationToken, onlyRecords: true);
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {

@@ -64,10 +64,15 @@ public sealed class ViolationRecorder(
     private async Task<RecordedGroup> RecordOnceAsync(IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
     {
         var users = reports.Select(r => r.UserId).ToHashSet(StringComparer.Ordinal);
-        var (outcomes, at, scores) = await writer.WriteManyAsync(users, async (change, token) =>
+        // Looked up before the users' locks, so the lookup does not lengthen them. An event another writer
+        // records meanwhile makes the insert fail on the unique index, and the group goes again (RecordAsync),
+        // finding it this time.
+        var recordedBefore = await LoadRecordedAsync(reports, cancellationToken);
+        var (outcomes, at, scores) = await writer.WriteManyAsync(users, (change, token) =>
         {
             change.Cause = StandingChangeCause.ViolationRecorded;
-            var known = await LoadRecordedAsync(reports, token);
+            // A copy: the writer may run the change twice (see UserRecordWriter.WriteManyAsync).
+            var known = new Dictionary<(string Source, string EventId), Violation>(recordedBefore);
             var outcomes = new RecordOutcome[reports.Count];
             for (var i = 0; i < reports.Count; i++)
             {
@@ -82,6 +87,7 @@ public sealed class ViolationRecorder(
                 // Where the account stands already: the write can only keep or raise it (see RecordAccountDecisionsAsync).
                 violation.RecordAccountDecision(AccountDecisions.Before(change.StandingBefore(violation.UserId)));
                 db.Violations.Add(violation);
+                change.Recorded(violation);
                 change.Audit(violation.UserId, AuditOf(violation));
                 known[(report.Source, report.EventId)] = violation;
                 outcomes[i] = new(violation, false, null);
@@ -89,25 +95,29 @@ public sealed class ViolationRecorder(
 
             var recorded = outcomes.Where(o => !o.Duplicate).Select(o => o.Violation).ToArray();
             rollup.ViolationsRecorded(recorded, change.Now);
-            change.Scored = (scores, token) => RecordAccountDecisionsAsync(recorded, scores, token);
-            return outcomes;
-        }, cancellationToken);
+            change.Scored = (scores, _) => RecordAccountDecisions(recorded, scores);
+            return Task.FromResult(outcomes);
+        }, cancellationToken, onlyRecords: true);
         return new RecordedGroup(outcomes, at, scores);
     }
 
     /// <summary>
     /// Keeps on each new violation what its recording did to the account (its statement of reasons says so
-    /// later, whatever comes after). Each was inserted with where the account stood before; only a write that
-    /// took its user into a suspension or termination updates, with one statement per decision.
+    /// later, whatever comes after): where the account stood before, unless the write took its user into a
+    /// suspension or termination. The scores are known before anything is written, so this costs no statement.
     /// </summary>
-    private async Task RecordAccountDecisionsAsync(Violation[] recorded, IReadOnlyDictionary<string, Score> scores, CancellationToken cancellationToken)
+    private static Task RecordAccountDecisions(Violation[] recorded, IReadOnlyDictionary<string, Score> scores)
     {
-        foreach (var group in recorded.Where(v => AccountDecisions.Of(scores[v.UserId]) != v.AccountDecision).GroupBy(v => AccountDecisions.Of(scores[v.UserId])))
+        foreach (var violation in recorded)
         {
-            var ids = group.Select(v => v.Id).ToArray();
-            var decision = group.Key;
-            await db.Violations.Where(v => ids.Contains(v.Id)).ExecuteUpdateAsync(v => v.SetProperty(x => x.AccountDecision, decision), cancellationToken);
+            var decision = AccountDecisions.Of(scores[violation.UserId]);
+            if (decision != violation.AccountDecision)
+            {
+                violation.RecordAccountDecision(decision);
+            }
         }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>The events among the reports that are already recorded, by (source, event id).</summary>

@@ -192,7 +192,10 @@ public static class ScoreStateQueries
         violations.Select(v => new UserViolation(
             v.UserId, new ScoredViolation(v.Id, v.Category, v.Severity, v.OccurredAt, v.AppealState == AppealState.Submitted || v.AppealState == AppealState.InReview)));
 
-    /// <summary>Violations that count at <paramref name="at"/>: active, and not past max_age unless permanent.</summary>
+    /// <summary>
+    /// Violations that count at <paramref name="at"/>: active, and not past max_age unless permanent. The
+    /// query form of <see cref="ScoringPolicy.Counts"/>, which the write path applies in memory.
+    /// </summary>
     public static IQueryable<Violation> CountingAt(this IQueryable<Violation> violations, ScoringPolicy policy, DateTimeOffset at)
     {
         var oldest = at - policy.MaxAge;
