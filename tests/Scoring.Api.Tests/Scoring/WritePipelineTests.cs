@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Scoring.Api.Features.Violations;
 using Scoring.Api.Infrastructure.Caching;
+using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Tests.Infrastructure;
 using Scoring.V1;
 using static Scoring.Api.Tests.Infrastructure.Requests;
@@ -303,6 +304,59 @@ public sealed class WritePipelineTests(TestServers servers)
 
         await AssertFails(StatusCode.Internal, () => app.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId }).ResponseAsync);
         Assert.Contains(app.Logs.Entries, e => e.Exception is System.Text.Json.JsonException);
+    }
+
+    [Theory]
+    [InlineData("Postgres")]
+    [InlineData("Sqlite")]
+    public async Task A_write_scored_from_what_it_read_before_its_change_caches_what_counts_at_its_own_instant(string provider)
+    {
+        // A write that records violations scores from what it read under the lock plus what it adds. When
+        // it catches up with an earlier drop it reads what counted then, and what it caches must be what
+        // counts now. The drop scan would catch up first (and hide the path), so it waits out the test.
+        var directory = Directory.CreateTempSubdirectory("scoring-write-").FullName;
+        try
+        {
+            using var app = new ScoringApp(new()
+            {
+                ["Database:Provider"] = provider,
+                ["ConnectionStrings:Scoring"] = provider == "Postgres" ? await servers.Postgres.CreateDatabaseAsync() : $"Data Source={Path.Combine(directory, "scoring.db")}",
+                ["ConnectionStrings:Redis"] = provider == "Postgres" ? servers.Redis.ConnectionString : null,
+                ["Cache:WriteTimeout"] = "00:00:10",
+                ["Scoring:StandingScanInterval"] = "30.00:00:00",
+            });
+            var now = app.Time.GetUtcNow();
+
+            // RESTRICTED until the spam decays, in about 4.2 days; the other violation (360 days old) expires
+            // after that, in 5 days.
+            var userId = NewUserId();
+            await app.Scoring.RecordViolationAsync(Violation(userId, "violent_extremism", Severity.Low, occurredAt: now - TimeSpan.FromDays(360)));
+            var decaying = await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.High));
+            Assert.Equal(Standing.Restricted, decaying.Score.Standing);
+            app.Time.Advance(TimeSpan.FromDays(10));
+
+            // This write reads what counted 4.2 days in, the old violation included; it caches what counts now.
+            var recorded = await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Low));
+
+            var cached = (await app.Services.GetRequiredService<IScoreCache>().GetAsync([userId], TestContext.Current.CancellationToken))[0];
+            Assert.NotNull(cached);
+            Assert.Equal(
+                new[] { decaying.Violation.ViolationId, recorded.Violation.ViolationId }.Order(),
+                cached.Violations.Select(v => v.ViolationId).Order());
+            using var scope = app.Services.CreateScope();
+            var stored = await scope.ServiceProvider.GetRequiredService<Api.Infrastructure.Persistence.ScoringDbContext>()
+                .LoadScoreStatesAsync([userId], Domain.Policies.ScoringPolicy.Default, app.Time.GetUtcNow(), TestContext.Current.CancellationToken);
+            Assert.Equal(stored[userId].Violations.OrderBy(v => v.ViolationId), cached.Violations.OrderBy(v => v.ViolationId));
+            Assert.Equal(stored[userId].Version, cached.Version);
+            // The drop it caught up with is in the feed, as the expiry would have put it there.
+            var feed = await app.Standings.ListStandingChangesAsync(new ListStandingChangesRequest { UserIds = { userId } });
+            Assert.Contains(feed.Changes, c => c.Cause == StandingChangeCause.Decay && c.PreviousStanding == Standing.Restricted);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     // The statement every write transaction starts with (not the migrations' backfill).
