@@ -19,7 +19,8 @@ public sealed class ScoringOptions
     [System.ComponentModel.DataAnnotations.Range(1, 1_000_000)]
     public int WriteQueueCapacity { get; set; } = 10_000;
 
-    /// <summary>How often the retention purge runs.</summary>
+    /// <summary>How often the retention purge runs (a timer waits at most about 49 days: hence the bound).</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Violations purged per batch, so one run never holds long transactions.</summary>
@@ -33,9 +34,11 @@ public sealed class ScoringOptions
     /// How often each replica looks for standings that dropped by themselves (decay, expiry) and records
     /// them; such a change reaches the feed within this interval (plus the time to record it).
     /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan StandingScanInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How often each replica's feed reader looks for changes written by other replicas.</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan StandingFeedPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Changes one watcher may have waiting to be sent; a watcher further behind is ended with RESOURCE_EXHAUSTED.</summary>

@@ -104,4 +104,13 @@ public sealed class StartupErrorTests
 
         AssertOneLineNaming("RateLimit:Writer:Burst", run);
     }
+
+    [Fact]
+    public async Task A_scan_interval_longer_than_a_timer_can_wait_exits_with_one_line_naming_it()
+    {
+        // A timer waits at most about 49.7 days; past that the scan's first wait would stop the host.
+        var run = await ServerProcess.RunToExitAsync(Settings(("Scoring__StandingScanInterval", "90.00:00:00")));
+
+        AssertOneLineNaming("StandingScanInterval", run);
+    }
 }

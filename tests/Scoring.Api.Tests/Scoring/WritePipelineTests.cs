@@ -344,7 +344,7 @@ public sealed class WritePipelineTests(TestServers servers)
                 new[] { decaying.Violation.ViolationId, recorded.Violation.ViolationId }.Order(),
                 cached.Violations.Select(v => v.ViolationId).Order());
             using var scope = app.Services.CreateScope();
-            var stored = await scope.ServiceProvider.GetRequiredService<Api.Infrastructure.Persistence.ScoringDbContext>()
+            var stored = await scope.ServiceProvider.GetRequiredService<ScoringDbContext>()
                 .LoadScoreStatesAsync([userId], Domain.Policies.ScoringPolicy.Default, app.Time.GetUtcNow(), TestContext.Current.CancellationToken);
             Assert.Equal(stored[userId].Violations.OrderBy(v => v.ViolationId), cached.Violations.OrderBy(v => v.ViolationId));
             Assert.Equal(stored[userId].Version, cached.Version);
@@ -357,6 +357,38 @@ public sealed class WritePipelineTests(TestServers servers)
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Drops_a_write_catches_up_with_reach_the_feed_in_the_order_they_happened()
+    {
+        // The feed's order within a transaction is the order a consumer sees a user's standing move in.
+        // An appeal's write adds and writes other rows before it records the drops it caught up with, which
+        // once left the change tracker listing the drops out of order. The drop scan, which would catch up
+        // first, is left out.
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, services: services =>
+        {
+            var scan = services.Single(d => d.ImplementationType == typeof(Api.Features.Standings.StandingDropScan));
+            services.Remove(scan);
+        });
+        var userId = NewUserId();
+        var recorded = await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Critical));
+        Assert.Equal(Standing.Suspended, recorded.Score.Standing);
+
+        // Spam halves every 14 days: RESTRICTED after 2 days, WARNED after 21, GOOD after 51.
+        app.Time.Advance(TimeSpan.FromDays(60));
+        await app.Appeals.SubmitAppealAsync(new SubmitAppealRequest
+        {
+            ViolationId = recorded.Violation.ViolationId,
+            UserId = userId,
+            Statement = "Not spam.",
+        });
+
+        var feed = (await app.Standings.ListStandingChangesAsync(new ListStandingChangesRequest { UserIds = { userId } })).Changes;
+        Assert.Equal(
+            [(Standing.Good, Standing.Suspended), (Standing.Suspended, Standing.Restricted), (Standing.Restricted, Standing.Warned), (Standing.Warned, Standing.Good)],
+            feed.Select(c => (c.PreviousStanding, c.Standing)));
+        Assert.Equal(feed.OrderBy(c => c.ChangedAt.ToDateTimeOffset()).Select(c => c.Revision), feed.Select(c => c.Revision));
     }
 
     // The statement every write transaction starts with (not the migrations' backfill).

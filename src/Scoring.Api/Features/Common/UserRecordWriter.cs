@@ -19,7 +19,7 @@ namespace Scoring.Api.Features.Common;
 /// learns the new state, and only once it has does the mark go (later, in the background:
 /// <see cref="CacheSyncLedger"/>). A change that only adds violations (recording them) is scored from the
 /// users' violations read once under the locks plus the added ones, and everything it writes goes in one
-/// round trip before the commit: four round trips for the whole group.
+/// round trip before the commit: four round trips under the locks for the whole group.
 /// Writers of one user queue on the lock, so checks made inside the change see every earlier commit.
 /// Nothing touches the database after the commit, and the context is used by one operation at a time.
 /// </summary>
@@ -95,10 +95,13 @@ public sealed class UserRecordWriter(
             ILookup<string, ScoredViolation> counting;
             if (onlyRecords)
             {
-                // The stored violations cannot have changed under the locks: those read before, still counting
-                // now, and the ones this change records. Everything is written once, after the standings.
-                counting = before!.SelectMany(group => group.Where(v => policy.Counts(v, now)).Select(v => (User: group.Key, Violation: v)))
+                // The stored violations cannot have changed under the locks: those read before and the ones this
+                // change records, each kept if it counts now (as the query would). Everything is written once,
+                // after the standings.
+                EnsureOnlyRecorded(record);
+                counting = before!.SelectMany(group => group.Select(v => (User: group.Key, Violation: v)))
                     .Concat(record.RecordedViolations.Select(v => (User: v.UserId, Violation: v.ToScored())))
+                    .Where(pair => policy.Counts(pair.Violation, now))
                     .ToLookup(pair => pair.User, pair => pair.Violation, StringComparer.Ordinal);
             }
             else
@@ -133,6 +136,20 @@ public sealed class UserRecordWriter(
 
         await SyncCacheAsync(states);
         return (result, now, scores);
+    }
+
+    /// <summary>
+    /// Holds a change that promised to only record violations to it: every violation it touched is new and
+    /// reported, else the scores computed without reading again would be wrong, and so would the cache.
+    /// </summary>
+    private void EnsureOnlyRecorded(UserRecordChange record)
+    {
+        var touched = db.ChangeTracker.Entries<Violation>().ToList();
+        if (touched.Count != record.RecordedViolations.Count || touched.Exists(e => e.State != EntityState.Added))
+        {
+            throw new InvalidOperationException(
+                $"A write scored from what it read before its change touched {touched.Count} violations, {record.RecordedViolations.Count} of them reported as recorded");
+        }
     }
 
     /// <summary>
@@ -288,6 +305,7 @@ public sealed class UserRecordWriter(
 public sealed class UserRecordChange(DateTimeOffset now, string? onlyUser, IReadOnlyDictionary<string, StandingTimeline.Recorded> standingsBefore)
 {
     private readonly List<(string UserId, AuditChange Change)> _auditChanges = [];
+    private readonly List<Violation> _recorded = [];
 
     public DateTimeOffset Now { get; } = now;
 
@@ -302,12 +320,10 @@ public sealed class UserRecordChange(DateTimeOffset now, string? onlyUser, IRead
 
     public void Audit(string userId, AuditChange change) => _auditChanges.Add((userId, change));
 
-    private readonly List<Violation> _recorded = [];
-
-    /// <summary>The violations this change records (added to the context too), for a write that scores from them in memory.</summary>
+    /// <summary>The violations this change records, for a write that scores from them without reading again.</summary>
     public IReadOnlyList<Violation> RecordedViolations => _recorded;
 
-    /// <summary>Tells the writer about a violation this change records (it adds it to the context as well).</summary>
+    /// <summary>Tells the writer about a violation this change records; the change adds it to the context itself.</summary>
     public void Recorded(Violation violation) => _recorded.Add(violation);
 
     /// <summary>What a change of standing this change makes is recorded as (unset: the change cannot move a standing).</summary>

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Persistence;
@@ -20,8 +19,8 @@ public sealed record RecordedGroup(RecordOutcome[] Outcomes, DateTimeOffset At, 
 
 /// <summary>
 /// Writes a group of checked reports (a batch, single records arriving together, or both) in one
-/// transaction: lock the group's users, look up which events are already recorded, insert the rest
-/// with their audit entries, commit. Every report keeps the single record's meaning: a known event with
+/// transaction: look up which events are already recorded (before the users' locks, so the lookup does
+/// not lengthen them), lock the group's users, insert the rest with their audit entries, commit. Every report keeps the single record's meaning: a known event with
 /// the same payload is a replay, with a different payload a conflict, and a repeat within the group
 /// replays its first occurrence. Once committed, each violation recorded for the first time is counted
 /// (<see cref="ScoringMetrics.ViolationRecorded"/>); replays and conflicts are not.
@@ -30,9 +29,10 @@ public sealed class ViolationRecorder(
     ScoringDbContext db, UserRecordWriter writer, ScoringPolicy policy, IIdGenerator ids, ScoringMetrics metrics, Reports.ReportRollup rollup)
 {
     /// <summary>
-    /// How often a group is written again after losing an insert race. The race needs the same event
-    /// reported at the same instant for another user (for one user the lock orders the writers), and the
-    /// second attempt sees the winner's commit, so a second loss is rarer still.
+    /// How often a group is written again after losing an insert race: another transaction inserted one of
+    /// its events between the lookup and the insert (a client's retry racing its first attempt, or the same
+    /// event reported for two users at once). The next attempts look up under the users' locks, as the
+    /// first does not, so for one user the lock orders them and only the cross-user race can recur.
     /// </summary>
     private const int Attempts = 3;
 
@@ -42,7 +42,7 @@ public sealed class ViolationRecorder(
         {
             try
             {
-                var recorded = await RecordOnceAsync(reports, cancellationToken);
+                var recorded = await RecordOnceAsync(reports, lookUpUnderLocks: attempt > 1, cancellationToken);
                 foreach (var outcome in recorded.Outcomes)
                 {
                     if (!outcome.Duplicate && outcome.Error is null)
@@ -61,18 +61,20 @@ public sealed class ViolationRecorder(
         }
     }
 
-    private async Task<RecordedGroup> RecordOnceAsync(IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
+    private async Task<RecordedGroup> RecordOnceAsync(IReadOnlyList<ViolationReport> reports, bool lookUpUnderLocks, CancellationToken cancellationToken)
     {
         var users = reports.Select(r => r.UserId).ToHashSet(StringComparer.Ordinal);
         // Looked up before the users' locks, so the lookup does not lengthen them. An event another writer
         // records meanwhile makes the insert fail on the unique index, and the group goes again (RecordAsync),
-        // finding it this time.
-        var recordedBefore = await LoadRecordedAsync(reports, cancellationToken);
-        var (outcomes, at, scores) = await writer.WriteManyAsync(users, (change, token) =>
+        // looking up under the locks then.
+        var recordedBefore = lookUpUnderLocks ? null : await LoadRecordedAsync(reports, cancellationToken);
+        var (outcomes, at, scores) = await writer.WriteManyAsync(users, async (change, token) =>
         {
             change.Cause = StandingChangeCause.ViolationRecorded;
             // A copy: the writer may run the change twice (see UserRecordWriter.WriteManyAsync).
-            var known = new Dictionary<(string Source, string EventId), Violation>(recordedBefore);
+            var known = recordedBefore is null
+                ? await LoadRecordedAsync(reports, token)
+                : new Dictionary<(string Source, string EventId), Violation>(recordedBefore);
             var outcomes = new RecordOutcome[reports.Count];
             for (var i = 0; i < reports.Count; i++)
             {
@@ -84,7 +86,7 @@ public sealed class ViolationRecorder(
                 }
 
                 var violation = Violation.Record(report, policy, ids.NewId(), change.Now);
-                // Where the account stands already: the write can only keep or raise it (see RecordAccountDecisionsAsync).
+                // Where the account stands already: the write can only keep or raise it (see RecordAccountDecisions).
                 violation.RecordAccountDecision(AccountDecisions.Before(change.StandingBefore(violation.UserId)));
                 db.Violations.Add(violation);
                 change.Recorded(violation);
@@ -95,8 +97,12 @@ public sealed class ViolationRecorder(
 
             var recorded = outcomes.Where(o => !o.Duplicate).Select(o => o.Violation).ToArray();
             rollup.ViolationsRecorded(recorded, change.Now);
-            change.Scored = (scores, _) => RecordAccountDecisions(recorded, scores);
-            return Task.FromResult(outcomes);
+            change.Scored = (scores, _) =>
+            {
+                RecordAccountDecisions(recorded, scores);
+                return Task.CompletedTask;
+            };
+            return outcomes;
         }, cancellationToken, onlyRecords: true);
         return new RecordedGroup(outcomes, at, scores);
     }
@@ -106,18 +112,12 @@ public sealed class ViolationRecorder(
     /// later, whatever comes after): where the account stood before, unless the write took its user into a
     /// suspension or termination. The scores are known before anything is written, so this costs no statement.
     /// </summary>
-    private static Task RecordAccountDecisions(Violation[] recorded, IReadOnlyDictionary<string, Score> scores)
+    private static void RecordAccountDecisions(Violation[] recorded, IReadOnlyDictionary<string, Score> scores)
     {
         foreach (var violation in recorded)
         {
-            var decision = AccountDecisions.Of(scores[violation.UserId]);
-            if (decision != violation.AccountDecision)
-            {
-                violation.RecordAccountDecision(decision);
-            }
+            violation.RecordAccountDecision(AccountDecisions.Of(scores[violation.UserId]));
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>The events among the reports that are already recorded, by (source, event id).</summary>

@@ -35,13 +35,13 @@ public static class PostgresBulkWrites
         var statements = new List<string>();
         var parameters = new List<NpgsqlParameter>();
         var written = new List<EntityEntry>();
-        // Feed entries in the order they were added: the database numbers them as they arrive.
         foreach (var type in (Type[])[typeof(Violation), typeof(AuditEntry), typeof(ReportTally), typeof(StandingChangeEntry), typeof(ReportStandingEntry)])
         {
-            var added = tracked.Where(e => e.State == EntityState.Added && e.Metadata.ClrType == type).ToList();
+            var plan = Plans.GetOrAdd(db.Model.FindEntityType(type)!, InsertPlan.For);
+            var added = plan.InAddOrder(tracked.Where(e => e.State == EntityState.Added && e.Metadata.ClrType == type));
             if (added.Count > 0)
             {
-                statements.Add(Plans.GetOrAdd(db.Model.FindEntityType(type)!, InsertPlan.For).Insert(added, parameters));
+                statements.Add(plan.Insert(added, parameters));
                 written.AddRange(added);
             }
         }
@@ -66,7 +66,8 @@ public static class PostgresBulkWrites
             written.AddRange(tracked.Where(e => e.State == EntityState.Modified && e.Entity is UserScoreVersion));
         }
 
-        // The drop schedule: one row per user at most, so an upsert covers both a new and a moved drop.
+        // The drop schedule: one row per user at most, so an upsert covers both a new and a moved drop (more
+        // lenient than EF Core on SQLite, which refuses an update of a missing row or an insert of a present one).
         var scheduled = tracked.Where(e => e.Entity is StandingDrop && e.State is EntityState.Added or EntityState.Modified).ToList();
         if (scheduled.Count > 0)
         {
@@ -110,12 +111,17 @@ public static class PostgresBulkWrites
         return name;
     }
 
-    /// <summary>An entity type's table, and for each column its name, store type, array element type and how to read it.</summary>
-    private sealed record InsertPlan(string Table, string Columns, IReadOnlyList<ColumnPlan> Values)
+    /// <summary>
+    /// An entity type's table, and for each column its name, store type, array element type and how to read
+    /// it; and the key the database numbers rows by, if it does.
+    /// </summary>
+    private sealed record InsertPlan(string Table, string Columns, IReadOnlyList<ColumnPlan> Values, IProperty? NumberedBy)
     {
         public static InsertPlan For(IEntityType entityType)
         {
             var table = StoreObjectIdentifier.Table(entityType.GetTableName()!, entityType.GetSchema());
+            var key = entityType.FindPrimaryKey()!.Properties;
+            var numberedBy = key is [{ ValueGenerated: ValueGenerated.OnAdd, ClrType: var keyType } single] && keyType == typeof(long) ? single : null;
             var columns = new List<ColumnPlan>();
             foreach (var property in entityType.GetProperties())
             {
@@ -137,8 +143,17 @@ public static class PostgresBulkWrites
                 columns.Add(new ColumnPlan(property, property.GetColumnName(table)!, mapping.StoreType, providerType, converter));
             }
 
-            return new InsertPlan(table.Name, string.Join(", ", columns.Select(c => c.Name)), columns);
+            return new InsertPlan(table.Name, string.Join(", ", columns.Select(c => c.Name)), columns, numberedBy);
         }
+
+        /// <summary>
+        /// The rows in the order they were added, where the database numbers them (the feed's entries, whose
+        /// order within a transaction is the order a consumer sees): the change tracker lists them in no set
+        /// order, but gives each a temporary key that grows as they are added.
+        /// </summary>
+        public List<EntityEntry> InAddOrder(IEnumerable<EntityEntry> rows) => NumberedBy is { } key
+            ? [.. rows.OrderBy(row => (long)row.Property(key.Name).CurrentValue!)]
+            : [.. rows];
 
         public string Insert(List<EntityEntry> rows, List<NpgsqlParameter> parameters)
         {
@@ -154,7 +169,8 @@ public static class PostgresBulkWrites
                 arrays.Add($"{Parameter(parameters, values)}::{column.StoreType}[]");
             }
 
-            return $"INSERT INTO {Table} ({Columns}) SELECT * FROM unnest({string.Join(", ", arrays)})";
+            // Rows go in in array order, so the database numbers them in that order.
+            return $"INSERT INTO {Table} ({Columns}) SELECT {Columns} FROM unnest({string.Join(", ", arrays)}) WITH ORDINALITY AS r({Columns}, n) ORDER BY n";
         }
     }
 

@@ -229,7 +229,7 @@ public static class ScoreStateQueries
             id => new ScoreState(versions.GetValueOrDefault(id), policy.Version, [.. byUser[id]]));
     }
 
-    /// <summary>The counting violations of each user inside its write transaction, after the change.</summary>
+    /// <summary>The counting violations of each user at <paramref name="at"/>, inside its write transaction (before or after the change).</summary>
     public static async Task<ILookup<string, ScoredViolation>> LoadCountingAsync(
         this ScoringDbContext db, IReadOnlyCollection<string> userIds, ScoringPolicy policy, DateTimeOffset at, CancellationToken cancellationToken)
     {

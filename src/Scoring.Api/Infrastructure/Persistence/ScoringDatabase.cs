@@ -20,18 +20,20 @@ public static class ScoringDatabase
     /// Npgsql prepares the statements a connection runs most, unless the connection string says
     /// otherwise: every write runs the same handful, and PostgreSQL then skips parsing them, and after a
     /// few calls planning them too (its default <c>plan_cache_mode=auto</c>). The write path's lookups are
-    /// written so that any plan of them probes the indexes (<see cref="ScoreStateQueries"/>); forcing a
-    /// fresh plan per call cost a quarter of PostgreSQL's CPU per write (tests/perf/PERFORMANCE.md). A
+    /// written so that no plan turns them into a join over the whole table (<see cref="ScoreStateQueries"/>);
+    /// a plan made while a table was a few pages may still scan it until the next automatic ANALYZE replans
+    /// it. Forcing a fresh plan per call cost a quarter of PostgreSQL's CPU per write
+    /// (tests/perf/PERFORMANCE.md). A
     /// pooled connection is not reset when returned (three statements each time): the service sets no
     /// session state, takes no session locks and opens no cursors.
     /// </summary>
     private static string WithAutoPrepare(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        // Any spelling of these settings (Max Auto Prepare=0, MaxAutoPrepare, No Reset On Close, Options)
-        // is the operator's choice, as behind PgBouncer in transaction mode: then none is changed.
+        // Any spelling of these settings (Max Auto Prepare=0, MaxAutoPrepare, No Reset On Close) is the
+        // operator's choice, as behind PgBouncer in transaction mode: then none is changed.
         var keys = builder.Keys.Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant()).ToHashSet();
-        if (keys.Overlaps(["MAXAUTOPREPARE", "AUTOPREPAREMINUSAGES", "NORESETONCLOSE", "OPTIONS"]))
+        if (keys.Overlaps(["MAXAUTOPREPARE", "AUTOPREPAREMINUSAGES", "NORESETONCLOSE"]))
         {
             return connectionString;
         }
