@@ -27,17 +27,6 @@ public static class AccountDecisions
         _ => AccountDecision.None,
     };
 
-    /// <summary>
-    /// What the account is under before a write, from its recorded standing: a ban that never drops is a
-    /// termination. Adding violations never lowers it, so it is where a new violation's decision starts.
-    /// </summary>
-    public static AccountDecision Before(Standings.StandingTimeline.Recorded recorded) => recorded switch
-    {
-        { Standing: Standing.Banned, DropsAt: null } => AccountDecision.Terminated,
-        { Standing: Standing.Suspended or Standing.Banned } => AccountDecision.Suspended,
-        _ => AccountDecision.None,
-    };
-
     /// <summary>The database's value: DECISION_ACCOUNT_SUSPENDED, DECISION_ACCOUNT_TERMINATED, or null.</summary>
     public static string? ToDsa(this AccountDecision decision) => decision switch
     {

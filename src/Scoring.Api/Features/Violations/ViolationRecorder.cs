@@ -85,9 +85,8 @@ public sealed class ViolationRecorder(
                     continue;
                 }
 
+                // Its account decision is set once the scores after the write are known (RecordAccountDecisions).
                 var violation = Violation.Record(report, policy, ids.NewId(), change.Now);
-                // Where the account stands already: the write can only keep or raise it (see RecordAccountDecisions).
-                violation.RecordAccountDecision(AccountDecisions.Before(change.StandingBefore(violation.UserId)));
                 db.Violations.Add(violation);
                 change.Recorded(violation);
                 change.Audit(violation.UserId, AuditOf(violation));
@@ -109,8 +108,8 @@ public sealed class ViolationRecorder(
 
     /// <summary>
     /// Keeps on each new violation what its recording did to the account (its statement of reasons says so
-    /// later, whatever comes after): where the account stood before, unless the write took its user into a
-    /// suspension or termination. The scores are known before anything is written, so this costs no statement.
+    /// later, whatever comes after): the decision the score after the write reached, which a new violation
+    /// can only keep or raise. The scores are known before anything is written, so this costs no statement.
     /// </summary>
     private static void RecordAccountDecisions(Violation[] recorded, IReadOnlyDictionary<string, Score> scores)
     {
