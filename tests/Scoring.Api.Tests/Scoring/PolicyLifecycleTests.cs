@@ -281,10 +281,18 @@ public abstract class PolicyLifecycleTests
         var moved = expected.Where(e => e.Value.From != e.Value.To).ToDictionary();
         // The pass after this version's activation ran to its end (each version is activated once in these tests).
         await app.Logs.WaitForAsync(e => IsPassOf(e.Message, version), Bound);
-        var changes = (await app.Standings.ListStandingChangesAsync(
-            new ListStandingChangesRequest { UserIds = { expected.Keys }, PageSize = 1000 }, cancellationToken: Token)).Changes;
+        // The feed lists only what committed below the oldest transaction still running on the server, and
+        // other tests' transactions share that server: look again (bounded) until the pass's entries show.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        StandingChange[] policy;
+        do
+        {
+            var changes = (await app.Standings.ListStandingChangesAsync(
+                new ListStandingChangesRequest { UserIds = { expected.Keys }, PageSize = 1000 }, cancellationToken: Token)).Changes;
+            policy = changes.Where(c => c.Cause == StandingChangeCause.Policy && c.PolicyVersion == version).ToArray();
+        }
+        while (policy.Length < moved.Count && clock.Elapsed < Bound);
 
-        var policy = changes.Where(c => c.Cause == StandingChangeCause.Policy && c.PolicyVersion == version).ToArray();
         Assert.Equal(moved.Keys.Order(), policy.Select(c => c.UserId).Order());
         Assert.All(policy, c => Assert.Equal((moved[c.UserId].From, moved[c.UserId].To, version), ((DomainStanding)c.PreviousStanding, (DomainStanding)c.Standing, c.PolicyVersion)));
     }
