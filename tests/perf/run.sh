@@ -219,9 +219,10 @@ unit[grpc_ceiling]="calls/s"
 fi
 
 # --- The service on PostgreSQL + Redis -----------------------------------------------------------------
-# Two instances on the same database and Redis: the default (every read asks Redis) and one keeping
-# near copies (Cache:LocalTtl=1s), each measured on the same reads.
-say "starting the service on PostgreSQL + Redis (default, and with near copies)"
+# Two instances on the same database and Redis: one with near copies off (Cache:LocalTtl=0, every read
+# asks Redis; the writes and the Redis-stall figure run against it) and one on the default configuration,
+# which keeps near copies for a second; each measured on the same reads.
+say "starting the service on PostgreSQL + Redis (near copies off, and the default with near copies)"
 export ASPNETCORE_ENVIRONMENT=Production
 export Auth__Mode=None Auth__AllowAnonymous=true
 export Database__Provider=Postgres
@@ -240,12 +241,12 @@ http_port=$(free_port)
 # Each instance its own metrics and HTTP/JSON ports too.
 service_metrics=$(free_port)
 near_metrics=$(free_port)
-env ${PERF_SERVICE_ENV:-} Hosting__MetricsPort=$service_metrics Hosting__HttpPort=$http_port dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
+env ${PERF_SERVICE_ENV:-} Cache__LocalTtl=00:00:00 Hosting__MetricsPort=$service_metrics Hosting__HttpPort=$http_port dotnet "$api_dll" --urls "http://127.0.0.1:$service_port" >"$work/service.log" 2>&1 &
 pids+=($!)
 service_pid=$!
 wait_for_line "$work/service.log" "Application started" "${pids[-1]}"
 near_port=$(free_port)
-env ${PERF_SERVICE_ENV:-} Cache__LocalTtl=00:00:01 Hosting__MetricsPort=$near_metrics Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
+env ${PERF_SERVICE_ENV:-} Hosting__MetricsPort=$near_metrics Hosting__HttpPort=$(free_port) dotnet "$api_dll" --urls "http://127.0.0.1:$near_port" >"$work/near.log" 2>&1 &
 pids+=($!)
 near_pid=${pids[-1]}
 wait_for_line "$work/near.log" "Application started" "${pids[-1]}"
@@ -273,13 +274,13 @@ allocated_per_call() { # name, metrics port, bytes before
   value[${1}_bytes]=$(awk -v a="$3" -v b="$(allocated "$2")" -v n="$calls" 'BEGIN { printf "%.0f", (n > 0 ? (b - a) / n : 0) }')
 }
 
-say "service: GetScore, cache hits ($((read_connections * read_streams)) in flight, h2load)"
+say "service with near copies off: GetScore, cache hits through Redis ($((read_connections * read_streams)) in flight, h2load)"
 before=$(allocated "$service_metrics")
 server_pid=$service_pid
 h2load_run get_score "$service" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
 allocated_per_call get_score "$service_metrics" "$before"
 unit[get_score]="calls/s"
-say "service with near copies: GetScore, cache hits"
+say "service on the default configuration (near copies): GetScore, cache hits"
 before=$(allocated "$near_metrics")
 server_pid=$near_pid
 h2load_run get_score_near "$near" scoring.v1.ConductScoring/GetScore "$work/get-score.bin"
@@ -422,8 +423,11 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
     echo "write errors: ${errors:-none}"
     exit 0
   fi
-  row "GetScore, cache hit (Redis)" get_score grpc_ceiling 0.40 get_score_p99 10
-  row "GetScore, cache hit (near copy)" get_score_near grpc_ceiling 0.60 get_score_near_p99 10
+  # The default keeps near copies: its row carries both of the issue's GetScore targets (0.40 on the
+  # default configuration, 0.60 with near copies), the stricter one shown. Through Redis (LocalTtl=0) is
+  # measured beside it without a target.
+  row "GetScore, hit, default (near copy)" get_score_near grpc_ceiling 0.60 get_score_near_p99 10
+  row "GetScore, hit through Redis (Ttl=0)" get_score grpc_ceiling "" get_score_p99
   row "minimal gRPC server + Redis HGET" grpc_redis_ceiling grpc_ceiling "" grpc_redis_ceiling_p99
   row "GetScore (Redis) / minimal + Redis" get_score grpc_redis_ceiling "" get_score_p99
   if [ "$parts" = get-score ]; then

@@ -28,12 +28,13 @@ public sealed class CacheOptions
 
     /// <summary>
     /// With Redis: how long this process may answer from its own near copy of an entry, saving the Redis
-    /// round trip on hot reads (about twice the cached GetScore rate, tests/perf/PERFORMANCE.md). Writes
+    /// round trip on hot reads (more than twice the cached GetScore rate, tests/perf/PERFORMANCE.md). Writes
     /// anywhere drop copies within the pub/sub delay; this bounds a copy's age should a change notice be
-    /// lost. Zero (the default) keeps no copies: a read on any replica sees every acknowledged write.
+    /// lost. One second by default; zero keeps no copies, so that a read on any replica sees every
+    /// acknowledged write at once (README, "How it keeps its promises").
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
-    public TimeSpan LocalTtl { get; set; } = TimeSpan.Zero;
+    public TimeSpan LocalTtl { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Redis replicas that must hold a cache write before it counts as done (Redis's WAIT, on the key's

@@ -38,7 +38,7 @@ public sealed class NearCacheTests(TestServers servers)
         await using var redis = await RedisServer.StartNewAsync();
         var database = await servers.Postgres.CreateDatabaseAsync();
         using var first = Near(database, redis);
-        using var second = Near(database, redis, first.Time);
+        using var second = Near(database, redis, time: first.Time);
         var userId = NewUserId();
         using var notices = Notices(second);
         await first.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
@@ -52,12 +52,13 @@ public sealed class NearCacheTests(TestServers servers)
     }
 
     [Fact]
-    public async Task By_default_no_copies_are_kept_and_every_read_asks_Redis()
+    public async Task With_no_local_ttl_no_copies_are_kept_and_every_read_asks_Redis()
     {
         await using var redis = await RedisServer.StartNewAsync();
-        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), redis.ConnectionString);
+        using var app = Near(await servers.Postgres.CreateDatabaseAsync(), redis, localTtl: "00:00:00");
         var userId = NewUserId();
         await app.Scoring.RecordViolationAsync(Violation(userId));
+        await app.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
 
         await FlushAsync(redis);
         var commands = app.Commands.Count;
@@ -66,6 +67,27 @@ public sealed class NearCacheTests(TestServers servers)
         // Redis forgot the entry, so the score came from the database.
         Assert.Equal(1, score.ActiveViolations);
         Assert.True(app.Commands.Count > commands);
+    }
+
+    [Fact]
+    public async Task A_copy_whose_change_notice_was_lost_is_served_for_at_most_the_local_ttl()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        // The writer's notices go to a channel no other replica listens on: every one of them is lost.
+        using var writer = Near(database, redis, redisOptions: ",channelPrefix=elsewhere:");
+        using var reader = Near(database, redis, time: writer.Time);
+        var userId = NewUserId();
+        await WaitUntilListeningAsync(reader, userId);
+        Assert.Equal(1, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+
+        await writer.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
+
+        // The reader never hears of the write: its copy, kept for the default second, answers until then.
+        writer.Time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.Equal(1, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+        writer.Time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(2, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
     }
 
     [Fact]
@@ -97,6 +119,9 @@ public sealed class NearCacheTests(TestServers servers)
                 {
                     await cache.GetAsync(users, CancellationToken.None);
                     Interlocked.Increment(ref reads);
+                    // A read from copies completes at once: without yielding, four such loops would hold
+                    // the thread pool of two cores, and the Redis commands below would wait behind them.
+                    await Task.Yield();
                 }
                 catch (Exception exception)
                 {
@@ -139,12 +164,15 @@ public sealed class NearCacheTests(TestServers servers)
         Assert.Fail("The change-notice subscription did not come back.");
     }
 
-    private static ScoringApp Near(string database, RedisServer redis, Microsoft.Extensions.Time.Testing.FakeTimeProvider? time = null) => new(new()
+    /// <summary>A replica on the default configuration, which keeps near copies for a second (or for <paramref name="localTtl"/>).</summary>
+    private static ScoringApp Near(
+        string database, RedisServer redis, Microsoft.Extensions.Time.Testing.FakeTimeProvider? time = null, string? localTtl = null,
+        string redisOptions = "") => new(new()
     {
         ["Database:Provider"] = "Postgres",
         ["ConnectionStrings:Scoring"] = database,
-        ["ConnectionStrings:Redis"] = redis.ConnectionString,
-        ["Cache:LocalTtl"] = "00:00:01",
+        ["ConnectionStrings:Redis"] = redis.ConnectionString + redisOptions,
+        ["Cache:LocalTtl"] = localTtl,
     }, time);
 
     private static async Task FlushAsync(RedisServer redis)

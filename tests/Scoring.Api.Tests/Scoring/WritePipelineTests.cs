@@ -241,7 +241,8 @@ public sealed class WritePipelineTests(TestServers servers)
         eraser.Services.GetRequiredService<FailingScoreCache>().FailWrites = false;
         var next = await eraser.Scoring.RecordViolationAsync(Violation(userId));
         Assert.Equal(1, next.Score.ActiveViolations);
-        Assert.Equal(1, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+        // The reader's near copy of the erased state goes when the write's change notice arrives.
+        await WaitUntilAsync(async () => (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations == 1);
 
         // Redis holds the new state at a version above every one before the erasure.
         var entry = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
@@ -292,7 +293,14 @@ public sealed class WritePipelineTests(TestServers servers)
     public async Task A_cache_entry_that_no_longer_decodes_is_a_bug_reported_not_a_silent_miss()
     {
         await using var redis = await RedisServer.StartNewAsync();
-        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), redis.ConnectionString);
+        // Near copies off: the read must reach the entry in Redis, not a copy of what was written.
+        using var app = new ScoringApp(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = await servers.Postgres.CreateDatabaseAsync(),
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Cache:LocalTtl"] = "00:00:00",
+        });
         var userId = NewUserId();
         await app.Scoring.RecordViolationAsync(Violation(userId));
         var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);

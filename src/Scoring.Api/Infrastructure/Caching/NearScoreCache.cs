@@ -26,14 +26,17 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
     private readonly MemoryCache _copies;
     private volatile bool _listening;
 
-    public NearScoreCache(RedisScoreCache redis, IConnectionMultiplexer connection, IOptions<CacheOptions> options, ScoringMetrics metrics, ILogger<NearScoreCache> logger)
+    public NearScoreCache(
+        RedisScoreCache redis, IConnectionMultiplexer connection, IOptions<CacheOptions> options, TimeProvider timeProvider, ScoringMetrics metrics,
+        ILogger<NearScoreCache> logger)
     {
         _redis = redis;
         _connection = connection;
         _metrics = metrics;
         _logger = logger;
         _ttl = options.Value.LocalTtl;
-        _copies = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.InProcessCapacity });
+        // The copies age by the service's clock, so the bound on a copy's age is what tests hold it to.
+        _copies = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.InProcessCapacity, Clock = new Clock(timeProvider) });
         _onNotice = (_, notice) => OnNotice(notice);
 
         connection.ConnectionFailed += (_, e) => OnSubscriptionChanged(e.ConnectionType, up: false);
@@ -212,6 +215,12 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
     private partial void LogSubscriptionFailed(Exception exception);
 
     private sealed record Copy(ScoreState State);
+
+    /// <summary>The cache's clock, read from the injected time provider.</summary>
+    private sealed class Clock(TimeProvider timeProvider) : Microsoft.Extensions.Internal.ISystemClock
+    {
+        public DateTimeOffset UtcNow => timeProvider.GetUtcNow();
+    }
 
     /// <summary>What a change notice for one hash needs: whose copy to drop, and the oldest version still welcome.</summary>
     private sealed record Notice(string? UserId, long MinimumVersion);
