@@ -65,7 +65,8 @@ public static class ScoringServiceExtensions
             // Bounded input: a larger request is refused with RESOURCE_EXHAUSTED before it is parsed.
             grpc.MaxReceiveMessageSize = transport.Value.MaxReceiveMessageSize;
         });
-        // Stateless: one instance, not one per call.
+        // Stateless: one instance each, not one built per call.
+        services.AddSingleton<ExceptionInterceptor>();
         services.AddSingleton<RequestTextInterceptor>();
         services.AddGrpcDecodingErrorsAsInvalidArgument();
         services.AddGrpcReflection();
@@ -80,8 +81,8 @@ public static class ScoringServiceExtensions
         });
         // One message per field: the first rule it breaks.
         ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
-        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
-        ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ValidationRules.ToSnakeCase(member.Name);
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : ValidationRules.ProtoNameOf(member);
+        ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : ValidationRules.ProtoNameOf(member);
         // Validators hold only the policy and the clock; built once, their rules are not rebuilt per call.
         services.AddValidatorsFromAssemblyContaining<ScoreReader>(ServiceLifetime.Singleton);
         services.AddSingleton<ScoreLoader>();

@@ -10,12 +10,28 @@ namespace Scoring.Api.Grpc;
 /// </summary>
 public sealed partial class ExceptionInterceptor(ILogger<ExceptionInterceptor> logger, TimeProvider timeProvider) : Interceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        Task<TResponse> call;
+        try
+        {
+            call = continuation(request, context);
+        }
+        catch (Exception exception) when (exception is not RpcException)
+        {
+            throw Map(exception, context);
+        }
+
+        // A call answered at once (a cached read) is passed on as it is: no second task and state machine.
+        return call.IsCompletedSuccessfully ? call : AwaitAsync(call, context);
+    }
+
+    private async Task<TResponse> AwaitAsync<TResponse>(Task<TResponse> call, ServerCallContext context)
     {
         try
         {
-            return await continuation(request, context);
+            return await call;
         }
         catch (Exception exception) when (exception is not RpcException)
         {

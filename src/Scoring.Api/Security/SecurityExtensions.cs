@@ -1,4 +1,5 @@
 using System.Text;
+using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
@@ -68,14 +69,7 @@ public static partial class SecurityExtensions
             {
                 var limits = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitOptions>>().Value;
                 var (partition, rule) = PartitionFor(context, limits);
-                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = rule.Burst,
-                    TokensPerPeriod = Math.Max(rule.PermitsPerSecond, 1),
-                    ReplenishmentPeriod = rule.PermitsPerSecond > 0 ? TimeSpan.FromSeconds(1) : TimeSpan.FromDays(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
+                return RateLimitPartition.Get(partition, LimiterFor(rule));
             });
         });
 
@@ -128,6 +122,26 @@ public static partial class SecurityExtensions
         jwt.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
     }
 
+    // One factory per rule, made once: a lambda capturing the rule would be allocated on every call.
+    private static readonly ConditionalWeakTable<RateLimitRule, Func<string, RateLimiter>> Limiters = new();
+
+    /// <summary>
+    /// A token bucket per caller. Not replenished by a timer of its own: the partitioned limiter's one timer
+    /// replenishes every bucket, as <see cref="RateLimitPartition.GetTokenBucketLimiter{TKey}"/> arranges.
+    /// </summary>
+    private static Func<string, RateLimiter> LimiterFor(RateLimitRule rule) => Limiters.GetValue(rule, static rule =>
+    {
+        var options = new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = rule.Burst,
+            TokensPerPeriod = Math.Max(rule.PermitsPerSecond, 1),
+            ReplenishmentPeriod = rule.PermitsPerSecond > 0 ? TimeSpan.FromSeconds(1) : TimeSpan.FromDays(1),
+            QueueLimit = 0,
+            AutoReplenishment = false,
+        };
+        return _ => new TokenBucketRateLimiter(options);
+    });
+
     /// <summary>The caller's bucket: its client id with its most generous role, or its address when anonymous.</summary>
     private static (string Partition, RateLimitRule Rule) PartitionFor(HttpContext context, RateLimitOptions limits)
     {
@@ -139,16 +153,22 @@ public static partial class SecurityExtensions
 
         var caller = user.FindFirst("azp")?.Value ?? user.FindFirst("client_id")?.Value ?? user.FindFirst("sub")?.Value ?? "unknown";
         var roles = ScoringRoles.Of(user);
-        var rule = new[]
+        RateLimitRule? rule = null;
+        Consider(ScoringRoles.Reader, limits.Reader);
+        Consider(ScoringRoles.Writer, limits.Writer);
+        Consider(ScoringRoles.Reviewer, limits.Reviewer);
+        Consider(ScoringRoles.Admin, limits.Admin);
+        Consider(ScoringRoles.Auditor, limits.Auditor);
+        return ($"caller:{caller}", rule ?? limits.Anonymous);
+
+        // The most generous rule among the caller's roles; the first listed wins a tie.
+        void Consider(string role, RateLimitRule candidate)
+        {
+            if (roles.Contains(role) && (rule is null || candidate.PermitsPerSecond > rule.PermitsPerSecond))
             {
-                (ScoringRoles.Reader, limits.Reader), (ScoringRoles.Writer, limits.Writer),
-                (ScoringRoles.Reviewer, limits.Reviewer), (ScoringRoles.Admin, limits.Admin), (ScoringRoles.Auditor, limits.Auditor),
+                rule = candidate;
             }
-            .Where(r => roles.Contains(r.Item1))
-            .Select(r => r.Item2)
-            .OrderByDescending(r => r.PermitsPerSecond)
-            .FirstOrDefault() ?? limits.Anonymous;
-        return ($"caller:{caller}", rule);
+        }
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using FluentValidation;
@@ -50,6 +52,12 @@ public static partial class ValidationRules
             .Must((request, end) => start(request) is not { } from || end > from).WithMessage("{PropertyName} must be after period_start")
             .Must((request, end) => start(request) is not { } from || end - from <= Domain.Reports.ReportPeriod.Longest)
             .WithMessage("{PropertyName} must be at most ten years after period_start");
+
+    // Member names come from the code, so this holds a few dozen entries at most.
+    private static readonly ConcurrentDictionary<MemberInfo, string> ProtoNames = new();
+
+    /// <summary>A member's proto name, converted once: validation asks for it on every call, valid or not.</summary>
+    public static string ProtoNameOf(MemberInfo member) => ProtoNames.GetOrAdd(member, static m => ToSnakeCase(m.Name));
 
     /// <summary>Reports fields by their proto names (user_id, violations[2].event_id), which is what clients see.</summary>
     public static string ToSnakeCase(string name)
