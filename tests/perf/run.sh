@@ -14,7 +14,8 @@
 # each durable-write figure (default 20), PERF_POPULATION users (default 10000), PERF_WATCHERS watchers of
 # the feed of standing changes (default 1000) while PERF_WATCH_RATE changes/s are written (default 1000).
 # PERF_SERVICE_ENV="NAME=value ..." starts both service instances with these extra variables (a runtime
-# setting tried on the service alone, say DOTNET_gcServer=1); PERF_TRACE=<dir> records a dotnet-trace of
+# setting tried on the service alone, say DOTNET_gcServer=1; the first instance's Cache__LocalTtl=00:00:00
+# comes after them and stays); PERF_TRACE=<dir> records a dotnet-trace of
 # the server under each GetScore load, with PERF_TRACE_PROFILE (default dotnet-sampled-thread-time;
 # gc-verbose samples allocations by type and stack).
 set -euo pipefail
@@ -302,20 +303,20 @@ unit[grpc_redis_ceiling]="calls/s"
 fi
 
 if [ "$parts" = all ] || [ "$parts" = reads ]; then
-say "service: GET /v1/users/{id}/score over HTTP/1.1 JSON, cache hits ($((read_connections * read_streams)) connections, h2load --h1)"
+say "service with near copies off: GET /v1/users/{id}/score over HTTP/1.1 JSON, cache hits ($((read_connections * read_streams)) connections, h2load --h1)"
 h2load --h1 -c "$((read_connections * read_streams))" -m 1 -D "$duration" --warm-up-time 2 \
   "http://127.0.0.1:$http_port/v1/users/bench-u0/score" >"$work/json.h2load" 2>&1
 value[get_score_json]=$(grep -oP 'finished in [0-9.]+s, \K[0-9.]+(?= req/s)' "$work/json.h2load"); unit[get_score_json]="calls/s"
 value[get_score_json_failed]=$(grep -oP 'requests: .* \K[0-9]+(?= failed)' "$work/json.h2load")
 value[get_score_json_2xx]=$(grep -oP 'status codes: \K[0-9]+(?= 2xx)' "$work/json.h2load")
 
-say "service: GetScores of $batch, cache hits (h2load)"
+say "service with near copies off: GetScores of $batch, cache hits through Redis (h2load)"
 before=$(allocated "$service_metrics")
 server_pid=""
 h2load_run get_scores "$service" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
 allocated_per_call get_scores "$service_metrics" "$before"
 value[get_scores]=$(awk -v c="${value[get_scores]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores]="scores/s"
-say "service with near copies: GetScores of $batch, cache hits"
+say "service on the default configuration (near copies): GetScores of $batch, cache hits"
 h2load_run get_scores_near "$near" scoring.v1.ConductScoring/GetScores "$work/get-scores.bin"
 value[get_scores_near]=$(awk -v c="${value[get_scores_near]}" -v n="$batch" 'BEGIN { printf "%.0f", c * n }'); unit[get_scores_near]="scores/s"
 
@@ -323,7 +324,7 @@ value[get_scores_near]=$(awk -v c="${value[get_scores_near]}" -v n="$batch" 'BEG
 # PostgreSQL, and how soon after the stalls is p99 back? 15 s of load; from its 3rd second, ten pulses of
 # SIGSTOP 200 ms / SIGCONT 300 ms; the figures: PostgreSQL transactions/s on the service's database during
 # the pulses, the service's fallback reads, and p99 before the pulses and from 3 s after them.
-say "service: GetScores of $batch while Redis stalls in pulses (SIGSTOP 200 ms, SIGCONT 300 ms, 5 s)"
+say "service with near copies off: GetScores of $batch while Redis stalls in pulses (SIGSTOP 200 ms, SIGCONT 300 ms, 5 s)"
 transactions() { psql -d scoring -Atc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'scoring'"; }
 fallback() { curl -s "http://127.0.0.1:$service_metrics/metrics" | awk -v r="$1" '$0 ~ "^scoring_cache_fallback_reads_total[{].*result=\"" r "\"" { s += $NF } END { printf "%.0f", s }'; }
 h2load -c "$read_connections" -m "$read_streams" -D 15 -H 'content-type: application/grpc' -H 'te: trailers' \
@@ -373,11 +374,11 @@ write_run() {
 }
 
 if [ "$writes" = 1 ]; then
-say "service: RecordViolation ($write_concurrency in flight, .NET driver, after ${write_warm_up} s of the same load)"
+say "service with near copies off: RecordViolation ($write_concurrency in flight, .NET driver, after ${write_warm_up} s of the same load)"
 write_run record write
 value[record]=$(jq '.callsPerSecond' "$work/record.json"); unit[record]="calls/s"
 
-say "service: RecordViolations of $batch ($write_concurrency in flight, .NET driver, after ${write_warm_up} s of the same load)"
+say "service with near copies off: RecordViolations of $batch ($write_concurrency in flight, .NET driver, after ${write_warm_up} s of the same load)"
 write_run record_batch batch-write
 value[record_batch]=$(jq ".callsPerSecond * $batch" "$work/record_batch.json"); unit[record_batch]="rows/s"
 
@@ -432,7 +433,7 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   row "GetScore (Redis) / minimal + Redis" get_score grpc_redis_ceiling "" get_score_p99
   if [ "$parts" = get-score ]; then
     echo
-    echo "allocated per GetScore: ${value[get_score_bytes]} B, near ${value[get_score_near_bytes]} B"
+    echo "allocated per GetScore: through Redis ${value[get_score_bytes]} B, default (near copy) ${value[get_score_near_bytes]} B"
     echo "server CPU per GetScore (µs): ceiling ${value[grpc_ceiling_cpu_us]}, ceiling through Redis ${value[grpc_redis_ceiling_cpu_us]}, service ${value[get_score_cpu_us]}, near ${value[get_score_near_cpu_us]}"
     echo "ceiling: gRPC from memory ${value[grpc_ceiling]} calls/s (p99 ${value[grpc_ceiling_p99]} ms); HTTP failures: GetScore ${value[get_score_failed]} / near ${value[get_score_near_failed]}"
     echo "grpc-status under load (20-call samples): ceiling ${value[grpc_ceiling_sample]}; through Redis ${value[grpc_redis_ceiling_sample]}; GetScore ${value[get_score_sample]} / near ${value[get_score_near_sample]}"

@@ -29,9 +29,10 @@ public sealed class CacheOptions
     /// <summary>
     /// With Redis: how long this process may answer from its own near copy of an entry, saving the Redis
     /// round trip on hot reads (more than twice the cached GetScore rate, tests/perf/PERFORMANCE.md). Writes
-    /// anywhere drop copies within the pub/sub delay; this bounds a copy's age should a change notice be
-    /// lost. One second by default; zero keeps no copies, so that a read on any replica sees every
-    /// acknowledged write at once (README, "How it keeps its promises").
+    /// anywhere drop copies within the pub/sub delay; a copy is used at most this long after the read or
+    /// write that made it began, whatever becomes of the change notice. One second by default; zero keeps no
+    /// copies, so that a read on any replica sees every acknowledged write at once (README, "How it keeps
+    /// its promises").
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan LocalTtl { get; set; } = TimeSpan.FromSeconds(1);
@@ -60,7 +61,10 @@ public sealed class CacheOptions
     [Range(0, 100_000)]
     public int FallbackQueue { get; set; } = 256;
 
-    /// <summary>Entries the in-process cache keeps (the embedded default without Redis; near copies with it).</summary>
+    /// <summary>
+    /// Entries the in-process cache keeps: one per user on the embedded default without Redis; with Redis,
+    /// a near copy and its change-notice entry, two per user held.
+    /// </summary>
     [Range(1, int.MaxValue)]
     public int InProcessCapacity { get; set; } = 100_000;
 }

@@ -1,5 +1,5 @@
-using System.Text;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
@@ -13,6 +13,9 @@ namespace Scoring.Api.Security;
 public static partial class SecurityExtensions
 {
     public const string RateLimitPolicy = "per-caller";
+
+    // One factory per rule, made once: a lambda capturing the rule would be allocated on every call.
+    private static readonly ConditionalWeakTable<RateLimitRule, Func<string, RateLimiter>> Limiters = new();
 
     public static AuthMode AddScoringSecurity(this WebApplicationBuilder builder)
     {
@@ -121,9 +124,6 @@ public static partial class SecurityExtensions
         jwt.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.SigningKey!));
         jwt.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
     }
-
-    // One factory per rule, made once: a lambda capturing the rule would be allocated on every call.
-    private static readonly ConditionalWeakTable<RateLimitRule, Func<string, RateLimiter>> Limiters = new();
 
     /// <summary>
     /// A token bucket per caller. Not replenished by a timer of its own: the partitioned limiter's one timer

@@ -14,7 +14,7 @@ public abstract class Backend : IAsyncLifetime
     }
 }
 
-/// <summary>Production shape: PostgreSQL and Redis.</summary>
+/// <summary>Production shape: PostgreSQL and Redis, on the default configuration (near copies kept for a second).</summary>
 public sealed class PostgresRedisBackend(TestServers servers) : Backend
 {
     public override async ValueTask InitializeAsync()
@@ -67,24 +67,28 @@ public sealed class JwtBackend : Backend
     }
 }
 
-/// <summary>PostgreSQL through PgBouncer in transaction mode, and Redis.</summary>
+/// <summary>PostgreSQL through PgBouncer in transaction mode, and Redis with near copies off (every read asks it).</summary>
 public sealed class PgBouncerBackend(TestServers servers) : Backend
 {
     public override async ValueTask InitializeAsync()
     {
         var pgBouncer = await servers.PgBouncerAsync();
-        App = ScoringApp.OnPostgres(pgBouncer.Through(await servers.Postgres.CreateDatabaseAsync()), servers.Redis.ConnectionString);
+        App = ScoringApp.OnPostgres(
+            pgBouncer.Through(await servers.Postgres.CreateDatabaseAsync()), servers.Redis.ConnectionString, more: ScoringApp.StrictReads);
         _ = App.Server;
     }
 }
 
-/// <summary>PostgreSQL and a Redis Cluster of three masters with a replica each.</summary>
+/// <summary>
+/// PostgreSQL and a Redis Cluster of three masters with a replica each, near copies off: every read asks the
+/// cluster, so batches span its slots.
+/// </summary>
 public sealed class RedisClusterBackend(TestServers servers) : Backend
 {
     public override async ValueTask InitializeAsync()
     {
         var cluster = await servers.RedisClusterAsync();
-        App = ScoringApp.OnRedisCluster(await servers.Postgres.CreateDatabaseAsync(), cluster.ConnectionString);
+        App = ScoringApp.OnRedisCluster(await servers.Postgres.CreateDatabaseAsync(), cluster.ConnectionString, ScoringApp.StrictReads);
         _ = App.Server;
     }
 }

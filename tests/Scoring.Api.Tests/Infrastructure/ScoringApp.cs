@@ -58,14 +58,29 @@ public sealed class ScoringApp : WebApplicationFactory<Program>
     public CommandCounter Commands { get; } = new();
     public LogCollector Logs { get; } = new();
 
-    public static ScoringApp OnPostgres(string connectionString, string? redis, FakeTimeProvider? time = null, Action<IServiceCollection>? services = null) => new(new()
+    /// <param name="more">Settings added to these (a null value removes one).</param>
+    public static ScoringApp OnPostgres(
+        string connectionString, string? redis, FakeTimeProvider? time = null, Action<IServiceCollection>? services = null,
+        Dictionary<string, string?>? more = null)
     {
-        ["Database:Provider"] = "Postgres",
-        ["ConnectionStrings:Scoring"] = connectionString,
-        ["ConnectionStrings:Redis"] = redis,
-        // Generous, so a busy test machine never turns a slow cache write into a repair these tests don't expect.
-        ["Cache:WriteTimeout"] = "00:00:10",
-    }, time, services: services);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = connectionString,
+            ["ConnectionStrings:Redis"] = redis,
+            // Generous, so a busy test machine never turns a slow cache write into a repair these tests don't expect.
+            ["Cache:WriteTimeout"] = "00:00:10",
+        };
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return new(settings, time, services: services);
+    }
+
+    /// <summary>Near copies off, for tests whose subject is what Redis itself holds and answers.</summary>
+    public static readonly Dictionary<string, string?> StrictReads = new() { ["Cache:LocalTtl"] = "00:00:00" };
 
     /// <summary>PostgreSQL and a Redis Cluster, each cache write confirmed by the replica of its master.</summary>
     public static ScoringApp OnRedisCluster(string connectionString, string cluster, Dictionary<string, string?>? more = null)

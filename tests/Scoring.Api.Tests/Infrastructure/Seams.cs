@@ -64,11 +64,11 @@ public sealed class FailingScoreCache(IScoreCache inner) : IScoreCache
     public ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken) =>
         FailWrites ? ValueTask.FromResult(false) : inner.SetAsync(userId, state, cancellationToken);
 
-    public void Fill(string userId, ScoreState state)
+    public void Fill(string userId, ScoreState state, DateTimeOffset readStarted)
     {
         if (!FailWrites)
         {
-            inner.Fill(userId, state);
+            inner.Fill(userId, state, readStarted);
         }
     }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Scoring.Api.Infrastructure.Caching;
 using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Tests.Infrastructure;
 using Scoring.V1;
@@ -91,6 +93,48 @@ public sealed class NearCacheTests(TestServers servers)
     }
 
     [Fact]
+    public async Task A_copy_ages_from_when_its_read_began_so_a_slow_database_read_does_not_stretch_the_bound()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var hook = new CommandHook();
+        // The writer's notices are all lost, so only the copy's age can end it.
+        using var writer = Near(database, redis, redisOptions: ",channelPrefix=elsewhere:");
+        using var reader = Near(database, redis, time: writer.Time, services: s => s.AddSingleton<IInterceptor>(hook));
+        await WaitUntilListeningAsync(reader, NewUserId());
+        var userId = NewUserId();
+        await writer.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        {
+            // Redis forgets the user, so the reader's next read is a miss read from the database.
+            await connection.GetDatabase().KeyDeleteAsync(ScoreCacheKeys.Entry(userId));
+        }
+
+        // Every read of the users' versions waits (a background sweep's too), so the miss's read surely does.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hook.OnCommand = async command =>
+        {
+            if (command.CommandText.Contains("user_score_versions", StringComparison.Ordinal))
+            {
+                await release.Task;
+            }
+        };
+        using var fallbackReads = new MetricCollector<long>(reader.Services.GetRequiredService<IMeterFactory>(), ScoringMetrics.MeterName, "scoring.cache.fallback_reads");
+        var slow = reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId }).ResponseAsync;
+        // Counted once the miss took its instant and a permit, just before its query.
+        await fallbackReads.WaitForMeasurementsAsync(1, Patience);
+        // The database read takes the whole second a copy may live.
+        writer.Time.Advance(TimeSpan.FromSeconds(1));
+        release.SetResult();
+        Assert.Equal(1, (await slow.WaitAsync(Patience)).ActiveViolations);
+
+        await writer.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
+
+        // Kept from when it was read, that copy would answer 1 for another second; it was not kept at all.
+        Assert.Equal(2, (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId })).ActiveViolations);
+    }
+
+    [Fact]
     public async Task Reads_racing_reconnects_of_the_notice_subscription_never_fail()
     {
         await using var redis = await RedisServer.StartNewAsync();
@@ -167,13 +211,13 @@ public sealed class NearCacheTests(TestServers servers)
     /// <summary>A replica on the default configuration, which keeps near copies for a second (or for <paramref name="localTtl"/>).</summary>
     private static ScoringApp Near(
         string database, RedisServer redis, Microsoft.Extensions.Time.Testing.FakeTimeProvider? time = null, string? localTtl = null,
-        string redisOptions = "") => new(new()
+        string redisOptions = "", Action<IServiceCollection>? services = null) => new(new()
     {
         ["Database:Provider"] = "Postgres",
         ["ConnectionStrings:Scoring"] = database,
         ["ConnectionStrings:Redis"] = redis.ConnectionString + redisOptions,
         ["Cache:LocalTtl"] = localTtl,
-    }, time);
+    }, time, services: services);
 
     private static async Task FlushAsync(RedisServer redis)
     {

@@ -16,8 +16,9 @@ public sealed class ResilienceTests(TestServers servers)
     public async Task Two_servers_writing_one_user_concurrently_end_with_the_recomputed_score()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
-        using var first = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
-        using var second = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString, first.Time);
+        // Near copies off: the subject is what Redis and the database end with.
+        using var first = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString, more: ScoringApp.StrictReads);
+        using var second = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString, first.Time, more: ScoringApp.StrictReads);
         var userId = NewUserId();
         var now = first.Time.GetUtcNow();
 
@@ -49,8 +50,9 @@ public sealed class ResilienceTests(TestServers servers)
     {
         await using var redis = await RedisServer.StartNewAsync();
         var database = await servers.Postgres.CreateDatabaseAsync();
-        using var app = ScoringApp.OnPostgres(database, redis.ConnectionString);
-        using var otherReplica = ScoringApp.OnPostgres(database, redis.ConnectionString, app.Time);
+        // Near copies off: the subject is which score Redis and the database serve around the outage.
+        using var app = ScoringApp.OnPostgres(database, redis.ConnectionString, more: ScoringApp.StrictReads);
+        using var otherReplica = ScoringApp.OnPostgres(database, redis.ConnectionString, app.Time, more: ScoringApp.StrictReads);
         var client = app.Scoring;
         var userId = NewUserId();
         var key = Api.Infrastructure.Caching.ScoreCacheKeys.Entry(userId);

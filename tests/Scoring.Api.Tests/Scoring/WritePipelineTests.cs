@@ -294,13 +294,7 @@ public sealed class WritePipelineTests(TestServers servers)
     {
         await using var redis = await RedisServer.StartNewAsync();
         // Near copies off: the read must reach the entry in Redis, not a copy of what was written.
-        using var app = new ScoringApp(new()
-        {
-            ["Database:Provider"] = "Postgres",
-            ["ConnectionStrings:Scoring"] = await servers.Postgres.CreateDatabaseAsync(),
-            ["ConnectionStrings:Redis"] = redis.ConnectionString,
-            ["Cache:LocalTtl"] = "00:00:00",
-        });
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), redis.ConnectionString, more: ScoringApp.StrictReads);
         var userId = NewUserId();
         await app.Scoring.RecordViolationAsync(Violation(userId));
         var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);

@@ -11,6 +11,9 @@ public static partial class ValidationRules
 {
     public const int MaxUserIdLength = 128;
 
+    // Member names come from the code, so this holds a few dozen entries at most.
+    private static readonly ConcurrentDictionary<MemberInfo, string> ProtoNames = new();
+
     [GeneratedRegex(@"^[^\s\p{Cc}]+$")]
     private static partial Regex NoWhitespaceOrControl();
 
@@ -52,9 +55,6 @@ public static partial class ValidationRules
             .Must((request, end) => start(request) is not { } from || end > from).WithMessage("{PropertyName} must be after period_start")
             .Must((request, end) => start(request) is not { } from || end - from <= Domain.Reports.ReportPeriod.Longest)
             .WithMessage("{PropertyName} must be at most ten years after period_start");
-
-    // Member names come from the code, so this holds a few dozen entries at most.
-    private static readonly ConcurrentDictionary<MemberInfo, string> ProtoNames = new();
 
     /// <summary>A member's proto name, converted once: validation asks for it on every call, valid or not.</summary>
     public static string ProtoNameOf(MemberInfo member) => ProtoNames.GetOrAdd(member, static m => ToSnakeCase(m.Name));

@@ -108,7 +108,8 @@ public sealed class ScoreLoader : IDisposable
             foreach (var (userId, read) in own)
             {
                 read.SetResult(loaded[userId]);
-                _cache.Fill(userId, loaded[userId]);
+                // Read at or after the caller's now: a near copy of it ages from there.
+                _cache.Fill(userId, loaded[userId], now);
             }
         }
         catch (Exception exception)

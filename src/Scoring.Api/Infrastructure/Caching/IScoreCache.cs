@@ -21,6 +21,7 @@ public interface IScoreCache
     /// Puts back a state just read from the database after a miss, unless the cache holds the same or a
     /// newer version, without waiting for the cache's answer. A fill that fails marks nothing for repair:
     /// it carries no change, and whatever change the cache lacks is tracked where it was written.
+    /// <paramref name="readStarted"/> is no later than the instant the read began: a copy of it ages from there.
     /// </summary>
-    void Fill(string userId, ScoreState state);
+    void Fill(string userId, ScoreState state, DateTimeOffset readStarted);
 }

@@ -32,11 +32,14 @@ public sealed class InMemoryScoreCache : IScoreCache, IDisposable
 
     public ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
     {
-        Fill(userId, state);
+        Put(userId, state);
         return ValueTask.FromResult(true);
     }
 
-    public void Fill(string userId, ScoreState state)
+    // The only copy there is, in this one process: no other replica can have made it stale.
+    public void Fill(string userId, ScoreState state, DateTimeOffset readStarted) => Put(userId, state);
+
+    private void Put(string userId, ScoreState state)
     {
         lock (_gate)
         {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Internal;
 using Microsoft.Extensions.Options;
 using Scoring.Api.Infrastructure.Telemetry;
 using Scoring.Api.Options;
@@ -10,9 +11,10 @@ namespace Scoring.Api.Infrastructure.Caching;
 /// Short-lived copies of Redis entries in this process, so a hot-path read that hits costs no round trip
 /// (the performance run measured a Redis round trip at more than half of a cached GetScore). Every write
 /// to Redis, from any replica, publishes a change notice (<see cref="RedisScoreCache.ChangeChannel"/>);
-/// on a notice this process drops its older copy. A copy therefore lags a write on another replica by the
-/// pub/sub delay, and by at most <see cref="CacheOptions.LocalTtl"/> should a notice be lost. While the
-/// subscription is down no copy is used, and all are dropped when it comes back.
+/// on a notice this process drops its older copy. A copy expires <see cref="CacheOptions.LocalTtl"/> after
+/// the read or write that made it began, so it lags a write on another replica by the pub/sub delay, and
+/// never by more than that TTL whatever happens to the notice. While the subscription is down no copy is
+/// used or kept, all are dropped when it comes back, and none is kept from a read begun before that.
 /// </summary>
 public sealed partial class NearScoreCache : IScoreCache, IDisposable
 {
@@ -21,10 +23,14 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
     private readonly ScoringMetrics _metrics;
     private readonly ILogger<NearScoreCache> _logger;
     private readonly TimeSpan _ttl;
+    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Action<RedisChannel, RedisValue> _onNotice;
     private readonly MemoryCache _copies;
     private volatile bool _listening;
+
+    // When the subscription was last confirmed: a read begun before it may hold what a missed notice replaced.
+    private DateTimeOffset _listeningSince = DateTimeOffset.MaxValue;
 
     public NearScoreCache(
         RedisScoreCache redis, IConnectionMultiplexer connection, IOptions<CacheOptions> options, TimeProvider timeProvider, ScoringMetrics metrics,
@@ -35,6 +41,7 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
         _metrics = metrics;
         _logger = logger;
         _ttl = options.Value.LocalTtl;
+        _time = timeProvider;
         // The copies age by the service's clock, so the bound on a copy's age is what tests hold it to.
         _copies = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.InProcessCapacity, Clock = new Clock(timeProvider) });
         _onNotice = (_, notice) => OnNotice(notice);
@@ -70,13 +77,14 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
             return states;
         }
 
+        var started = _time.GetUtcNow();
         var fetched = await _redis.GetAsync([.. misses.Select(i => userIds[i])], cancellationToken);
         for (var m = 0; m < misses.Count; m++)
         {
             if (fetched[m] is { } state)
             {
                 states[misses[m]] = state;
-                Keep(userIds[misses[m]], state);
+                Keep(userIds[misses[m]], state, started);
             }
         }
 
@@ -85,43 +93,60 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
 
     public async ValueTask<bool> SetAsync(string userId, ScoreState state, CancellationToken cancellationToken)
     {
+        var started = _time.GetUtcNow();
         var written = await _redis.SetAsync(userId, state, cancellationToken);
         if (written)
         {
-            Keep(userId, state);
+            Keep(userId, state, started);
         }
         else
         {
-            // Redis may hold something older: no copy here until a later write or read succeeds.
+            // Redis may hold something older: no copy here until a later write or read succeeds. Removed by
+            // user id as well, in case the notice entry that maps the hash to it was evicted.
+            lock (_gate)
+            {
+                _copies.Remove(userId);
+            }
+
             Forget(ScoreCacheKeys.Tag(userId), state.Version);
         }
 
         return written;
     }
 
-    public void Fill(string userId, ScoreState state)
+    public void Fill(string userId, ScoreState state, DateTimeOffset readStarted)
     {
-        _redis.Fill(userId, state);
+        _redis.Fill(userId, state, readStarted);
         // A copy of what the database holds: a notice of a newer write, from any replica, still drops it.
-        Keep(userId, state);
+        Keep(userId, state, readStarted);
     }
 
     public void Dispose() => _copies.Dispose();
 
-    /// <summary>Keeps a copy unless one at least as new is held, or a notice of a newer version came first.</summary>
-    private void Keep(string userId, ScoreState state)
+    /// <summary>
+    /// Keeps a copy of what a read or write begun at <paramref name="started"/> found, until the TTL from then,
+    /// unless one at least as new is held, a notice of a newer version came first, the TTL is already over,
+    /// or notices may have been missed since the read began (the subscription is down, or came back after it).
+    /// </summary>
+    private void Keep(string userId, ScoreState state, DateTimeOffset started)
     {
         // Hashing only here, on misses and writes: hits look copies up by user id.
         var noticeKey = NoticeKey(ScoreCacheKeys.Tag(userId));
+        var expires = started + _ttl;
         lock (_gate)
         {
+            if (!_listening || started < _listeningSince || expires <= _time.GetUtcNow())
+            {
+                return;
+            }
+
             var notice = _copies.Get(noticeKey) as Notice;
             if (notice?.MinimumVersion > state.Version || (_copies.Get(userId) is Copy { State: var current } && !state.Supersedes(current)))
             {
                 return;
             }
 
-            _copies.Set(userId, new Copy(state), Options());
+            _copies.Set(userId, new Copy(state), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = expires });
             _copies.Set(noticeKey, new Notice(userId, Math.Max(notice?.MinimumVersion ?? 0, state.Version)), Options());
         }
     }
@@ -163,7 +188,14 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
             var subscriber = _connection.GetSubscriber();
             await subscriber.UnsubscribeAsync(RedisScoreCache.ChangeChannel, _onNotice);
             await subscriber.SubscribeAsync(RedisScoreCache.ChangeChannel, _onNotice);
-            _listening = subscriber.IsConnected(RedisScoreCache.ChangeChannel);
+            if (subscriber.IsConnected(RedisScoreCache.ChangeChannel))
+            {
+                lock (_gate)
+                {
+                    _listeningSince = _time.GetUtcNow();
+                    _listening = true;
+                }
+            }
         }
         catch (Exception exception)
         {
@@ -191,9 +223,9 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
 
         // Notices may have been missed while down: every copy is suspect. Cleared in place, never
         // swapped and disposed, so a read racing this reconnect finds an empty cache, not a disposed one.
-        _listening = false;
         lock (_gate)
         {
+            _listening = false;
             _copies.Clear();
         }
 
@@ -217,7 +249,7 @@ public sealed partial class NearScoreCache : IScoreCache, IDisposable
     private sealed record Copy(ScoreState State);
 
     /// <summary>The cache's clock, read from the injected time provider.</summary>
-    private sealed class Clock(TimeProvider timeProvider) : Microsoft.Extensions.Internal.ISystemClock
+    private sealed class Clock(TimeProvider timeProvider) : ISystemClock
     {
         public DateTimeOffset UtcNow => timeProvider.GetUtcNow();
     }

@@ -211,7 +211,7 @@ public sealed partial class RedisScoreCache : IScoreCache
         }
     }
 
-    public void Fill(string userId, ScoreState state)
+    public void Fill(string userId, ScoreState state, DateTimeOffset readStarted)
     {
         if (_unsynced.ContainsKey(userId))
         {

@@ -17,6 +17,9 @@ public static class TelemetryExtensions
     /// <summary>The service's own spans (Redis calls); ASP.NET Core, gRPC and Npgsql bring theirs.</summary>
     public static readonly ActivitySource ActivitySource = new(ScoringMetrics.MeterName);
 
+    // gRPC's status codes, boxed once rather than on every call.
+    private static readonly object[] BoxedStatusCodes = [.. Enumerable.Range(0, 17).Select(code => (object)code)];
+
     public static WebApplicationBuilder AddScoringTelemetry(this WebApplicationBuilder builder)
     {
         // Log lines carry the trace and span ids of the call they belong to while traces are exported. With
@@ -93,7 +96,4 @@ public static class TelemetryExtensions
                 metrics.Tags.Add(new("rpc.grpc.status_code", code < BoxedStatusCodes.Length ? BoxedStatusCodes[code] : code));
             }
         });
-
-    // gRPC's status codes, boxed once rather than on every call.
-    private static readonly object[] BoxedStatusCodes = [.. Enumerable.Range(0, 17).Select(code => (object)code)];
 }
