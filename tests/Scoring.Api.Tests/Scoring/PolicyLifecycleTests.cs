@@ -1,5 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Scoring.Api.Grpc;
 using Scoring.Api.Tests.Infrastructure;
@@ -248,8 +250,36 @@ public abstract class PolicyLifecycleTests
         return population;
     }
 
-    private static async Task<List<StandingChange>> FeedOfAsync(ScoringApp app, IEnumerable<string> users) =>
-        [.. (await app.Standings.ListStandingChangesAsync(new ListStandingChangesRequest { UserIds = { users }, PageSize = 1000 }, cancellationToken: Token)).Changes];
+    /// <summary>
+    /// The users' feed with everything committed so far. The feed lists only what committed below the oldest
+    /// transaction running on the server, and other tests' transactions count, so a read may briefly lack
+    /// this test's own entries: on PostgreSQL this reads until the feed's revision passes a transaction begun
+    /// after them (bounded).
+    /// </summary>
+    private static async Task<List<StandingChange>> FeedOfAsync(ScoringApp app, IEnumerable<string> users)
+    {
+        long? after = null;
+        using (var scope = app.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Api.Infrastructure.Persistence.ScoringDbContext>();
+            if (db.Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL")
+            {
+                after = await db.Database.SqlQueryRaw<long>("SELECT txid_current() AS \"Value\"").SingleAsync(Token);
+            }
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var page = await app.Standings.ListStandingChangesAsync(new ListStandingChangesRequest { UserIds = { users }, PageSize = 1000 }, cancellationToken: Token);
+            // A revision is a transaction id then a sequence, 16 hex digits each; the page's revision is the
+            // horizon, one below the oldest transaction still running.
+            if (after is null || Convert.ToInt64(page.Revision[..16], 16) >= after || clock.Elapsed > Bound)
+            {
+                return [.. page.Changes];
+            }
+        }
+    }
 
     private static async Task<PolicySimulation> WaitForSimulationAsync(ScoringApp app, string id)
     {
