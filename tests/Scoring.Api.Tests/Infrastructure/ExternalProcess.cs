@@ -85,6 +85,10 @@ internal static class ExternalProcess
     // Every port handed out by this process, so two servers starting at once never get the same one.
     private static readonly HashSet<int> Issued = [];
 
+    // Ports in the range below that Chromium refuses to load (ERR_UNSAFE_PORT, its restricted-port list):
+    // a console or identity provider on one of them fails every browser test that navigates there.
+    private static readonly HashSet<int> RefusedByBrowsers = [2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080];
+
     /// <summary>
     /// A loopback port that was free a moment ago, below Linux's ephemeral range (32768 and up) and below
     /// the Redis Cluster nodes' ports (12000 and up). A port from the ephemeral range, even one free a
@@ -104,7 +108,7 @@ internal static class ExternalProcess
             while (true)
             {
                 var port = Random.Shared.Next(2_000, 12_000);
-                if (Issued.Add(port) && IsFree(port))
+                if (!RefusedByBrowsers.Contains(port) && Issued.Add(port) && IsFree(port))
                 {
                     return port;
                 }
