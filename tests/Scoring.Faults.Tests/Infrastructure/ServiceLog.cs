@@ -5,9 +5,19 @@ namespace Scoring.Faults.Tests.Infrastructure;
 /// <summary>Reads the service's JSON console log: its errors, one line per kind, with where they were thrown.</summary>
 public static class ServiceLog
 {
-    /// <summary>Each distinct error or critical entry as "message: exception (first frames in Scoring code)".</summary>
+    /// <summary>
+    /// Each distinct error or critical entry as "message: exception (first frames in Scoring code)",
+    /// calls the service answered INTERNAL or UNKNOWN first: those are what a failed check is about.
+    /// </summary>
     public static IReadOnlyList<string> ErrorKinds(IEnumerable<string> lines, int take) =>
-        [.. lines.Select(Summarize).OfType<string>().Distinct(StringComparer.Ordinal).Take(take)];
+        [.. lines.Select(Summarize).OfType<string>().Distinct(StringComparer.Ordinal)
+            .OrderBy(kind => AnsweredInternal(kind) ? 0 : 1).Take(take)];
+
+    // The exception interceptor's "{Method} failed with Internal", or grpc-dotnet's own for an unmapped exception.
+    private static bool AnsweredInternal(string kind) =>
+        kind.Contains(" failed with Internal", StringComparison.Ordinal)
+        || kind.Contains(" failed with Unknown", StringComparison.Ordinal)
+        || kind.StartsWith("Error when executing service method", StringComparison.Ordinal);
 
     private static string? Summarize(string line)
     {

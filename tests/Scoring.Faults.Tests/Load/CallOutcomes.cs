@@ -9,7 +9,10 @@ public sealed class CallOutcomes
     /// <summary>A status a server never sent: the client gave it when the connection broke mid-call (kill -9).</summary>
     public const string ConnectionLost = "NO_ANSWER(connection lost)";
 
+    private const int SampleLimit = 5;
+
     private readonly ConcurrentDictionary<(string Method, string Status), long> _counts = new();
+    private readonly ConcurrentQueue<string> _internalSamples = new();
 
     /// <summary>Calls a server answered with INTERNAL or UNKNOWN: an exception it did not map.</summary>
     public long Internal => _counts.Where(c => c.Key.Status is "INTERNAL" or "UNKNOWN").Sum(c => c.Value);
@@ -17,8 +20,20 @@ public sealed class CallOutcomes
     public void Ok(string method) => _counts.AddOrUpdate((method, "OK"), 1, (_, n) => n + 1);
 
     /// <summary>Counts a failed call and tells whether the server answered it (rather than the connection failing).</summary>
-    public void Failed(string method, RpcException exception) =>
-        _counts.AddOrUpdate((method, Label(exception)), 1, (_, n) => n + 1);
+    public void Failed(string method, RpcException exception)
+    {
+        var label = Label(exception);
+        _counts.AddOrUpdate((method, label), 1, (_, n) => n + 1);
+        if (label is "INTERNAL" or "UNKNOWN" && _internalSamples.Count < SampleLimit)
+        {
+            // What the answer said, and whether the client made it up (a debug exception) or a server sent it.
+            var debug = exception.Status.DebugException is { } cause ? $"; client-side {cause.GetType().Name}: {cause.Message}" : "; from the server's trailers";
+            _internalSamples.Enqueue($"{method} {label} \"{exception.Status.Detail}\"{debug}");
+        }
+    }
+
+    /// <summary>The first few INTERNAL or UNKNOWN answers, each with its detail and where it came from.</summary>
+    public IReadOnlyCollection<string> InternalSamples => _internalSamples;
 
     /// <summary>
     /// Whether the same request should be sent again: the server was unreachable or too slow, or the
@@ -43,6 +58,11 @@ public sealed class CallOutcomes
         foreach (var (key, count) in _counts)
         {
             total._counts.AddOrUpdate(key, count, (_, n) => n + count);
+        }
+
+        foreach (var sample in _internalSamples.Take(SampleLimit - total._internalSamples.Count))
+        {
+            total._internalSamples.Enqueue(sample);
         }
     }
 

@@ -186,6 +186,10 @@ public sealed class FaultRun(string name)
         if (calls.Internal > 0)
         {
             context.Fail("internal", $"{calls.Internal} calls answered INTERNAL or UNKNOWN ({calls.DescribeInternal()})");
+            foreach (var sample in calls.InternalSamples)
+            {
+                context.Note("answered " + sample);
+            }
         }
 
         Report($"  sent {ledger.SentCount}, acknowledged {ledger.AcknowledgedCount}");
