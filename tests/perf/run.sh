@@ -34,10 +34,11 @@ watch_rate=${PERF_WATCH_RATE:-1000}
 # PERF_PARTS=reads measures only the reads (the gRPC ceiling, GetScore, GetScores, HTTP/JSON) and skips
 # the pgbench ceilings, the durable writes and the watchers: about a minute and a half after the build.
 # PERF_PARTS=writes measures only the pgbench ceilings and the durable writes (about two minutes).
+# PERF_PARTS=watch measures only the watchers, with where the run's CPU went (about a minute).
 parts=${PERF_PARTS:-all}
-case $parts in all | reads | get-score | writes) ;; *) echo "tests/perf/run.sh: PERF_PARTS must be all, reads, get-score or writes" >&2; exit 1 ;; esac
+case $parts in all | reads | get-score | writes | watch) ;; *) echo "tests/perf/run.sh: PERF_PARTS must be all, reads, get-score, writes or watch" >&2; exit 1 ;; esac
 # Which halves this run measures.
-case $parts in writes) reads=0 ;; *) reads=1 ;; esac
+case $parts in writes | watch) reads=0 ;; *) reads=1 ;; esac
 case $parts in all | writes) writes=1 ;; *) writes=0 ;; esac
 batch=100
 
@@ -384,10 +385,23 @@ value[record_batch]=$(jq ".callsPerSecond * $batch" "$work/record_batch.json"); 
 
 fi
 
-if [ "$parts" = all ]; then
+if [ "$parts" = all ] || [ "$parts" = watch ]; then
 say "service: $watchers watchers of the feed while writers record $watch_rate changes/s (.NET driver, ${duration} s)"
 dotnet "$cli_dll" bench --address "$service" --scenario watch --concurrency "$watchers" --channels 16 --rate "$watch_rate" \
-  --duration "$duration" --json >"$work/watch.json" 2>"$work/watch.progress" || true
+  --duration "$duration" --json >"$work/watch.json" 2>"$work/watch.progress" &
+watch_load=$!
+# Where the CPU of the writing phase goes: the service, the driver (writers and watchers), PostgreSQL.
+for _ in $(seq 1200); do grep -q '^writing' "$work/watch.progress" 2>/dev/null && break; kill -0 "$watch_load" 2>/dev/null || break; sleep 0.05; done
+watch_from=$(date +%s%N); watch_service=$(process_cpu "$service_pid"); watch_driver=$(process_cpu "$watch_load" 2>/dev/null || echo 0); watch_pg=$(pg_cpu)
+if [ -n "${PERF_TRACE:-}" ]; then
+  dotnet-trace collect -p "$service_pid" --profile "${PERF_TRACE_PROFILE:-dotnet-sampled-thread-time}" --duration 00:00:00:06 \
+    -o "$PERF_TRACE/watch.nettrace" >/dev/null 2>&1 &
+fi
+sleep "$duration"
+watch_seconds=$(awk -v a="$watch_from" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+value[watch_cpu]=$(awk -v s="$watch_seconds" -v a1="$watch_service" -v b1="$(process_cpu "$service_pid")" -v a2="$watch_driver" -v b2="$(process_cpu "$watch_load" 2>/dev/null || echo 0)" \
+  -v a3="$watch_pg" -v b3="$(pg_cpu)" 'BEGIN { printf "service %.2f, driver %.2f, PostgreSQL %.2f cores over %.1f s of writing", (b1 - a1) / s, (b2 - a2) / s, (b3 - a3) / s, s }')
+wait "$watch_load" || true
 value[watch_changes]=$(jq '.changesPerSecond' "$work/watch.json"); unit[watch_changes]="changes/s"
 value[watch_deliveries]=$(jq ".delivered / $duration" "$work/watch.json"); unit[watch_deliveries]="deliveries/s"
 value[watch_p99]=$(jq '.p99DelayMs' "$work/watch.json")
@@ -422,6 +436,14 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
     echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
     echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
     echo "write errors: ${errors:-none}"
+    exit 0
+  fi
+  if [ "$parts" = watch ]; then
+    row "Watch: changes written with $watchers watchers" watch_changes watch_rate_target 1.0 watch_p99 1000 \
+      | if [ "$(jq '.missing + .duplicates' "$work/watch.json")" != "0" ]; then sed 's/| met    |$/| MISSED |/'; else cat; fi
+    echo
+    echo "watch: $watch_summary (target: every change to every watcher, none twice, p99 delivery < 1 s, at $watch_rate changes/s; the row is MISSED on any missing or duplicate)"
+    echo "watch CPU: ${value[watch_cpu]}"
     exit 0
   fi
   # The default keeps near copies: its row carries both of the issue's GetScore targets (0.40 on the
@@ -459,6 +481,7 @@ row() { # name, measured key, ceiling key, target ratio, p99 key, p99 limit in m
   [ "$parts" = all ] && echo "CPU ms per durable write: pgbench insert+update ${value[pg_single_cpu]} (PostgreSQL); RecordViolation ${value[record_pg_cpu]} (PostgreSQL) + ${value[record_service_cpu]} (service)"
   [ "$parts" = all ] && echo "CPU ms per $batch-row batch: pgbench ${value[pg_batch_cpu]} (PostgreSQL); RecordViolations ${value[record_batch_pg_cpu]} (PostgreSQL) + ${value[record_batch_service_cpu]} (service)"
   [ "$parts" = all ] && echo "watch: $watch_summary (target: every change to every watcher, none twice, p99 delivery < 1 s, at $watch_rate changes/s; the row is MISSED on any missing or duplicate)"
+  [ "$parts" = all ] && echo "watch CPU: ${value[watch_cpu]}"
   echo "Redis stalled in pulses under GetScores of $batch: PostgreSQL ${value[stall_tx]} transactions/s during the pulses;" \
     "fallback reads ${value[stall_read]} users read, ${value[stall_coalesced]} coalesced, ${value[stall_shed]} shed;" \
     "p99 ${value[stall_p99_before]} ms before, ${value[stall_p99_during]} ms during, ${value[stall_p99_after]} ms from 3 s after; ${value[stall_failed]} failed"

@@ -17,7 +17,8 @@ namespace Scoring.Api.Grpc;
 /// with a request deserializer that answers an undecodable message (not protobuf, truncated, or a string
 /// that is not valid UTF-8) with INVALID_ARGUMENT. grpc-dotnet decodes the request before any interceptor
 /// runs and answers UNKNOWN for any exception other than an <see cref="RpcException"/>, whose status it
-/// sends as is; the marshaller is the only hook before that point.
+/// sends as is; the marshaller is the only hook before that point. A response encoded once for many
+/// streams (<see cref="IEncodedOnce"/>) is written from its kept bytes.
 /// </summary>
 internal sealed class DecodingServiceMethodProvider<TService> : IServiceMethodProvider<TService>
     where TService : class
@@ -128,8 +129,16 @@ internal sealed class DecodingServiceMethodProvider<TService> : IServiceMethodPr
                 throw UndecodableRequest.Status(descriptor, payload.PayloadAsReadOnlySequence().ToArray()).ToRpcException();
             }
         });
-        return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, decoding, method.ResponseMarshaller);
+        return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, decoding, EncodedOnce(method.ResponseMarshaller));
     }
+
+    /// <summary>For a response sent unchanged on many streams (<see cref="IEncodedOnce"/>): its kept bytes, written as they are.</summary>
+    private static Marshaller<TResponse> EncodedOnce<TResponse>(Marshaller<TResponse> marshaller)
+        where TResponse : class =>
+        typeof(IEncodedOnce).IsAssignableFrom(typeof(TResponse))
+            ? new Marshaller<TResponse>(
+                static (response, context) => context.Complete(((IEncodedOnce)response).Encoded()), marshaller.ContextualDeserializer)
+            : marshaller;
 }
 
 /// <summary>The answer to a request that is not a valid protobuf message of its method's type.</summary>

@@ -246,6 +246,30 @@ public sealed class StandingFeedTests(TestServers servers)
     }
 
     [Fact]
+    public async Task Changes_committed_together_reach_a_live_watcher_in_full_and_in_revision_order()
+    {
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), redis: null);
+        string[] users = [.. Enumerable.Range(0, 5).Select(_ => NewUserId())];
+        using var watch = app.Standings.WatchStandingChanges(new WatchStandingChangesRequest { UserIds = { users } }, cancellationToken: Token);
+        // The first message from now is a bookmark: the watch is subscribed.
+        Assert.True(await watch.ResponseStream.MoveNext(Token));
+
+        // One transaction, read by the feed at once: the watcher sends them as a run, each but the last held
+        // back for the next (one flush); a run whose last change were held too would never arrive.
+        var batch = new RecordViolationsRequest();
+        batch.Violations.AddRange(users.Select(user => Violation(user)));
+        await app.Scoring.RecordViolationsAsync(batch, cancellationToken: Token);
+        var received = new List<StandingChange>();
+        foreach (var _ in users)
+        {
+            received.Add(await NextChangeAsync(watch));
+        }
+
+        Assert.Equal(users.Order(StringComparer.Ordinal), received.Select(c => c.UserId).Order(StringComparer.Ordinal));
+        Assert.Equal(received.Select(c => c.Revision).Order(StringComparer.Ordinal), received.Select(c => c.Revision));
+    }
+
+    [Fact]
     public async Task Counts_are_per_recorded_standing_with_the_contested_users()
     {
         using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), redis: null);

@@ -98,6 +98,13 @@ public sealed partial class StandingFeed(
     /// <summary>How soon the reader looks again at changes a running transaction holds back.</summary>
     private static readonly TimeSpan HeldBackRetry = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// The least time from one read to the next that a local write wakes: the commits of a burst are handed
+    /// out in one read, so each watcher wakes once for them rather than once per commit. Wall clock: pacing,
+    /// not a business instant. It adds at most this much to a change's delivery.
+    /// </summary>
+    public static readonly TimeSpan ReadSpacing = TimeSpan.FromMilliseconds(25);
+
     /// <summary>How long a watch waits for the reader's first read of the database.</summary>
     public static readonly TimeSpan StartBound = TimeSpan.FromSeconds(10);
     private readonly Lock _lock = new();
@@ -165,10 +172,12 @@ public sealed partial class StandingFeed(
     {
         metrics.ObserveFeedLag(() => LagSeconds);
         var interval = options.Value.StandingFeedPollInterval;
+        var lastRead = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                lastRead = TimeProvider.System.GetTimestamp();
                 switch (await ReadOnceAsync(stoppingToken))
                 {
                     case Read.More:
@@ -186,6 +195,11 @@ public sealed partial class StandingFeed(
             }
 
             await signal.WaitAsync(interval, time, stoppingToken);
+            var since = TimeProvider.System.GetElapsedTime(lastRead);
+            if (since < ReadSpacing)
+            {
+                await Task.Delay(ReadSpacing - since, TimeProvider.System, stoppingToken);
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using FluentValidation;
 using Scoring.Api.Features.Common;
 using Scoring.Api.Infrastructure.Persistence;
@@ -21,7 +22,11 @@ public sealed class WatchStandingChangesQueryValidator : AbstractValidator<Watch
 /// <summary>What a watch sends: a change, or a bookmark (nothing more up to this revision).</summary>
 public abstract record WatchEvent
 {
-    public sealed record Change(FeedItem Item) : WatchEvent;
+    /// <param name="MoreFollows">
+    /// Another change is sent right after this one: the transport may hold this one back to send both
+    /// together (one flush for a run of changes); the last of a run never has it.
+    /// </param>
+    public sealed record Change(FeedItem Item, bool MoreFollows = false) : WatchEvent;
 
     public sealed record Bookmark(Revision Revision) : WatchEvent;
 }
@@ -160,44 +165,94 @@ public sealed class StandingWatcher(
     private async Task SendLiveAsync(
         FeedSubscription subscription, Revision last, Func<WatchEvent, CancellationToken, Task> send, CancellationToken cancellationToken)
     {
-        while (true)
+        // One idle timer for the whole watch, restarted on each wait: a wake costs no new timer or token source.
+        var idle = new IdleTimer(time, cancellationToken);
+        try
         {
-            while (subscription.Pending.TryRead(out var item))
+            while (true)
             {
-                if (item.Revision > last)
+                while (subscription.Pending.TryRead(out var item))
                 {
-                    await send(new WatchEvent.Change(item), cancellationToken);
-                    last = item.Revision;
+                    if (item.Revision > last)
+                    {
+                        // Held back by the transport only when the next one is certain to be sent right after it.
+                        var moreFollows = subscription.Pending.TryPeek(out var next) && next.Revision > item.Revision;
+                        await send(new WatchEvent.Change(item, moreFollows), cancellationToken);
+                        last = item.Revision;
+                    }
+                }
+
+                if (subscription.FellBehind)
+                {
+                    throw new WatcherFellBehindException(last);
+                }
+
+                if (!await idle.WaitAsync(subscription.Pending, BookmarkInterval) && feed.BookmarkFor(subscription) is { } bookmark)
+                {
+                    last = bookmark > last ? bookmark : last;
+                    await send(new WatchEvent.Bookmark(last), cancellationToken);
                 }
             }
-
-            if (subscription.FellBehind)
-            {
-                throw new WatcherFellBehindException(last);
-            }
-
-            if (!await WaitForChangeAsync(subscription, cancellationToken) && feed.BookmarkFor(subscription) is { } bookmark)
-            {
-                last = bookmark > last ? bookmark : last;
-                await send(new WatchEvent.Bookmark(last), cancellationToken);
-            }
+        }
+        finally
+        {
+            idle.Dispose();
         }
     }
 
-    /// <summary>Waits for a change, up to the bookmark interval; false when the interval passed with none.</summary>
-    private async Task<bool> WaitForChangeAsync(FeedSubscription subscription, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for a watcher's next change, up to an interval on the injected clock. The token source and
+    /// its timer live as long as the watch and are restarted per wait; only an interval that passed (a
+    /// bookmark, at most one per interval) costs a new one.
+    /// </summary>
+    private sealed class IdleTimer : IDisposable
     {
-        using var elapsed = new CancellationTokenSource(BookmarkInterval, time);
-        using var interval = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
-        try
+        private readonly TimeProvider _time;
+        private readonly CancellationToken _cancellation;
+        private CancellationTokenSource _elapsed;
+        private CancellationTokenRegistration _link;
+
+        public IdleTimer(TimeProvider time, CancellationToken cancellation)
         {
-            // False when the subscription ended (the watcher fell behind): the loop then says so.
-            await subscription.Pending.WaitToReadAsync(interval.Token);
-            return true;
+            _time = time;
+            _cancellation = cancellation;
+            (_elapsed, _link) = Start(time, cancellation);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+
+        /// <summary>True when a change is waiting (or the subscription ended); false when the interval passed with none.</summary>
+        public async ValueTask<bool> WaitAsync(ChannelReader<FeedItem> pending, TimeSpan interval)
         {
-            return false;
+            if (_elapsed.IsCancellationRequested)
+            {
+                Dispose();
+                (_elapsed, _link) = Start(_time, _cancellation);
+            }
+
+            _elapsed.CancelAfter(interval);
+            try
+            {
+                // False when the subscription ended (the watcher fell behind): the loop then says so.
+                await pending.WaitToReadAsync(_elapsed.Token);
+                _elapsed.CancelAfter(Timeout.InfiniteTimeSpan);
+                return true;
+            }
+            catch (OperationCanceledException) when (!_cancellation.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+
+        public void Dispose()
+        {
+            _link.Dispose();
+            _elapsed.Dispose();
+        }
+
+        // A source on the injected clock that the call's own cancellation ends as well.
+        private static (CancellationTokenSource, CancellationTokenRegistration) Start(TimeProvider time, CancellationToken cancellation)
+        {
+            var elapsed = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            return (elapsed, cancellation.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), elapsed));
         }
     }
 }
