@@ -101,9 +101,10 @@ public sealed partial class StandingFeed(
     /// <summary>
     /// The least time from one read to the next that a local write wakes: the commits of a burst are handed
     /// out in one read, so each watcher wakes once for them rather than once per commit. Wall clock: pacing,
-    /// not a business instant. It adds at most this much to a change's delivery.
+    /// not a business instant. It adds at most this much to a change's delivery (what it bought with a
+    /// thousand watchers: tests/perf/PERFORMANCE.md).
     /// </summary>
-    public static readonly TimeSpan ReadSpacing = TimeSpan.FromMilliseconds(25);
+    public static readonly TimeSpan ReadSpacing = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How long a watch waits for the reader's first read of the database.</summary>
     public static readonly TimeSpan StartBound = TimeSpan.FromSeconds(10);
