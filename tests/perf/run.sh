@@ -399,8 +399,10 @@ if [ -n "${PERF_TRACE:-}" ]; then
 fi
 sleep "$duration"
 watch_seconds=$(awk -v a="$watch_from" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-value[watch_cpu]=$(awk -v s="$watch_seconds" -v a1="$watch_service" -v b1="$(process_cpu "$service_pid")" -v a2="$watch_driver" -v b2="$(process_cpu "$watch_load" 2>/dev/null || echo 0)" \
-  -v a3="$watch_pg" -v b3="$(pg_cpu)" 'BEGIN { printf "service %.2f, driver %.2f, PostgreSQL %.2f cores over %.1f s of writing", (b1 - a1) / s, (b2 - a2) / s, (b3 - a3) / s, s }')
+# A driver that already ended leaves no reading: its share is then "-".
+value[watch_cpu]=$(awk -v s="$watch_seconds" -v a1="$watch_service" -v b1="$(process_cpu "$service_pid")" -v a2="$watch_driver" -v b2="$(process_cpu "$watch_load" 2>/dev/null || true)" \
+  -v a3="$watch_pg" -v b3="$(pg_cpu)" 'BEGIN { d = (b2 == "" || a2 == 0) ? "-" : sprintf("%.2f", (b2 - a2) / s)
+    printf "service %.2f, driver %s, PostgreSQL %.2f cores over %.1f s of writing", (b1 - a1) / s, d, (b3 - a3) / s, s }')
 wait "$watch_load" || true
 value[watch_changes]=$(jq '.changesPerSecond' "$work/watch.json"); unit[watch_changes]="changes/s"
 value[watch_deliveries]=$(jq ".delivered / $duration" "$work/watch.json"); unit[watch_deliveries]="deliveries/s"

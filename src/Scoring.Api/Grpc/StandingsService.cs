@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Mediator;
@@ -22,41 +21,11 @@ public sealed class StandingsService(ISender sender, StandingWatcher watcher) : 
         return response;
     }
 
-    /// <summary>A write that stays buffered until the next one: a run of changes goes out in one flush.</summary>
-    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
-
-    /// <summary>
-    /// One response per change, whichever watchers it goes to: mapped once, and encoded once
-    /// (<see cref="WatchStandingChangesResponse"/>), rather than once per watcher.
-    /// </summary>
-    private static readonly ConditionalWeakTable<FeedItem, WatchStandingChangesResponse> Responses = [];
-
     [Authorize(Policy = ScoringPolicies.Read)]
     public override Task WatchStandingChanges(
-        WatchStandingChangesRequest request, IServerStreamWriter<WatchStandingChangesResponse> responseStream, ServerCallContext context)
-    {
-        // A gRPC stream takes write options; JSON transcoding's writer has none (setting them throws).
-        var canBuffer = context.GetHttpContext().Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true;
-        return watcher.RunAsync(
-            new WatchStandingChangesQuery(request.FromRevision, request.UserIds),
-            (watched, token) =>
-            {
-                if (canBuffer)
-                {
-                    responseStream.WriteOptions = watched is WatchEvent.Change { MoreFollows: true } ? Buffered : null;
-                }
-
-                return responseStream.WriteAsync(
-                    watched switch
-                    {
-                        WatchEvent.Change change => Responses.GetValue(change.Item, static item => new WatchStandingChangesResponse { Change = item.ToProto() }),
-                        WatchEvent.Bookmark bookmark => new WatchStandingChangesResponse { Bookmark = new Bookmark { Revision = bookmark.Revision.ToString() } },
-                        _ => throw new ArgumentOutOfRangeException(nameof(watched)),
-                    },
-                    token);
-            },
-            context.CancellationToken);
-    }
+        WatchStandingChangesRequest request, IServerStreamWriter<WatchStandingChangesResponse> responseStream, ServerCallContext context) =>
+        watcher.RunAsync(
+            new WatchStandingChangesQuery(request.FromRevision, request.UserIds), WatchResponses.SenderFor(responseStream, context), context.CancellationToken);
 
     [Authorize(Policy = ScoringPolicies.Read)]
     public override async Task<V1.StandingCounts> GetStandingCounts(GetStandingCountsRequest request, ServerCallContext context)

@@ -3,7 +3,7 @@ using Scoring.Api.Grpc;
 
 namespace Scoring.V1;
 
-/// <summary>Each change of the feed goes to every watcher as the same instance (StandingsService), encoded once.</summary>
+/// <summary>A live change of the feed goes to every watcher as the same instance (<see cref="WatchResponses"/>), encoded once.</summary>
 public sealed partial class WatchStandingChangesResponse : IEncodedOnce
 {
     private byte[]? _encoded;

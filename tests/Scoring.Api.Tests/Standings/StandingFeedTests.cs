@@ -254,8 +254,9 @@ public sealed class StandingFeedTests(TestServers servers)
         // The first message from now is a bookmark: the watch is subscribed.
         Assert.True(await watch.ResponseStream.MoveNext(Token));
 
-        // One transaction, read by the feed at once: the watcher sends them as a run, each but the last held
-        // back for the next (one flush); a run whose last change were held too would never arrive.
+        // One transaction, read by the feed at once: the watcher usually sends them as one run, each but the
+        // last held back for the next (one flush). However they are split, the last of a run must go out: a
+        // change held back with nothing behind it would never arrive.
         var batch = new RecordViolationsRequest();
         batch.Violations.AddRange(users.Select(user => Violation(user)));
         await app.Scoring.RecordViolationsAsync(batch, cancellationToken: Token);

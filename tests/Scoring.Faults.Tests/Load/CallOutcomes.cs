@@ -13,6 +13,7 @@ public sealed class CallOutcomes
 
     private readonly ConcurrentDictionary<(string Method, string Status), long> _counts = new();
     private readonly ConcurrentQueue<string> _internalSamples = new();
+    private int _sampled;
 
     /// <summary>Calls a server answered with INTERNAL or UNKNOWN: an exception it did not map.</summary>
     public long Internal => _counts.Where(c => c.Key.Status is "INTERNAL" or "UNKNOWN").Sum(c => c.Value);
@@ -24,7 +25,7 @@ public sealed class CallOutcomes
     {
         var label = Label(exception);
         _counts.AddOrUpdate((method, label), 1, (_, n) => n + 1);
-        if (label is "INTERNAL" or "UNKNOWN" && _internalSamples.Count < SampleLimit)
+        if (label is "INTERNAL" or "UNKNOWN" && Interlocked.Increment(ref _sampled) <= SampleLimit)
         {
             // What the answer said, and whether the client made it up (a debug exception) or a server sent it.
             var debug = exception.Status.DebugException is { } cause ? $"; client-side {cause.GetType().Name}: {cause.Message}" : "; from the server's trailers";

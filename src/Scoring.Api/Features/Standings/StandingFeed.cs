@@ -25,18 +25,23 @@ public sealed class StandingFeedSignal(ScoringMetrics metrics)
         _wake.Writer.TryWrite(true);
     }
 
-    /// <summary>Waits for a write in this process, or <paramref name="timeout"/>, whichever comes first.</summary>
-    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for a write in this process, or <paramref name="timeout"/>, whichever comes first; true when a
+    /// write ended the wait.
+    /// </summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         using var elapsed = new CancellationTokenSource(timeout, time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
         try
         {
             await _wake.Reader.ReadAsync(deadline.Token);
+            return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // The poll interval passed: look for other replicas' changes.
+            return false;
         }
     }
 }
@@ -84,8 +89,9 @@ public sealed class FeedSubscription
 }
 
 /// <summary>
-/// The one reader of the feed in this process: it reads the database for new changes (at once after a
-/// local write, otherwise every Scoring:StandingFeedPollInterval for other replicas' writes) and hands
+/// The one reader of the feed in this process: it reads the database for new changes (after a local
+/// write, at once or <see cref="ReadSpacing"/> after its previous read, whichever is later; otherwise every
+/// Scoring:StandingFeedPollInterval for other replicas' writes) and hands
 /// each to every watcher here, so watchers cost no query each. It reads only what no running transaction
 /// can still precede (<see cref="StandingFeedQueries.ReadFeedAsync"/>), so it never skips a late commit.
 /// </summary>
@@ -99,7 +105,8 @@ public sealed partial class StandingFeed(
     private static readonly TimeSpan HeldBackRetry = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
-    /// The least time from one read to the next that a local write wakes: the commits of a burst are handed
+    /// The least time from one read to the next that a local write wakes (the poll interval is not
+    /// stretched by it): the commits of a burst are handed
     /// out in one read, so each watcher wakes once for them rather than once per commit. Wall clock: pacing,
     /// not a business instant. It adds at most this much to a change's delivery (what it bought with a
     /// thousand watchers: tests/perf/PERFORMANCE.md).
@@ -195,9 +202,9 @@ public sealed partial class StandingFeed(
                 LogReadFailed(exception);
             }
 
-            await signal.WaitAsync(interval, time, stoppingToken);
-            var since = TimeProvider.System.GetElapsedTime(lastRead);
-            if (since < ReadSpacing)
+            // Woken by a local write soon after the last read: the rest of a burst's commits join this one.
+            if (await signal.WaitAsync(interval, time, stoppingToken)
+                && TimeProvider.System.GetElapsedTime(lastRead) is var since && since < ReadSpacing)
             {
                 await Task.Delay(ReadSpacing - since, TimeProvider.System, stoppingToken);
             }

@@ -26,7 +26,11 @@ public abstract record WatchEvent
     /// Another change is sent right after this one: the transport may hold this one back to send both
     /// together (one flush for a run of changes); the last of a run never has it.
     /// </param>
-    public sealed record Change(FeedItem Item, bool MoreFollows = false) : WatchEvent;
+    /// <param name="Shared">
+    /// A live change from the shared reader: the same item goes to every watcher in this process, so the
+    /// transport may encode it once for all of them. A change read back from the database is this watcher's own.
+    /// </param>
+    public sealed record Change(FeedItem Item, bool MoreFollows = false, bool Shared = false) : WatchEvent;
 
     public sealed record Bookmark(Revision Revision) : WatchEvent;
 }
@@ -66,6 +70,12 @@ public sealed class StandingWatcher(
     ScoringDbContext db, StandingFeed feed, IValidator<WatchStandingChangesQuery> validator, TimeProvider time, IHostApplicationLifetime lifetime)
 {
     public static readonly TimeSpan BookmarkInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The most changes held back for one flush: a consumer that stopped reading then holds at most this
+    /// many unflushed beyond its buffer, since only a flush waits for the connection's flow control.
+    /// </summary>
+    private const int MaxRun = 64;
     private const int CatchUpPage = 500;
 
     public async Task RunAsync(WatchStandingChangesQuery query, Func<WatchEvent, CancellationToken, Task> send, CancellationToken cancellationToken)
@@ -166,37 +176,32 @@ public sealed class StandingWatcher(
         FeedSubscription subscription, Revision last, Func<WatchEvent, CancellationToken, Task> send, CancellationToken cancellationToken)
     {
         // One idle timer for the whole watch, restarted on each wait: a wake costs no new timer or token source.
-        var idle = new IdleTimer(time, cancellationToken);
-        try
+        using var idle = new IdleTimer(time, cancellationToken);
+        while (true)
         {
-            while (true)
+            var run = 0;
+            while (subscription.Pending.TryRead(out var item))
             {
-                while (subscription.Pending.TryRead(out var item))
+                if (item.Revision > last)
                 {
-                    if (item.Revision > last)
-                    {
-                        // Held back by the transport only when the next one is certain to be sent right after it.
-                        var moreFollows = subscription.Pending.TryPeek(out var next) && next.Revision > item.Revision;
-                        await send(new WatchEvent.Change(item, moreFollows), cancellationToken);
-                        last = item.Revision;
-                    }
-                }
-
-                if (subscription.FellBehind)
-                {
-                    throw new WatcherFellBehindException(last);
-                }
-
-                if (!await idle.WaitAsync(subscription.Pending, BookmarkInterval) && feed.BookmarkFor(subscription) is { } bookmark)
-                {
-                    last = bookmark > last ? bookmark : last;
-                    await send(new WatchEvent.Bookmark(last), cancellationToken);
+                    // Held back by the transport only when the next one is certain to be sent right after it
+                    // (one reader, revisions in order), and never more than a run's worth.
+                    var moreFollows = ++run % MaxRun != 0 && subscription.Pending.TryPeek(out var next) && next.Revision > item.Revision;
+                    await send(new WatchEvent.Change(item, moreFollows, Shared: true), cancellationToken);
+                    last = item.Revision;
                 }
             }
-        }
-        finally
-        {
-            idle.Dispose();
+
+            if (subscription.FellBehind)
+            {
+                throw new WatcherFellBehindException(last);
+            }
+
+            if (!await idle.WaitAsync(subscription.Pending, BookmarkInterval) && feed.BookmarkFor(subscription) is { } bookmark)
+            {
+                last = bookmark > last ? bookmark : last;
+                await send(new WatchEvent.Bookmark(last), cancellationToken);
+            }
         }
     }
 
@@ -248,7 +253,8 @@ public sealed class StandingWatcher(
             _elapsed.Dispose();
         }
 
-        // A source on the injected clock that the call's own cancellation ends as well.
+        // A source on the injected clock that the call's own cancellation ends as well. Built with the clock
+        // (not linked to the call's token), so CancelAfter keeps using that clock's timer: tests move it.
         private static (CancellationTokenSource, CancellationTokenRegistration) Start(TimeProvider time, CancellationToken cancellation)
         {
             var elapsed = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
