@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Scoring.Api.Features.Standings;

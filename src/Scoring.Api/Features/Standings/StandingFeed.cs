@@ -106,10 +106,9 @@ public sealed partial class StandingFeed(
 
     /// <summary>
     /// The least time from one read to the next that a local write wakes (the poll interval is not
-    /// stretched by it): the commits of a burst are handed
-    /// out in one read, so each watcher wakes once for them rather than once per commit. Wall clock: pacing,
-    /// not a business instant. It adds at most this much to a change's delivery (what it bought with a
-    /// thousand watchers: tests/perf/PERFORMANCE.md).
+    /// stretched by it): the commits of a burst are handed out in one read, so each watcher wakes once for
+    /// them rather than once per commit. Wall clock: pacing, not a business instant. It adds at most this
+    /// much to a change's delivery (what it bought with a thousand watchers: tests/perf/PERFORMANCE.md).
     /// </summary>
     public static readonly TimeSpan ReadSpacing = TimeSpan.FromMilliseconds(100);
 
