@@ -13,6 +13,10 @@ public static class ServiceLog
         [.. lines.Select(Summarize).OfType<string>().Distinct(StringComparer.Ordinal)
             .OrderBy(kind => AnsweredInternal(kind) ? 0 : 1).Take(take)];
 
+    /// <summary>The distinct entries of calls the service answered INTERNAL or UNKNOWN, with where they were thrown.</summary>
+    public static IReadOnlyList<string> InternalKinds(IEnumerable<string> lines, int take) =>
+        [.. lines.Select(Summarize).OfType<string>().Where(AnsweredInternal).Distinct(StringComparer.Ordinal).Take(take)];
+
     // The exception interceptor's "{Method} failed with Internal", or grpc-dotnet's own for an unmapped exception.
     private static bool AnsweredInternal(string kind) =>
         kind.Contains(" failed with Internal", StringComparison.Ordinal)
@@ -35,7 +39,8 @@ public static class ServiceLog
                 return null;
             }
 
-            var message = root.GetProperty("Message").GetString();
+            // Some messages (EF Core's) carry the whole exception again after their first line.
+            var message = root.GetProperty("Message").GetString()?.Split('\n')[0];
             if (!root.TryGetProperty("Exception", out var exception) || exception.GetString() is not { } text)
             {
                 return message;

@@ -185,7 +185,12 @@ public sealed class FaultRun(string name)
         calls.AddTo(_allCalls);
         if (calls.Internal > 0)
         {
-            context.Fail("internal", $"{calls.Internal} calls answered INTERNAL or UNKNOWN ({calls.DescribeInternal()})");
+            // What the service logged for them goes into the failure itself: a CI log shows that part first.
+            var logged = processes.Zip(marks)
+                .SelectMany(p => ServiceLog.InternalKinds(p.First.OutputSince(p.Second), take: 2).Select(kind => $"{p.First.Name}: {kind}"))
+                .ToList();
+            context.Fail("internal", $"{calls.Internal} calls answered INTERNAL or UNKNOWN ({calls.DescribeInternal()})" +
+                (logged.Count > 0 ? "; the service logged:\n  " + string.Join("\n  ", logged) : "; the service logged no such failure"));
             foreach (var sample in calls.InternalSamples)
             {
                 context.Note("answered " + sample);

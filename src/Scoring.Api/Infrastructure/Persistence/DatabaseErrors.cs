@@ -50,13 +50,19 @@ public static class DatabaseErrors
     /// <summary>The database cannot be reached or is not accepting work: worth a retry later.</summary>
     public static bool IsUnavailable(Exception exception) => Chain(exception).Any(e => e switch
     {
-        // Connection-level classes: 08 connection exception, 53 insufficient resources, 57P operator
-        // intervention; 40001/40P01, a serialization failure or deadlock, which a retry resolves; and
-        // 25006, a write on a server that became a standby in a switchover (a retry finds the new primary).
-        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || pg.SqlState is "40001" or "40P01" or "25006"
+        // Npgsql's own list of errors a retry may clear (IsTransient: connection exceptions, insufficient
+        // resources, cannot connect now, system and I/O errors, serialization failures, lock not available
+        // under a lock_timeout, object in use or not in the required state, as a server being promoted
+        // can answer), and besides: every 08 connection exception, 53 insufficient resources and 57P
+        // operator intervention (a shutdown, a crash of another backend); 40P01, a deadlock, which a
+        // retry resolves; and 25006, a write on a server that became a standby in a switchover (a retry
+        // finds the new primary). Anything else (a constraint, a type, a missing table) is not the
+        // database being away, and stays an error.
+        PostgresException pg => pg.IsTransient
+            || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
             || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
-            || pg.SqlState.StartsWith("57P", StringComparison.Ordinal),
+            || pg.SqlState.StartsWith("57P", StringComparison.Ordinal)
+            || pg.SqlState is "40001" or "40P01" or "25006",
         NpgsqlException => true,
         // BUSY, LOCKED, IOERR, FULL, CANTOPEN.
         SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6 or 10 or 13 or 14,
