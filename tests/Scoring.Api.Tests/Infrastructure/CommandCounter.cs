@@ -16,6 +16,29 @@ public sealed class CommandCounter : DbCommandInterceptor, IStartupFilter
 
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>
+    /// Runs <paramref name="read"/> until one run asks the database nothing (bounded). A write whose cache
+    /// write did not reach Redis in time (a Redis Cluster replica that missed its WAIT on a loaded machine)
+    /// leaves its user read from the database until Redis takes a later write of it, which the read's own
+    /// fill makes in the background; a service that never caches never gets a run without commands, and
+    /// the caller's own measurement after this fails.
+    /// </summary>
+    public async Task UntilCachedAsync(Func<Task> read)
+    {
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        for (var attempt = 0; attempt < 250; attempt++)
+        {
+            var before = Count;
+            await read();
+            if (Count == before)
+            {
+                return;
+            }
+
+            await poll.WaitForNextTickAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         app.Use(async (context, call) =>
