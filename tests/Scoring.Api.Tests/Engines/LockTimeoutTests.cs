@@ -22,7 +22,7 @@ public sealed class LockTimeoutTests(TestServers servers)
         var userId = NewUserId();
         await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
 
-        await AlterDatabaseAsync(database, "SET lock_timeout = '200ms'");
+        await servers.Postgres.AlterDatabaseAsync(database, "lock_timeout = '200ms'");
         // New sessions take the setting.
         NpgsqlConnection.ClearAllPools();
 
@@ -43,14 +43,5 @@ public sealed class LockTimeoutTests(TestServers servers)
         var retried = await app.Scoring.RecordViolationAsync(report);
         Assert.False(retried.Duplicate);
         Assert.Equal(2, retried.Score.ActiveViolations);
-    }
-
-    private async Task AlterDatabaseAsync(string database, string setting)
-    {
-        var name = new NpgsqlConnectionStringBuilder(database).Database;
-        await using var connection = new NpgsqlConnection(servers.Postgres.AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{name}\" {setting}", connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

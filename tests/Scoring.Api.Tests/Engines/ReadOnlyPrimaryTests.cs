@@ -21,7 +21,7 @@ public sealed class ReadOnlyPrimaryTests(TestServers servers)
         var userId = NewUserId();
         await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
 
-        await SetReadOnlyAsync(database, true);
+        await servers.Postgres.AlterDatabaseAsync(database, "default_transaction_read_only = on");
         // New sessions take the setting, as connections to a demoted primary refuse writes.
         NpgsqlConnection.ClearAllPools();
         var refused = await Assert.ThrowsAsync<RpcException>(() => app.Scoring.RecordViolationAsync(Violation(userId)).ResponseAsync);
@@ -29,17 +29,8 @@ public sealed class ReadOnlyPrimaryTests(TestServers servers)
 
         // The server takes writes again (as the new primary would); the pooled connections still carry
         // their read-only sessions, so only a cleared pool lets the retry through.
-        await SetReadOnlyAsync(database, false);
+        await servers.Postgres.AlterDatabaseAsync(database, "default_transaction_read_only = off");
         var retried = await app.Scoring.RecordViolationAsync(Violation(userId));
         Assert.Equal(2, retried.Score.ActiveViolations);
-    }
-
-    private async Task SetReadOnlyAsync(string database, bool readOnly)
-    {
-        var name = new NpgsqlConnectionStringBuilder(database).Database;
-        await using var connection = new NpgsqlConnection(servers.Postgres.AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{name}\" SET default_transaction_read_only = {(readOnly ? "on" : "off")}", connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

@@ -59,6 +59,19 @@ public sealed class PostgresServer : IAsyncDisposable
         return $"Host=127.0.0.1;Port={Port};Username={User};Database={name}";
     }
 
+    /// <summary>
+    /// Changes a setting of the database a connection string names, for its sessions from now on
+    /// (<c>ALTER DATABASE … SET</c>, as an operator would); pooled connections keep their old sessions.
+    /// </summary>
+    public async Task AlterDatabaseAsync(string connectionString, string setting)
+    {
+        var name = new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new Npgsql.NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand($"ALTER DATABASE \"{name}\" SET {setting}", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await ExternalProcess.RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], User);
