@@ -279,7 +279,7 @@ public static class ScoringServiceExtensions
         catch (Exception exception) when (DatabaseErrors.IsUnavailable(exception))
         {
             throw new InvalidConfigurationException(
-                $"ConnectionStrings:Scoring: the database cannot be reached to migrate it ({Innermost(exception).Message})", exception);
+                $"ConnectionStrings:Scoring: the database cannot be reached or refused the migration for now ({Innermost(exception).Message})", exception);
         }
 
         if (db.Database.IsSqlite())

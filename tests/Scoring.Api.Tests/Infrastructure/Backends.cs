@@ -5,6 +5,13 @@ public abstract class Backend : IAsyncLifetime
 {
     public ScoringApp App { get; protected set; } = null!;
 
+    /// <summary>
+    /// Whether a cache write counts only once a Redis replica holds it (<c>Cache:WriteReplicas</c>): on a
+    /// loaded machine such a write can miss its WAIT, and the writing process then reads that user from the
+    /// database until Redis takes a later write of it.
+    /// </summary>
+    public virtual bool CacheWritesWaitForReplicas => false;
+
     public abstract ValueTask InitializeAsync();
 
     public virtual ValueTask DisposeAsync()
@@ -85,6 +92,8 @@ public sealed class PgBouncerBackend(TestServers servers) : Backend
 /// </summary>
 public sealed class RedisClusterBackend(TestServers servers) : Backend
 {
+    public override bool CacheWritesWaitForReplicas => true;
+
     public override async ValueTask InitializeAsync()
     {
         var cluster = await servers.RedisClusterAsync();

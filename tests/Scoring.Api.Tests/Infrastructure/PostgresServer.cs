@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace Scoring.Api.Tests.Infrastructure;
 
 /// <summary>
@@ -52,9 +54,9 @@ public sealed class PostgresServer : IAsyncDisposable
     public async Task<string> CreateDatabaseAsync()
     {
         var name = $"scoring_{Interlocked.Increment(ref _databases)}_{Guid.NewGuid():N}"[..40];
-        await using var connection = new Npgsql.NpgsqlConnection(AdminConnectionString);
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
         await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
         await command.ExecuteNonQueryAsync();
         return $"Host=127.0.0.1;Port={Port};Username={User};Database={name}";
     }
@@ -65,11 +67,11 @@ public sealed class PostgresServer : IAsyncDisposable
     /// </summary>
     public async Task AlterDatabaseAsync(string connectionString, string setting)
     {
-        var name = new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database;
-        await using var connection = new Npgsql.NpgsqlConnection(AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand($"ALTER DATABASE \"{name}\" SET {setting}", connection);
-        await command.ExecuteNonQueryAsync();
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{name}\" SET {setting}", connection);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()

@@ -128,10 +128,11 @@ public sealed partial class ViolationWritePipeline(
                 return;
             }
 
-            if (group.Count > 1 && !DatabaseErrors.IsUnavailable(failure))
+            if (group.Count > 1 && (!DatabaseErrors.IsUnavailable(failure) || DatabaseErrors.IsLockNotAvailable(failure)))
             {
-                // Not the database being away: one submission may be what fails (a bug its data reaches).
-                // Each on its own then, so only that one fails and the others are written.
+                // Not the database being away: one submission may be what fails (a bug its data reaches, a
+                // user whose row another transaction holds past lock_timeout). Each on its own then, so
+                // only that one fails and the others are written.
                 LogGroupSplit(failure, group.Count, reportCount);
                 foreach (var submission in group)
                 {

@@ -8,6 +8,7 @@ namespace Scoring.Api.Infrastructure.Persistence;
 public static class DatabaseErrors
 {
     private const string PostgresUniqueViolation = "23505";
+    private const string LockNotAvailable = "55P03";
     private const int SqliteConstraint = 19;
     private const int SqliteConstraintUnique = 2067;
     private const int SqliteConstraintPrimaryKey = 1555;
@@ -50,25 +51,30 @@ public static class DatabaseErrors
     /// <summary>The database cannot be reached or is not accepting work: worth a retry later.</summary>
     public static bool IsUnavailable(Exception exception) => Chain(exception).Any(e => e switch
     {
-        // Npgsql's own list of errors a retry may clear (IsTransient: connection exceptions, insufficient
-        // resources, cannot connect now, system and I/O errors, serialization failures, lock not available
-        // under a lock_timeout, object in use or not in the required state, as a server being promoted
-        // can answer), and besides: every 08 connection exception, 53 insufficient resources and 57P
-        // operator intervention (a shutdown, a crash of another backend); 40P01, a deadlock, which a
-        // retry resolves; and 25006, a write on a server that became a standby in a switchover (a retry
-        // finds the new primary). Anything else (a constraint, a type, a missing table) is not the
-        // database being away, and stays an error.
-        PostgresException pg => pg.IsTransient
-            || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+        // Classes 08 (connection), 53 (insufficient resources) and 57P (operator intervention: a shutdown,
+        // a crash of another backend, a server starting); 40001/40P01, a serialization failure or deadlock;
+        // 25006, a write on a server that became a standby in a switchover (a retry finds the new
+        // primary); 57014, a statement cancelled by statement_timeout or an operator, as Npgsql's own
+        // command timeout is; and those of Npgsql's transient errors that EF Core would otherwise wrap
+        // into an unmapped exception: 55P03, a lock wait past lock_timeout, 55006, an object in use, and
+        // 58000/58030, system and I/O errors. Not 55000, which names a bug or a setting a retry keeps.
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
             || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
             || pg.SqlState.StartsWith("57P", StringComparison.Ordinal)
-            || pg.SqlState is "40001" or "40P01" or "25006",
+            || pg.SqlState is "40001" or "40P01" or "25006" or "57014" or LockNotAvailable or "55006" or "58000" or "58030",
         NpgsqlException => true,
         // BUSY, LOCKED, IOERR, FULL, CANTOPEN.
         SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6 or 10 or 13 or 14,
         SocketException or TimeoutException => true,
         _ => false,
     });
+
+    /// <summary>
+    /// A lock wait passed the server's lock_timeout: one row is held elsewhere (a long transaction), not
+    /// the database being away, so only the writes that need that row should fail.
+    /// </summary>
+    public static bool IsLockNotAvailable(Exception exception) =>
+        Chain(exception).Any(e => e is PostgresException { SqlState: LockNotAvailable });
 
     private static IEnumerable<Exception> Chain(Exception exception)
     {

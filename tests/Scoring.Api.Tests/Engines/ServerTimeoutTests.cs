@@ -7,22 +7,24 @@ using static Scoring.Api.Tests.Infrastructure.Requests;
 namespace Scoring.Api.Tests.Engines;
 
 /// <summary>
-/// An operator may bound lock waits (<c>lock_timeout</c> on the role or database). A write that waits
-/// past it is refused by PostgreSQL with SQLSTATE 55P03, one of the errors a retry clears (as are the
-/// "object in use" and I/O errors a server being promoted can answer): the call answers UNAVAILABLE, not
-/// INTERNAL, and the retry once the lock is free records the violation once.
+/// An operator may bound waits on the server (<c>lock_timeout</c> or <c>statement_timeout</c> on the role
+/// or database). A write that waits past one is refused by PostgreSQL (SQLSTATE 55P03 or 57014; EF Core
+/// wraps the first as a transient failure): the call answers UNAVAILABLE, not INTERNAL, and the retry
+/// once the lock is free records the violation once.
 /// </summary>
-public sealed class LockTimeoutTests(TestServers servers)
+public sealed class ServerTimeoutTests(TestServers servers)
 {
-    [Fact]
-    public async Task A_write_that_waits_past_the_lock_timeout_answers_UNAVAILABLE_and_its_retry_is_recorded_once()
+    [Theory]
+    [InlineData("lock_timeout")]
+    [InlineData("statement_timeout")]
+    public async Task A_write_that_waits_past_a_server_timeout_answers_UNAVAILABLE_and_its_retry_is_recorded_once(string timeout)
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
         using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
         var userId = NewUserId();
         await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
 
-        await servers.Postgres.AlterDatabaseAsync(database, "lock_timeout = '200ms'");
+        await servers.Postgres.AlterDatabaseAsync(database, $"{timeout} = '1s'");
         // New sessions take the setting.
         NpgsqlConnection.ClearAllPools();
 
