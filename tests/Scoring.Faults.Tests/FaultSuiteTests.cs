@@ -151,7 +151,7 @@ public sealed class FaultSuiteTests(TestServers servers)
                     var got = score.Breakdown.Select(c => c.ViolationId).ToList();
                     if (!ids.SetEquals(got) || ids.Count != VictimViolations)
                     {
-                        context.Fail("precondition", $"{process.Name} GetScore {victim} before the erasure: {ScoreAgreement.Difference(ids, got)}");
+                        context.Fail("precondition", $"{process.Name} GetScore {victim} before the erasure ({ids.Count} of {VictimViolations} reports acknowledged): {ScoreAgreement.Difference(ids, got)}");
                     }
                 }
 

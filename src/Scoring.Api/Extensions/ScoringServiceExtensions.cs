@@ -157,7 +157,7 @@ public static class ScoringServiceExtensions
 
         if (options.Provider == DatabaseProvider.Postgres)
         {
-            builder.Services.AddSingleton<IInterceptor, ReadOnlyServerInterceptor>();
+            builder.Services.AddSingleton<IInterceptor, UnusableConnectionInterceptor>();
             builder.Services.AddDbContextPool<ScoringDbContext, PostgresScoringDbContext>(Configure);
         }
         else

@@ -53,21 +53,30 @@ public static class DatabaseErrors
     {
         // Classes 08 (connection), 53 (insufficient resources) and 57P (operator intervention: a shutdown,
         // a crash of another backend, a server starting); 40001/40P01, a serialization failure or deadlock;
-        // 25006, a write on a server that became a standby in a switchover (a retry finds the new
-        // primary); 57014, a statement cancelled by statement_timeout or an operator, as Npgsql's own
-        // command timeout is; and those of Npgsql's transient errors that EF Core would otherwise wrap
-        // into an unmapped exception: 55P03, a lock wait past lock_timeout, 55006, an object in use, and
-        // 58000/58030, system and I/O errors. Not 55000, which names a bug or a setting a retry keeps.
+        // a connection the UnusableConnectionInterceptor drops, so a retry gets another; 57014, a statement
+        // cancelled by statement_timeout or an operator, as Npgsql's own command timeout is; and those of
+        // Npgsql's transient errors that EF Core would otherwise wrap into an unmapped exception: 55P03, a
+        // lock wait past lock_timeout, 55006, an object in use, and 58000/58030, system and I/O errors.
+        // Not 55000, which names a bug or a setting a retry keeps.
         PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
             || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
             || pg.SqlState.StartsWith("57P", StringComparison.Ordinal)
-            || pg.SqlState is "40001" or "40P01" or "25006" or "57014" or LockNotAvailable or "55006" or "58000" or "58030",
+            || pg.SqlState is "40001" or "40P01" or "57014" or LockNotAvailable or "55006" or "58000" or "58030"
+            || IsConnectionUnusable(pg),
         NpgsqlException => true,
         // BUSY, LOCKED, IOERR, FULL, CANTOPEN.
         SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6 or 10 or 13 or 14,
         SocketException or TimeoutException => true,
         _ => false,
     });
+
+    /// <summary>
+    /// The command's connection cannot do the work any more, though the database can: its server became a
+    /// standby in a switchover (25006), or the driver's record of the statements it prepared on it no longer
+    /// matches the server's (42P05, 26000; the service prepares no statement by name itself).
+    /// </summary>
+    public static bool IsConnectionUnusable(Exception exception) =>
+        Chain(exception).Any(e => e is PostgresException { SqlState: "25006" or "42P05" or "26000" });
 
     /// <summary>
     /// A lock wait passed the server's lock_timeout: one row is held elsewhere (a long transaction), not

@@ -1,0 +1,92 @@
+using Grpc.Core;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Scoring.Api.Tests.Infrastructure;
+using Scoring.V1;
+using static Scoring.Api.Tests.Infrastructure.Requests;
+
+namespace Scoring.Api.Tests.Engines;
+
+/// <summary>
+/// A pooled connection can become unable to do the work while the database is fine: in a planned
+/// switchover the old primary stays up as a standby and refuses writes (SQLSTATE 25006); and Npgsql's
+/// record of the statements it prepared on a connection can drift from the server's (seen in the fault
+/// suite after PostgreSQL restarted under load), after which every command using such a statement fails
+/// on that connection (26000 or 42P05). Neither is a bug of the call: it answers UNAVAILABLE, the service
+/// drops its pooled connections, and the caller's retry opens a new one.
+/// </summary>
+public sealed class UnusableConnectionTests(TestServers servers)
+{
+    [Fact]
+    public async Task A_write_refused_by_a_server_turned_read_only_answers_UNAVAILABLE_and_the_retry_gets_a_new_connection()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        var userId = NewUserId();
+        await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
+
+        await servers.Postgres.AlterDatabaseAsync(database, "default_transaction_read_only = on");
+        // New sessions take the setting, as connections to a demoted primary refuse writes.
+        NpgsqlConnection.ClearAllPools();
+        var refused = await Assert.ThrowsAsync<RpcException>(() => app.Scoring.RecordViolationAsync(Violation(userId)).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+
+        // The server takes writes again (as the new primary would); the pooled connections still carry
+        // their read-only sessions, so only a cleared pool lets the retry through.
+        await servers.Postgres.AlterDatabaseAsync(database, "default_transaction_read_only = off");
+        var retried = await app.Scoring.RecordViolationAsync(Violation(userId));
+        Assert.Equal(2, retried.Score.ActiveViolations);
+    }
+
+    [Fact]
+    public async Task A_connection_whose_prepared_statements_drifted_from_the_servers_answers_UNAVAILABLE_once_and_is_dropped()
+    {
+        // One pooled connection: every command, the calls' and the background work's, runs on the drifted one.
+        var database = await servers.Postgres.CreateDatabaseAsync() + ";Maximum Pool Size=1";
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        var userId = NewUserId();
+        // Each statement of a write is prepared automatically from its second use on.
+        for (var i = 0; i < 3; i++)
+        {
+            await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        using (var scope = app.Services.CreateScope())
+        {
+            // The server forgets the connection's prepared statements; Npgsql still holds them as prepared.
+            var db = scope.ServiceProvider.GetRequiredService<Api.Infrastructure.Persistence.ScoringDbContext>();
+            var prepared = await db.Database.SqlQueryRaw<long>("SELECT count(*) AS \"Value\" FROM pg_prepared_statements").SingleAsync(TestContext.Current.CancellationToken);
+            Assert.True(prepared > 0, "the writes prepared their statements");
+            await db.Database.ExecuteSqlRawAsync("DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$", TestContext.Current.CancellationToken);
+        }
+
+        // The next command to use a prepared statement fails, whether it is this call's or background
+        // work's (the feed reader, the cache sweep): the call answers UNAVAILABLE, or OK if the connection
+        // was already dropped; a retry (with the same event id) then goes through.
+        var report = Violation(userId);
+        var refused = 0;
+        RecordViolationResponse? recorded = null;
+        while (recorded is null && refused < 3)
+        {
+            try
+            {
+                recorded = await app.Scoring.RecordViolationAsync(report);
+            }
+            catch (RpcException exception)
+            {
+                Assert.Equal(StatusCode.Unavailable, exception.StatusCode);
+                refused++;
+            }
+        }
+
+        Assert.Equal((4, 1), (recorded?.Score.ActiveViolations, Math.Max(refused, 1)));
+        Assert.Contains(app.Logs.Entries, e => e.Exception?.ToString().Contains("26000: prepared statement", StringComparison.Ordinal) == true);
+
+        // The drifted connection was dropped: every call after it runs on a new one.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(5 + i, (await app.Scoring.RecordViolationAsync(Violation(userId))).Score.ActiveViolations);
+        }
+    }
+}
