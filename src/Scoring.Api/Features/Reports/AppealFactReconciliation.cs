@@ -23,6 +23,7 @@ public sealed class AppealFactReconciliation(ScoringDbContext db)
                 where fact.ClosedAt == null
                 join appeal in db.Appeals on fact.AppealId equals appeal.Id
                 where appeal.State != AppealState.Submitted && appeal.State != AppealState.InReview
+                orderby appeal.Id
                 select new { fact, appeal })
             .Take(Batch)
             .ToListAsync(cancellationToken);
@@ -35,6 +36,7 @@ public sealed class AppealFactReconciliation(ScoringDbContext db)
                 from appeal in db.Appeals.AsNoTracking()
                 where !db.AppealFacts.Any(f => f.AppealId == appeal.Id)
                 join violation in db.Violations.AsNoTracking() on appeal.ViolationId equals violation.Id
+                orderby appeal.Id
                 select new { appeal, violation })
             .Take(Batch)
             .ToListAsync(cancellationToken);
