@@ -17,7 +17,8 @@
 # setting tried on the service alone, say DOTNET_gcServer=1; the first instance's Cache__LocalTtl=00:00:00
 # comes after them and stays); PERF_TRACE=<dir> records a dotnet-trace of
 # the server under each GetScore load, with PERF_TRACE_PROFILE (default dotnet-sampled-thread-time;
-# gc-verbose samples allocations by type and stack).
+# gc-verbose samples allocations by type and stack); PERF_PG_STATEMENTS=<dir> writes PostgreSQL's
+# per-statement figures (pg_stat_statements) over each durable-write figure to <dir>/<figure>.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -85,7 +86,13 @@ source "$repo/tests/perf/lib.sh"
 trap cleanup EXIT
 
 say "starting PostgreSQL and Redis"
-start_postgres_and_redis
+# PERF_PG_STATEMENTS: statement figures kept from here, reset when each durable-write figure starts measuring.
+if [ -n "${PERF_PG_STATEMENTS:-}" ]; then
+  mkdir -p "$PERF_PG_STATEMENTS"
+  start_postgres_and_redis -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all
+else
+  start_postgres_and_redis
+fi
 redis_pid=${pids[-1]}
 psql -c 'CREATE DATABASE ceiling' -c 'CREATE DATABASE scoring'
 
@@ -364,6 +371,7 @@ write_run() {
   done
   local pg_before service_before
   pg_before=$(pg_cpu); service_before=$(process_cpu "$service_pid")
+  [ -n "${PERF_PG_STATEMENTS:-}" ] && psql -d scoring -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT pg_stat_statements_reset()' >/dev/null
   if [ -n "${PERF_TRACE:-}" ]; then
     dotnet-trace collect -p "$service_pid" --profile "${PERF_TRACE_PROFILE:-dotnet-sampled-thread-time}" --duration 00:00:00:06 \
       -o "$PERF_TRACE/$name.nettrace" >/dev/null 2>&1 &
@@ -372,6 +380,13 @@ write_run() {
   value[${name}_pg_cpu]=$(per_op "$pg_before" "$(pg_cpu)" "$(jq '.calls' "$work/$name.json")")
   value[${name}_service_cpu]=$(per_op "$service_before" "$(process_cpu "$service_pid")" "$(jq '.calls' "$work/$name.json")")
   value[${name}_p99]=$(jq '.p99Ms' "$work/$name.json")
+  if [ -n "${PERF_PG_STATEMENTS:-}" ]; then
+    psql -d scoring -A -F $'\t' -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
+        round((total_exec_time / calls)::numeric, 3) AS mean_ms, rows, shared_blks_hit + shared_blks_read AS blocks,
+        regexp_replace(query, '\s+', ' ', 'g') AS query
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'scoring')
+      ORDER BY total_exec_time DESC LIMIT 40" >"$PERF_PG_STATEMENTS/$name.tsv"
+  fi
 }
 
 if [ "$writes" = 1 ]; then

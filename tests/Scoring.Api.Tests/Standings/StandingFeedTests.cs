@@ -1,7 +1,9 @@
 using Grpc.Core;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Scoring.Api.Features.Standings;
+using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Tests.Infrastructure;
 using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
@@ -376,6 +378,44 @@ public sealed class StandingFeedTests(TestServers servers)
             await poll.WaitForNextTickAsync(bound.Token);
         }
     }
+
+    [Fact]
+    public async Task How_late_the_reader_is_is_one_probe_of_the_revision_index_however_long_the_feed()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, redis: null);
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
+        // A retained feed of 5 000 entries written by 50 transactions, with fresh statistics; the reader has
+        // handed out all but the last transaction's 100.
+        for (var transaction = 0; transaction < 50; transaction++)
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO standing_changes (user_id, previous_standing, standing, points, permanent, cause, changed_at, policy_version, recorded_at)
+                SELECT 'u' || g, 1, 2, 10, false, 1, {ScoringApp.Start}, 'v1', {ScoringApp.Start.AddSeconds(transaction)} FROM generate_series(1, 100) AS g
+                """, Token);
+        }
+
+        await db.Database.ExecuteSqlRawAsync("ANALYZE standing_changes", Token);
+        var entries = await db.StandingChanges.AsNoTracking().OrderBy(c => c.TransactionId).ThenBy(c => c.Sequence).ToListAsync(Token);
+        var handedOut = Revision.Of(entries[^101]);
+
+        await using var reading = await db.Database.BeginTransactionAsync(Token);
+        var before = await TuplesReadAsync(db);
+        var oldest = await db.OldestUnreadAsync(handedOut, Token);
+        var read = await TuplesReadAsync(db) - before;
+
+        Assert.Equal(ScoringApp.Start.AddSeconds(49), oldest);
+        // The first unread entry, and nothing of the 4 900 before it.
+        Assert.InRange(read, 1, 5);
+        Assert.Null(await db.OldestUnreadAsync(Revision.Of(entries[^1]), Token));
+    }
+
+    /// <summary>Rows of the feed this transaction has read so far, by any scan.</summary>
+    private static async Task<long> TuplesReadAsync(ScoringDbContext db) =>
+        await db.Database.SqlQueryRaw<long>("""
+            SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS "Value" FROM pg_stat_xact_user_tables WHERE relname = 'standing_changes'
+            """).SingleAsync(Token);
 
     private static async Task<StandingChange> NextChangeAsync(AsyncServerStreamingCall<WatchStandingChangesResponse> watch)
     {

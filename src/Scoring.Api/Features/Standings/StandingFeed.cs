@@ -258,7 +258,7 @@ public sealed partial class StandingFeed(
             _subscriptions.RemoveAll(s => s.FellBehind);
         }
 
-        // How long the oldest change not yet handed out has waited: 0 when the reader is caught up.
+        // How long the next change to hand out has waited: 0 when the reader is caught up.
         var oldest = await db.OldestUnreadAsync(Position, cancellationToken);
         Volatile.Write(ref _lagSeconds, oldest is { } since ? Math.Max(0, (now - since).TotalSeconds) : 0);
         return page.Entries.Count == PageSize ? Read.More : oldest is not null ? Read.HeldBack : Read.CaughtUp;

@@ -135,18 +135,28 @@ public static class StandingFeedQueries
     }
 
     /// <summary>
-    /// When the oldest entry after <paramref name="after"/> was written (readable yet or not), or null when
-    /// there is none: how late the reader is, including while a long transaction holds the horizon back.
+    /// When the first entry after <paramref name="after"/> in revision order was written (readable yet or
+    /// not), or null when there is none: how long the next change to hand out has waited, including while a
+    /// long transaction holds the horizon back.
     /// </summary>
+    /// <remarks>
+    /// One probe of the revision index, however long the feed. The minimum of <c>recorded_at</c> over the
+    /// unread entries, as this was first written, was planned as a walk of the <c>recorded_at</c> index from
+    /// the oldest entry, filtering by revision: it read the whole retained feed (a week of it by default)
+    /// after every read of every replica.
+    /// </remarks>
     public static Task<DateTimeOffset?> OldestUnreadAsync(this ScoringDbContext db, Revision after, CancellationToken cancellationToken)
     {
         var (transaction, sequence) = (after.TransactionId, after.Sequence);
         // A row comparison is one range of the revision index; the same condition spelt with OR was read
-        // as a scan of the feed, on every read of every replica.
+        // as a scan of the feed.
         var unread = db.IsPostgres
             ? db.StandingChanges.FromSql($"SELECT * FROM standing_changes WHERE (transaction_id, sequence) > ({transaction}, {sequence})")
             : db.StandingChanges.Where(c => c.Sequence > sequence);
-        return unread.AsNoTracking().MinAsync(c => (DateTimeOffset?)c.RecordedAt, cancellationToken);
+        return unread.AsNoTracking()
+            .OrderBy(c => c.TransactionId).ThenBy(c => c.Sequence)
+            .Select(c => (DateTimeOffset?)c.RecordedAt)
+            .FirstOrDefaultAsync(cancellationToken);
     }
 
     /// <summary>Users whose recorded standing is due to drop by <paramref name="now"/>, earliest first.</summary>

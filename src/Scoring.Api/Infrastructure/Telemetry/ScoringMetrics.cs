@@ -116,7 +116,7 @@ public sealed class ScoringMetrics
 
     /// <summary>How long the oldest standing change this replica has not handed out yet has waited, in seconds (0 when caught up).</summary>
     public void ObserveFeedLag(Func<double> seconds) =>
-        _meter.CreateObservableGauge("scoring.feed.lag", seconds, "s", "Seconds the oldest standing change not yet handed to this replica's watchers has waited since it was written (0 when caught up).");
+        _meter.CreateObservableGauge("scoring.feed.lag", seconds, "s", "Seconds the next standing change for this replica's watchers (the first in revision order not yet handed out) has waited since it was written (0 when caught up).");
     /// <summary>A violation recorded for the first time; call after its commit.</summary>
     public void ViolationRecorded(Violation violation) => _violationsRecorded.Add(
         1,
