@@ -13,8 +13,9 @@ namespace Scoring.Api.Tests.Engines;
 /// switchover the old primary stays up as a standby and refuses writes (SQLSTATE 25006); and Npgsql's
 /// record of the statements it prepared on a connection can drift from the server's (seen in the fault
 /// suite after PostgreSQL restarted under load), after which every command using such a statement fails
-/// on that connection (26000 or 42P05). Neither is a bug of the call: it answers UNAVAILABLE, the service
-/// drops its pooled connections, and the caller's retry opens a new one.
+/// on that connection (26000 or 42P05); and a migration run by a newer release in a rolling upgrade can
+/// change the shape of a prepared statement's result (0A000). None is a bug of the call: it answers
+/// UNAVAILABLE, the service drops its pooled connections, and the caller's retry opens a new one.
 /// </summary>
 public sealed class UnusableConnectionTests(TestServers servers)
 {
@@ -84,6 +85,65 @@ public sealed class UnusableConnectionTests(TestServers servers)
         Assert.Contains(app.Logs.Entries, e => e.Exception?.ToString().Contains("26000: prepared statement", StringComparison.Ordinal) == true);
 
         // The drifted connection was dropped: every call after it runs on a new one.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(5 + i, (await app.Scoring.RecordViolationAsync(Violation(userId))).Score.ActiveViolations);
+        }
+    }
+
+    [Fact]
+    public async Task A_schema_change_under_the_prepared_statements_answers_UNAVAILABLE_once_and_the_retry_records_once()
+    {
+        // A rolling upgrade: a newer release migrates the database (a column added to a table whose rows the
+        // lock statement returns) while this replica's pooled connection holds its statements prepared. One
+        // connection, so the write's own command is sure to meet it, with room for every statement the
+        // service prepares (as the service's own settings, but none evicted to make room for another).
+        var database = await servers.Postgres.CreateDatabaseAsync()
+            + ";Maximum Pool Size=1;Max Auto Prepare=500;Auto Prepare Min Usages=2;No Reset On Close=true";
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
+        var userId = NewUserId();
+        for (var i = 0; i < 3; i++)
+        {
+            await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        using (var scope = app.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Api.Infrastructure.Persistence.ScoringDbContext>();
+            var lockStatement = await db.Database.SqlQueryRaw<long>(
+                "SELECT count(*) AS \"Value\" FROM pg_prepared_statements WHERE statement LIKE '%INSERT INTO user_score_versions%'")
+                .SingleAsync(TestContext.Current.CancellationToken);
+            Assert.True(lockStatement > 0, "the writes prepared their lock statement");
+        }
+
+        await using (var migration = new NpgsqlConnection(database))
+        {
+            await migration.OpenAsync(TestContext.Current.CancellationToken);
+            await using var alter = new NpgsqlCommand("ALTER TABLE user_score_versions ADD COLUMN added_by_a_newer_release integer", migration);
+            await alter.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        // PostgreSQL refuses a prepared statement whose result changed shape (0A000, "cached plan must not
+        // change result type"): the call answers UNAVAILABLE, or OK if background work met it first and the
+        // pool was already dropped; a retry (with the same event id) then goes through.
+        var report = Violation(userId);
+        var refused = 0;
+        RecordViolationResponse? recorded = null;
+        while (recorded is null && refused < 3)
+        {
+            try
+            {
+                recorded = await app.Scoring.RecordViolationAsync(report);
+            }
+            catch (RpcException exception)
+            {
+                Assert.Equal(StatusCode.Unavailable, exception.StatusCode);
+                refused++;
+            }
+        }
+
+        Assert.Equal((4, 1), (recorded?.Score.ActiveViolations, Math.Max(refused, 1)));
+        Assert.Contains(app.Logs.Entries, e => e.Exception?.ToString().Contains("0A000: cached plan must not change result type", StringComparison.Ordinal) == true);
         for (var i = 0; i < 3; i++)
         {
             Assert.Equal(5 + i, (await app.Scoring.RecordViolationAsync(Violation(userId))).Score.ActiveViolations);

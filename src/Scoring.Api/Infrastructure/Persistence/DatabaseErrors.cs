@@ -72,11 +72,15 @@ public static class DatabaseErrors
 
     /// <summary>
     /// The command's connection cannot do the work any more, though the database can: its server became a
-    /// standby in a switchover (25006), or the driver's record of the statements it prepared on it no longer
-    /// matches the server's (42P05, 26000; the service prepares no statement by name itself).
+    /// standby in a switchover (25006); the driver's record of the statements it prepared on it no longer
+    /// matches the server's (42P05, 26000; the service prepares no statement by name itself); or a schema
+    /// change since a statement was prepared changed the shape of its result (0A000 from
+    /// <c>RevalidateCachedQuery</c>, "cached plan must not change result type": a newer release migrated the
+    /// database in a rolling upgrade), which every pooled connection holding that statement would meet once.
     /// </summary>
     public static bool IsConnectionUnusable(Exception exception) =>
-        Chain(exception).Any(e => e is PostgresException { SqlState: "25006" or "42P05" or "26000" });
+        Chain(exception).Any(e => e is PostgresException { SqlState: "25006" or "42P05" or "26000" }
+            or PostgresException { SqlState: "0A000", Routine: "RevalidateCachedQuery" });
 
     /// <summary>
     /// A lock wait passed the server's lock_timeout: one row is held elsewhere (a long transaction), not

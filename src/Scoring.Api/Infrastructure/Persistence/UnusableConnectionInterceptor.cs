@@ -14,6 +14,8 @@ namespace Scoring.Api.Infrastructure.Persistence;
 /// <item>SQLSTATE 42P05 or 26000 on an automatically prepared statement: Npgsql's record of the statements
 /// it prepared on the connection no longer matches the server's (seen after PostgreSQL restarted under
 /// load), and every later command that prepares or uses that name fails the same way on that connection.</item>
+/// <item>SQLSTATE 0A000 from <c>RevalidateCachedQuery</c>: a migration changed the shape of a prepared
+/// statement's result; every pooled connection that prepared it would fail once, new ones prepare it anew.</item>
 /// </list>
 /// </summary>
 public sealed class UnusableConnectionInterceptor : DbCommandInterceptor
