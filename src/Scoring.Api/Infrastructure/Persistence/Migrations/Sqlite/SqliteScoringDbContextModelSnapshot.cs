@@ -803,6 +803,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                     b.HasKey("Id")
                         .HasName("pk_violations");
 
+                    b.HasIndex("OccurredAt", "Id")
+                        .HasDatabaseName("ix_violations_occurred_at")
+                        .HasAnnotation("Npgsql:CreatedConcurrently", true);
+
                     b.HasIndex("RecordedAt", "Id")
                         .HasDatabaseName("ix_violations_recorded_at");
 
