@@ -95,6 +95,7 @@ else
 fi
 redis_pid=${pids[-1]}
 psql -c 'CREATE DATABASE ceiling' -c 'CREATE DATABASE scoring'
+if [ -n "${PERF_PG_STATEMENTS:-}" ]; then psql -d scoring -c 'CREATE EXTENSION pg_stat_statements'; fi
 
 declare -A value unit
 value[watch_rate_target]=$watch_rate; unit[watch_rate_target]="changes/s"
@@ -371,7 +372,7 @@ write_run() {
   done
   local pg_before service_before
   pg_before=$(pg_cpu); service_before=$(process_cpu "$service_pid")
-  [ -n "${PERF_PG_STATEMENTS:-}" ] && psql -d scoring -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT pg_stat_statements_reset()' >/dev/null
+  if [ -n "${PERF_PG_STATEMENTS:-}" ]; then psql -d scoring -c 'SELECT pg_stat_statements_reset()' >/dev/null; fi
   if [ -n "${PERF_TRACE:-}" ]; then
     dotnet-trace collect -p "$service_pid" --profile "${PERF_TRACE_PROFILE:-dotnet-sampled-thread-time}" --duration 00:00:00:06 \
       -o "$PERF_TRACE/$name.nettrace" >/dev/null 2>&1 &
@@ -381,7 +382,7 @@ write_run() {
   value[${name}_service_cpu]=$(per_op "$service_before" "$(process_cpu "$service_pid")" "$(jq '.calls' "$work/$name.json")")
   value[${name}_p99]=$(jq '.p99Ms' "$work/$name.json")
   if [ -n "${PERF_PG_STATEMENTS:-}" ]; then
-    psql -d scoring -A -F $'\t' -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
+    psql -d scoring -A -F $'\t' -P footer=off -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
         round((total_exec_time / calls)::numeric, 3) AS mean_ms, rows, shared_blks_hit + shared_blks_read AS blocks,
         regexp_replace(query, '\s+', ' ', 'g') AS query
       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'scoring')

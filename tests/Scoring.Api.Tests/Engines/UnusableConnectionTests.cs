@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Scoring.Api.Infrastructure.Persistence;
 using Scoring.Api.Tests.Infrastructure;
 using Scoring.V1;
 using static Scoring.Api.Tests.Infrastructure.Requests;
@@ -56,48 +57,24 @@ public sealed class UnusableConnectionTests(TestServers servers)
         using (var scope = app.Services.CreateScope())
         {
             // The server forgets the connection's prepared statements; Npgsql still holds them as prepared.
-            var db = scope.ServiceProvider.GetRequiredService<Api.Infrastructure.Persistence.ScoringDbContext>();
+            var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
             var prepared = await db.Database.SqlQueryRaw<long>("SELECT count(*) AS \"Value\" FROM pg_prepared_statements").SingleAsync(TestContext.Current.CancellationToken);
             Assert.True(prepared > 0, "the writes prepared their statements");
             await db.Database.ExecuteSqlRawAsync("DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$", TestContext.Current.CancellationToken);
         }
 
         // The next command to use a prepared statement fails, whether it is this call's or background
-        // work's (the feed reader, the cache sweep): the call answers UNAVAILABLE, or OK if the connection
-        // was already dropped; a retry (with the same event id) then goes through.
-        var report = Violation(userId);
-        var refused = 0;
-        RecordViolationResponse? recorded = null;
-        while (recorded is null && refused < 3)
-        {
-            try
-            {
-                recorded = await app.Scoring.RecordViolationAsync(report);
-            }
-            catch (RpcException exception)
-            {
-                Assert.Equal(StatusCode.Unavailable, exception.StatusCode);
-                refused++;
-            }
-        }
-
-        Assert.Equal((4, 1), (recorded?.Score.ActiveViolations, Math.Max(refused, 1)));
-        Assert.Contains(app.Logs.Entries, e => e.Exception?.ToString().Contains("26000: prepared statement", StringComparison.Ordinal) == true);
-
-        // The drifted connection was dropped: every call after it runs on a new one.
-        for (var i = 0; i < 3; i++)
-        {
-            Assert.Equal(5 + i, (await app.Scoring.RecordViolationAsync(Violation(userId))).Score.ActiveViolations);
-        }
+        // work's (the feed reader, the cache sweep).
+        await AssertRefusedAtMostOnceThenServedAsync(app, userId, 3, "26000: prepared statement");
     }
 
     [Fact]
-    public async Task A_schema_change_under_the_prepared_statements_answers_UNAVAILABLE_once_and_the_retry_records_once()
+    public async Task A_schema_change_under_the_prepared_statements_answers_UNAVAILABLE_at_most_once_and_the_retry_records_once()
     {
-        // A rolling upgrade: a newer release migrates the database (a column added to a table whose rows the
-        // lock statement returns) while this replica's pooled connection holds its statements prepared. One
-        // connection, so the write's own command is sure to meet it, with room for every statement the
-        // service prepares (as the service's own settings, but none evicted to make room for another).
+        // A rolling upgrade: a newer release migrates the database while this replica's pooled connection
+        // holds its statements prepared. One connection, so the write's own command is sure to meet the
+        // change, with room for every statement the service prepares (as the service's own settings, but
+        // none evicted to make room for another).
         var database = await servers.Postgres.CreateDatabaseAsync()
             + ";Maximum Pool Size=1;Max Auto Prepare=500;Auto Prepare Min Usages=2;No Reset On Close=true";
         using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
@@ -109,31 +86,48 @@ public sealed class UnusableConnectionTests(TestServers servers)
 
         using (var scope = app.Services.CreateScope())
         {
-            var db = scope.ServiceProvider.GetRequiredService<Api.Infrastructure.Persistence.ScoringDbContext>();
+            var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
             var lockStatement = await db.Database.SqlQueryRaw<long>(
                 "SELECT count(*) AS \"Value\" FROM pg_prepared_statements WHERE statement LIKE '%INSERT INTO user_score_versions%'")
                 .SingleAsync(TestContext.Current.CancellationToken);
             Assert.True(lockStatement > 0, "the writes prepared their lock statement");
         }
 
-        await using (var migration = new NpgsqlConnection(database))
-        {
-            await migration.OpenAsync(TestContext.Current.CancellationToken);
-            await using var alter = new NpgsqlCommand("ALTER TABLE user_score_versions ADD COLUMN added_by_a_newer_release integer", migration);
-            await alter.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
+        // A column added to the lock rows changes nothing the service's statements return: no call notices.
+        await MigrateAsync(database, "ALTER TABLE user_score_versions ADD COLUMN added_by_a_newer_release integer");
+        Assert.Equal(4, (await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken)).Score.ActiveViolations);
 
-        // PostgreSQL refuses a prepared statement whose result changed shape (0A000, "cached plan must not
-        // change result type"): the call answers UNAVAILABLE, or OK if background work met it first and the
-        // pool was already dropped; a retry (with the same event id) then goes through.
+        // A returned column's type changed (a bound widened): PostgreSQL refuses the prepared statement
+        // whose result changed shape (0A000, "cached plan must not change result type").
+        await MigrateAsync(database, "ALTER TABLE user_score_versions ALTER COLUMN audit_hash TYPE character varying(128)");
+        await AssertRefusedAtMostOnceThenServedAsync(app, userId, 4, "0A000: cached plan must not change result type");
+    }
+
+    /// <summary>Runs <paramref name="ddl"/> from a connection of its own (another pool), as a newer release's migrate Job would.</summary>
+    private static async Task MigrateAsync(string database, string ddl)
+    {
+        await using var migration = new NpgsqlConnection(database + ";Application Name=migrate");
+        await migration.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand(ddl, migration);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>
+    /// After <paramref name="recorded"/> violations of <paramref name="userId"/>: the next report meets the unusable
+    /// connection (its own command does, or background work did first and the pool is already dropped), so
+    /// it answers UNAVAILABLE at most once and never another error; its retry with the same event id
+    /// records it once; the log shows <paramref name="logged"/>; and every call after runs on a new connection.
+    /// </summary>
+    private static async Task AssertRefusedAtMostOnceThenServedAsync(ScoringApp app, string userId, int recorded, string logged)
+    {
         var report = Violation(userId);
         var refused = 0;
-        RecordViolationResponse? recorded = null;
-        while (recorded is null && refused < 3)
+        RecordViolationResponse? answer = null;
+        while (answer is null && refused < 3)
         {
             try
             {
-                recorded = await app.Scoring.RecordViolationAsync(report);
+                answer = await app.Scoring.RecordViolationAsync(report, cancellationToken: TestContext.Current.CancellationToken);
             }
             catch (RpcException exception)
             {
@@ -142,11 +136,12 @@ public sealed class UnusableConnectionTests(TestServers servers)
             }
         }
 
-        Assert.Equal((4, 1), (recorded?.Score.ActiveViolations, Math.Max(refused, 1)));
-        Assert.Contains(app.Logs.Entries, e => e.Exception?.ToString().Contains("0A000: cached plan must not change result type", StringComparison.Ordinal) == true);
+        Assert.InRange(refused, 0, 1);
+        Assert.Equal(recorded + 1, answer?.Score.ActiveViolations);
+        Assert.Contains(app.Logs.Entries, e => e.Exception?.ToString().Contains(logged, StringComparison.Ordinal) == true);
         for (var i = 0; i < 3; i++)
         {
-            Assert.Equal(5 + i, (await app.Scoring.RecordViolationAsync(Violation(userId))).Score.ActiveViolations);
+            Assert.Equal(recorded + 2 + i, (await app.Scoring.RecordViolationAsync(Violation(userId))).Score.ActiveViolations);
         }
     }
 }

@@ -9,9 +9,10 @@ using Scoring.Api.Tests.Infrastructure;
 namespace Scoring.Api.Tests.Scoring;
 
 /// <summary>
-/// The hand-written part of the WritePathSync migration, on both providers: data written by the release
-/// before it (audit chains, lock rows without heads, a user erased with its lock row deleted) comes out
-/// with every chain's head on a lock row.
+/// The hand-written parts of migrations: WritePathSync, on both providers (data written by the release
+/// before it, audit chains, lock rows without heads, a user erased with its lock row deleted, comes out
+/// with every chain's head on a lock row); ViolationOccurredIndex's concurrent build, run again after it
+/// stopped partway.
 /// </summary>
 public sealed class MigrationBackfillTests(TestServers servers)
 {
@@ -83,6 +84,31 @@ public sealed class MigrationBackfillTests(TestServers servers)
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             directory.Delete(recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_violation_index_build_that_stopped_partway_is_finished_by_running_migrate_again(bool leftInvalid)
+    {
+        await using var db = Context(DatabaseProvider.Postgres, await servers.Postgres.CreateDatabaseAsync());
+        await db.Database.MigrateAsync(TestContext.Current.CancellationToken);
+        // The concurrent build runs outside a transaction. Stopped after the build but before EF recorded it,
+        // the index is there and its migration is not in the history; stopped during the build, PostgreSQL
+        // leaves the index invalid (never used by a plan).
+        var migration = db.Database.GetMigrations().Single(m => m.EndsWith("_ViolationOccurredIndex", StringComparison.Ordinal));
+        await db.Database.ExecuteSqlAsync($"DELETE FROM \"__EFMigrationsHistory\" WHERE migration_id = {migration}", TestContext.Current.CancellationToken);
+        if (leftInvalid)
+        {
+            await db.Database.ExecuteSqlRawAsync(
+                "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'ix_violations_occurred_at'::regclass", TestContext.Current.CancellationToken);
+        }
+
+        await db.Database.MigrateAsync(TestContext.Current.CancellationToken);
+
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync(TestContext.Current.CancellationToken));
+        Assert.True(await db.Database.SqlQueryRaw<bool>(
+            "SELECT indisvalid AS \"Value\" FROM pg_index WHERE indexrelid = 'ix_violations_occurred_at'::regclass").SingleAsync(TestContext.Current.CancellationToken));
     }
 
     private static ScoringDbContext Context(DatabaseProvider provider, string connectionString) => provider == DatabaseProvider.Postgres

@@ -140,13 +140,16 @@ public sealed class PrivacyTests(TestServers servers)
         await db.Database.ExecuteSqlRawAsync("ANALYZE violations", TestContext.Current.CancellationToken);
 
         await using var reading = await db.Database.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        var purge = scope.ServiceProvider.GetRequiredService<RetentionPurge>();
+        // Once unmeasured: planning after ANALYZE reads each index's first page again.
+        await purge.RunAsync(TestContext.Current.CancellationToken);
         var before = await TableReads.BlocksAsync(db, "violations");
-        var purged = await scope.ServiceProvider.GetRequiredService<RetentionPurge>().RunAsync(TestContext.Current.CancellationToken);
+        var purged = await purge.RunAsync(TestContext.Current.CancellationToken);
         var read = await TableReads.BlocksAsync(db, "violations") - before;
 
         Assert.Equal(0, purged);
-        // The start of one index; the per-user index alone is a hundred pages and more.
-        Assert.InRange(read, 1, 10);
+        // Down one index to where the oldest violation stands: of the table's and its indexes' hundreds of pages.
+        Assert.InRange(read, 1, 5);
     }
 
     [Fact]

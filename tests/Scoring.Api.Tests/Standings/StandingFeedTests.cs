@@ -401,13 +401,15 @@ public sealed class StandingFeedTests(TestServers servers)
         var handedOut = Revision.Of(entries[^101]);
 
         await using var reading = await db.Database.BeginTransactionAsync(Token);
+        // Once unmeasured: planning after ANALYZE reads each index's first page again.
+        await db.OldestUnreadAsync(handedOut, Token);
         var before = await TableReads.BlocksAsync(db, "standing_changes");
         var oldest = await db.OldestUnreadAsync(handedOut, Token);
         var read = await TableReads.BlocksAsync(db, "standing_changes") - before;
 
         Assert.Equal(ScoringApp.Start.AddSeconds(49), oldest);
-        // A few pages of the revision index and one of the table, of the feed's hundreds.
-        Assert.InRange(read, 1, 10);
+        // Down the revision index to the first unread entry, and that entry: of the feed's hundreds of pages.
+        Assert.InRange(read, 1, 5);
         Assert.Null(await db.OldestUnreadAsync(Revision.Of(entries[^1]), Token));
     }
 

@@ -132,7 +132,7 @@ public sealed partial class StandingFeed(
         }
     }
 
-    /// <summary>Seconds the oldest change not yet handed out has waited since it was written; 0 when caught up.</summary>
+    /// <summary>Seconds the next change to hand out (the first unread in revision order) has waited since it was written; 0 when caught up.</summary>
     public double LagSeconds => Volatile.Read(ref _lagSeconds);
 
     /// <summary>

@@ -23,9 +23,11 @@ public static class ScoreStateQueries
     public static async Task<Dictionary<string, UserScoreVersion>> LockUsersAsync(
         this ScoringDbContext db, IReadOnlyList<string> userIds, bool markCache, CancellationToken cancellationToken)
     {
+        // The lock row's columns by name, not *: a column a later release's migration adds must not change
+        // this prepared statement's result, which PostgreSQL refuses (0A000) on every pooled connection.
         const string Upsert = """
             ON CONFLICT (user_id) DO UPDATE SET version = user_score_versions.version + 1
-            RETURNING *
+            RETURNING user_id, version, audit_sequence, audit_hash, audit_at, standing, standing_drops_at
             """;
         const string Mark = """
             INSERT INTO score_cache_repairs (user_id, version) SELECT user_id, version FROM locked

@@ -150,11 +150,12 @@ public static class StandingFeedQueries
         var (transaction, sequence) = (after.TransactionId, after.Sequence);
         // A row comparison is one range of the revision index; the same condition spelt with OR was read
         // as a scan of the feed.
+        // On SQLite every entry's transaction is 0: the sequence alone is the revision, one range of the key.
         var unread = db.IsPostgres
             ? db.StandingChanges.FromSql($"SELECT * FROM standing_changes WHERE (transaction_id, sequence) > ({transaction}, {sequence})")
-            : db.StandingChanges.Where(c => c.Sequence > sequence);
+                .OrderBy(c => c.TransactionId).ThenBy(c => c.Sequence)
+            : db.StandingChanges.Where(c => c.Sequence > sequence).OrderBy(c => c.Sequence);
         return unread.AsNoTracking()
-            .OrderBy(c => c.TransactionId).ThenBy(c => c.Sequence)
             .Select(c => (DateTimeOffset?)c.RecordedAt)
             .FirstOrDefaultAsync(cancellationToken);
     }

@@ -114,7 +114,7 @@ public sealed class ScoringMetrics
         }
     }
 
-    /// <summary>How long the oldest standing change this replica has not handed out yet has waited, in seconds (0 when caught up).</summary>
+    /// <summary>How long the next standing change this replica has to hand out has waited, in seconds (0 when caught up).</summary>
     public void ObserveFeedLag(Func<double> seconds) =>
         _meter.CreateObservableGauge("scoring.feed.lag", seconds, "s", "Seconds the next standing change for this replica's watchers (the first in revision order not yet handed out) has waited since it was written (0 when caught up).");
     /// <summary>A violation recorded for the first time; call after its commit.</summary>

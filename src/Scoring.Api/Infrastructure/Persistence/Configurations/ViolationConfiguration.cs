@@ -34,7 +34,7 @@ internal sealed class ViolationConfiguration : IEntityTypeConfiguration<Violatio
         builder.HasIndex(v => new { v.RecordedAt, v.Id }).HasDatabaseName("ix_violations_recorded_at");
 
         // The retention purge takes the oldest violations a batch at a time: without it each batch read the
-        // whole per-user index. Built without blocking writes on PostgreSQL (the table is the largest).
-        builder.HasIndex(v => new { v.OccurredAt, v.Id }).HasDatabaseName("ix_violations_occurred_at").IsCreatedConcurrently();
+        // whole per-user index. On PostgreSQL its migration builds it concurrently, without blocking writes.
+        builder.HasIndex(v => new { v.OccurredAt, v.Id }).HasDatabaseName("ix_violations_occurred_at");
     }
 }

@@ -823,8 +823,7 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasName("pk_violations");
 
                     b.HasIndex("OccurredAt", "Id")
-                        .HasDatabaseName("ix_violations_occurred_at")
-                        .HasAnnotation("Npgsql:CreatedConcurrently", true);
+                        .HasDatabaseName("ix_violations_occurred_at");
 
                     b.HasIndex("RecordedAt", "Id")
                         .HasDatabaseName("ix_violations_recorded_at");
