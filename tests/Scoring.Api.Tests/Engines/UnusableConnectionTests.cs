@@ -93,8 +93,10 @@ public sealed class UnusableConnectionTests(TestServers servers)
             Assert.True(lockStatement > 0, "the writes prepared their lock statement");
         }
 
-        // A column added to the lock rows changes nothing the service's statements return: no call notices.
+        // Columns added to the lock rows and to violations change nothing the service's statements return:
+        // no call notices.
         await MigrateAsync(database, "ALTER TABLE user_score_versions ADD COLUMN added_by_a_newer_release integer");
+        await MigrateAsync(database, "ALTER TABLE violations ADD COLUMN added_by_a_newer_release integer");
         Assert.Equal(4, (await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken)).Score.ActiveViolations);
 
         // A returned column's type changed (a bound widened): PostgreSQL refuses the prepared statement

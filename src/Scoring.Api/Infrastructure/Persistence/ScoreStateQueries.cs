@@ -144,10 +144,12 @@ public static class ScoreStateQueries
             // A lateral subquery with a LIMIT cannot be turned into a join, so each key is one probe of the
             // unique index whatever the statistics say. As a join, a group of 500 keys on a table whose
             // statistics lagged its growth was planned as a hash join over a scan of every violation.
+            // Composed (ordered), so EF Core selects the columns it maps by name around it: a column a later
+            // release's migration adds then leaves the prepared statement's result as it was.
             return violations.FromSql($"""
                 SELECT v.* FROM unnest({sources}, {eventIds}) AS k(source, event_id)
                 CROSS JOIN LATERAL (SELECT * FROM violations AS v WHERE v.source = k.source AND v.event_id = k.event_id LIMIT 1) AS v
-                """).AsNoTracking().ToListAsync(cancellationToken);
+                """).OrderBy(v => v.Id).AsNoTracking().ToListAsync(cancellationToken);
         }
 
         // SQLite has no unnest: one query per source (reports nearly always share one), each probing the
