@@ -48,18 +48,12 @@ public sealed class UnusableConnectionTests(TestServers servers)
         var database = await servers.Postgres.CreateDatabaseAsync() + ";Maximum Pool Size=1";
         using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
         var userId = NewUserId();
-        // Each statement of a write is prepared automatically from its second use on.
-        for (var i = 0; i < 3; i++)
-        {
-            await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
-        }
+        Assert.True(await RecordThreeAndCountPreparedAsync(app, userId, "") > 0, "the writes prepared their statements");
 
         using (var scope = app.Services.CreateScope())
         {
             // The server forgets the connection's prepared statements; Npgsql still holds them as prepared.
             var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
-            var prepared = await db.Database.SqlQueryRaw<long>("SELECT count(*) AS \"Value\" FROM pg_prepared_statements").SingleAsync(TestContext.Current.CancellationToken);
-            Assert.True(prepared > 0, "the writes prepared their statements");
             await db.Database.ExecuteSqlRawAsync("DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$", TestContext.Current.CancellationToken);
         }
 
@@ -79,19 +73,7 @@ public sealed class UnusableConnectionTests(TestServers servers)
             + ";Maximum Pool Size=1;Max Auto Prepare=500;Auto Prepare Min Usages=2;No Reset On Close=true";
         using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString);
         var userId = NewUserId();
-        for (var i = 0; i < 3; i++)
-        {
-            await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
-        }
-
-        using (var scope = app.Services.CreateScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
-            var lockStatement = await db.Database.SqlQueryRaw<long>(
-                "SELECT count(*) AS \"Value\" FROM pg_prepared_statements WHERE statement LIKE '%INSERT INTO user_score_versions%'")
-                .SingleAsync(TestContext.Current.CancellationToken);
-            Assert.True(lockStatement > 0, "the writes prepared their lock statement");
-        }
+        Assert.True(await RecordThreeAndCountPreparedAsync(app, userId, "INSERT INTO user_score_versions") > 0, "the writes prepared their lock statement");
 
         // Columns added to the lock rows and to violations change nothing the service's statements return:
         // no call notices.
@@ -103,6 +85,25 @@ public sealed class UnusableConnectionTests(TestServers servers)
         // whose result changed shape (0A000, "cached plan must not change result type").
         await MigrateAsync(database, "ALTER TABLE user_score_versions ALTER COLUMN audit_hash TYPE character varying(128)");
         await AssertRefusedAtMostOnceThenServedAsync(app, userId, 4, "0A000: cached plan must not change result type");
+    }
+
+    /// <summary>
+    /// Records three violations of <paramref name="userId"/> (each statement of a write is prepared
+    /// automatically from its second use on) and counts the statements the pooled connection holds
+    /// prepared whose text contains <paramref name="text"/>.
+    /// </summary>
+    private static async Task<long> RecordThreeAndCountPreparedAsync(ScoringApp app, string userId, string text)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await app.Scoring.RecordViolationAsync(Violation(userId), cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        using var scope = app.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
+        return await db.Database.SqlQuery<long>(
+            $"SELECT count(*) AS \"Value\" FROM pg_prepared_statements WHERE strpos(statement, {text}) > 0")
+            .SingleAsync(TestContext.Current.CancellationToken);
     }
 
     /// <summary>Runs <paramref name="ddl"/> from a connection of its own (another pool), as a newer release's migrate Job would.</summary>
