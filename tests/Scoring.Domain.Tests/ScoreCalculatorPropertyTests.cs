@@ -99,6 +99,30 @@ public class ScoreCalculatorPropertyTests
     }
 
     [Fact]
+    public void Standing_improves_at_is_found_to_the_second_when_violations_occur_after_the_instant_scored()
+    {
+        // As the catch-up of drops scores a user at an instant a drop was due: the violations recorded since
+        // occurred after it, and count in full until they occur.
+        Gen.Select(Transient.Array[1, 40], Gen.Long[0, TimeSpan.FromDays(400).Ticks]).Sample((violations, earlierTicks) =>
+        {
+            var at = Now - TimeSpan.FromTicks(earlierTicks);
+            var score = ScoreCalculator.Compute(Policy, violations, at);
+            if (score.StandingImprovesAt is not { } drop)
+            {
+                return;
+            }
+
+            Assert.True(drop > at);
+            Assert.True(StandingAt(violations, drop) < score.Standing, "the standing is lower at standing_improves_at");
+            var justBefore = drop - TimeSpan.FromSeconds(1);
+            if (justBefore > at)
+            {
+                Assert.Equal(score.Standing, StandingAt(violations, justBefore));
+            }
+        });
+    }
+
+    [Fact]
     public void Standing_improves_at_does_not_move_between_reads()
     {
         Gen.Select(Transient.Array[1, 12], Gen.Double[0, 1]).Sample((violations, fraction) =>

@@ -94,13 +94,17 @@ public static class ScoreCalculator
     /// <summary>
     /// The first instant after <paramref name="from"/> at which the points fall below <paramref name="threshold"/>.
     /// With no permanent violation the total never rises as time passes (each term decays or drops to 0 at
-    /// expiry), so a binary search over time finds the crossing. The terms are flattened once, so each of
-    /// the search's ~40 steps is plain arithmetic: no lookups, no allocations.
+    /// expiry), so a binary search over time finds the crossing. Each of its ~40 steps evaluates the total
+    /// per half-life, not per violation (<see cref="DecayGroup"/>): a user's violations share a few
+    /// half-lives, so a step costs a few powers of two however many violations count. A user with a few
+    /// violations (up to 6) is summed one by one. (Buffers on the stack instead of the heap measured slower:
+    /// 950 to 1 160 ns against 640 for one violation.)
     /// </summary>
     private static DateTimeOffset FirstDropAfter(
         ScoringPolicy policy, IReadOnlyCollection<ScoredViolation> violations, DateTimeOffset from, double threshold)
     {
-        var terms = new Term[violations.Count];
+        const int OneByOne = 6;
+        Span<Term> terms = new Term[violations.Count];
         var count = 0;
         var latest = from.UtcTicks;
         foreach (var violation in violations)
@@ -111,18 +115,60 @@ public static class ScoreCalculator
             }
 
             var occurred = violation.OccurredAt.UtcTicks;
-            terms[count++] = new Term(policy.BasePoints(category, violation.Severity), occurred, category.HalfLife.Ticks, occurred + policy.MaxAge.Ticks);
+            terms[count++] = new Term(category.HalfLife.Ticks, occurred, policy.BasePoints(category, violation.Severity));
             latest = Math.Max(latest, occurred);
         }
 
+        // Ordered by half-life, then time, then points: the groups and the order of every sum depend only on
+        // which violations count, never on the order they came in.
+        terms = terms[..count];
+        terms.Sort();
+        var groupCount = 0;
+        for (var i = 0; i < count; i++)
+        {
+            groupCount += i == 0 || terms[i].HalfLifeTicks != terms[i - 1].HalfLifeTicks ? 1 : 0;
+        }
+
+        // A few violations are summed one by one: fewer operations than a group's searches.
+        var byGroup = count > OneByOne;
+        Span<DecayGroup> groups = byGroup ? new DecayGroup[groupCount] : [];
+        Span<double> sums = byGroup ? new double[2 * (count + groupCount)] : [];
+        for (int start = 0, group = 0; byGroup && start < count; group++)
+        {
+            var end = start + 1;
+            while (end < count && terms[end].HalfLifeTicks == terms[start].HalfLifeTicks)
+            {
+                end++;
+            }
+
+            groups[group] = DecayGroup.Sum(terms, start, end, start + group, sums, count + groupCount);
+            start = end;
+        }
+
         // Once every violation has expired the total is 0, below any positive threshold.
-        var span = terms.AsSpan(0, count);
+        var maxAge = policy.MaxAge.Ticks;
         var low = from.UtcTicks;
-        var high = latest + policy.MaxAge.Ticks + SearchResolution.Ticks;
+        var high = latest + maxAge + SearchResolution.Ticks;
         while (high - low > SearchResolution.Ticks)
         {
             var middle = low + ((high - low) / 2);
-            if (Total(span, middle) < threshold)
+            var total = 0.0;
+            if (byGroup)
+            {
+                foreach (ref readonly var group in groups)
+                {
+                    total += group.PointsAt(middle, maxAge, terms, sums);
+                }
+            }
+            else
+            {
+                foreach (ref readonly var term in terms)
+                {
+                    total += term.PointsAt(middle, maxAge);
+                }
+            }
+
+            if (total < threshold)
             {
                 high = middle;
             }
@@ -135,23 +181,78 @@ public static class ScoreCalculator
         return RoundUpToSecond(new DateTimeOffset(high, TimeSpan.Zero));
     }
 
-    private static double Total(ReadOnlySpan<Term> terms, long at)
+    /// <summary>One counting violation, flattened for the search.</summary>
+    private readonly record struct Term(double HalfLifeTicks, long OccurredTicks, double BasePoints) : IComparable<Term>
     {
-        var total = 0.0;
-        foreach (ref readonly var term in terms)
-        {
-            if (at <= term.LastCountingTicks)
-            {
-                var age = Math.Max(0, at - term.OccurredTicks);
-                total += term.BasePoints * double.Exp2(-(age / term.HalfLifeTicks));
-            }
-        }
+        /// <summary>Its points at <paramref name="at"/>: in full until it occurred, decayed from then, none past max_age.</summary>
+        public double PointsAt(long at, long maxAge) =>
+            OccurredTicks >= at - maxAge ? BasePoints * double.Exp2(-(Math.Max(0, at - OccurredTicks) / HalfLifeTicks)) : 0;
 
-        return total;
+        public int CompareTo(Term other) =>
+            HalfLifeTicks != other.HalfLifeTicks ? HalfLifeTicks.CompareTo(other.HalfLifeTicks)
+            : OccurredTicks != other.OccurredTicks ? OccurredTicks.CompareTo(other.OccurredTicks)
+            : BasePoints.CompareTo(other.BasePoints);
     }
 
-    /// <summary>One counting violation, flattened for the search: it counts until <see cref="LastCountingTicks"/>.</summary>
-    private readonly record struct Term(double BasePoints, long OccurredTicks, double HalfLifeTicks, long LastCountingTicks);
+    /// <summary>
+    /// The violations <c>[Start, End)</c> of the ordered terms, which share one half-life h, summed so that
+    /// their points at any instant t take two binary searches and one power of two. At t a violation counts
+    /// in full until it occurred (its age is never negative), decays from then, and counts nothing past
+    /// max_age. The decaying ones, those that occurred within max_age before t, sum to
+    /// 2^(−(t−R)/h) × Σ b·2^((o−R)/h), with R the group's latest occurrence so that no power overflows; that
+    /// sum and the full points of those still to occur are differences of prefix sums, kept from
+    /// <c>Sums</c> on (points) and <c>Sums + Weights</c> on (weighted points), one more than the group's terms.
+    /// </summary>
+    private readonly record struct DecayGroup(int Start, int End, int Sums, int Weights, double HalfLife, long Reference)
+    {
+        public static DecayGroup Sum(ReadOnlySpan<Term> terms, int start, int end, int sumsAt, Span<double> sums, int weights)
+        {
+            var group = new DecayGroup(start, end, sumsAt, weights, terms[start].HalfLifeTicks, terms[end - 1].OccurredTicks);
+            sums[sumsAt] = 0;
+            sums[sumsAt + weights] = 0;
+            for (var i = start; i < end; i++)
+            {
+                var at = sumsAt + (i - start);
+                sums[at + 1] = sums[at] + terms[i].BasePoints;
+                sums[at + weights + 1] = sums[at + weights] + (terms[i].BasePoints * double.Exp2((terms[i].OccurredTicks - group.Reference) / group.HalfLife));
+            }
+
+            return group;
+        }
+
+        public double PointsAt(long at, long maxAge, ReadOnlySpan<Term> terms, ReadOnlySpan<double> sums)
+        {
+            // Offsets from the group's first term: still to occur from stillToOccur on, counting from counting on.
+            var stillToOccur = FirstAfter(terms, at);
+            var counting = FirstAfter(terms, at - maxAge - 1);
+            var points = sums.Slice(Sums, End - Start + 1);
+            var weights = sums.Slice(Sums + Weights, End - Start + 1);
+            var full = points[^1] - points[stillToOccur];
+            return counting < stillToOccur
+                ? full + (double.Exp2(-((at - Reference) / HalfLife)) * (weights[stillToOccur] - weights[counting]))
+                : full;
+        }
+
+        /// <summary>How many of the group's terms occurred at or before <paramref name="at"/>.</summary>
+        private int FirstAfter(ReadOnlySpan<Term> terms, long at)
+        {
+            int low = Start, high = End;
+            while (low < high)
+            {
+                var middle = (low + high) >>> 1;
+                if (terms[middle].OccurredTicks <= at)
+                {
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle;
+                }
+            }
+
+            return low - Start;
+        }
+    }
 
     private static DateTimeOffset RoundUpToSecond(DateTimeOffset at)
     {
