@@ -1,4 +1,5 @@
 using CsCheck;
+using Scoring.Domain.Policies;
 using Scoring.Domain.Scores;
 using static Scoring.Domain.Tests.Generators;
 
@@ -104,22 +105,33 @@ public class ScoreCalculatorPropertyTests
         // As the catch-up of drops scores a user at an instant a drop was due: the violations recorded since
         // occurred after it, and count in full until they occur.
         Gen.Select(Transient.Array[1, 40], Gen.Long[0, TimeSpan.FromDays(400).Ticks]).Sample((violations, earlierTicks) =>
-        {
-            var at = Now - TimeSpan.FromTicks(earlierTicks);
-            var score = ScoreCalculator.Compute(Policy, violations, at);
-            if (score.StandingImprovesAt is not { } drop)
-            {
-                return;
-            }
+            AssertFoundToTheSecond(Policy, violations, Now - TimeSpan.FromTicks(earlierTicks)));
+    }
 
-            Assert.True(drop > at);
-            Assert.True(StandingAt(violations, drop) < score.Standing, "the standing is lower at standing_improves_at");
-            var justBefore = drop - TimeSpan.FromSeconds(1);
-            if (justBefore > at)
-            {
-                Assert.Equal(score.Standing, StandingAt(violations, justBefore));
-            }
-        });
+    [Fact]
+    public void Standing_improves_at_is_found_to_the_second_with_half_lives_of_an_hour()
+    {
+        // Violations months apart are thousands of half-lives apart: no power of two may leave a double's range.
+        var hourly = Policy with { Categories = [.. Policy.Categories.Select(c => c with { HalfLife = TimeSpan.FromHours(1) })] };
+        Gen.Select(Transient.Array[1, 40], Gen.Int[0, 39], Gen.Long[0, TimeSpan.FromHours(2).Ticks]).Sample((violations, pick, afterTicks) =>
+            AssertFoundToTheSecond(hourly, violations, violations[pick % violations.Length].OccurredAt + TimeSpan.FromTicks(afterTicks)));
+    }
+
+    private static void AssertFoundToTheSecond(ScoringPolicy policy, ScoredViolation[] violations, DateTimeOffset at)
+    {
+        var score = ScoreCalculator.Compute(policy, violations, at);
+        if (score.StandingImprovesAt is not { } drop)
+        {
+            return;
+        }
+
+        Assert.True(drop > at);
+        Assert.True(ScoreCalculator.Compute(policy, violations, drop).Standing < score.Standing, "the standing is lower at standing_improves_at");
+        var justBefore = drop - TimeSpan.FromSeconds(1);
+        if (justBefore > at)
+        {
+            Assert.Equal(score.Standing, ScoreCalculator.Compute(policy, violations, justBefore).Standing);
+        }
     }
 
     [Fact]

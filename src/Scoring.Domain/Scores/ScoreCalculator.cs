@@ -96,14 +96,13 @@ public static class ScoreCalculator
     /// With no permanent violation the total never rises as time passes (each term decays or drops to 0 at
     /// expiry), so a binary search over time finds the crossing. Each of its ~40 steps evaluates the total
     /// per half-life, not per violation (<see cref="DecayGroup"/>): a user's violations share a few
-    /// half-lives, so a step costs a few powers of two however many violations count. A user with a few
-    /// violations (up to 6) is summed one by one. (Buffers on the stack instead of the heap measured slower:
-    /// 950 to 1 160 ns against 640 for one violation.)
+    /// half-lives, so a step costs a few powers of two however many violations count. Up to
+    /// <see cref="MostSummedOneByOne"/> violations are summed one by one, which costs less than the groups'
+    /// searches. (Buffers on the stack measured slower than these small arrays; see tests/perf/PERFORMANCE.md.)
     /// </summary>
     private static DateTimeOffset FirstDropAfter(
         ScoringPolicy policy, IReadOnlyCollection<ScoredViolation> violations, DateTimeOffset from, double threshold)
     {
-        const int OneByOne = 6;
         Span<Term> terms = new Term[violations.Count];
         var count = 0;
         var latest = from.UtcTicks;
@@ -123,27 +122,8 @@ public static class ScoreCalculator
         // which violations count, never on the order they came in.
         terms = terms[..count];
         terms.Sort();
-        var groupCount = 0;
-        for (var i = 0; i < count; i++)
-        {
-            groupCount += i == 0 || terms[i].HalfLifeTicks != terms[i - 1].HalfLifeTicks ? 1 : 0;
-        }
-
-        // A few violations are summed one by one: fewer operations than a group's searches.
-        var byGroup = count > OneByOne;
-        Span<DecayGroup> groups = byGroup ? new DecayGroup[groupCount] : [];
-        Span<double> sums = byGroup ? new double[2 * (count + groupCount)] : [];
-        for (int start = 0, group = 0; byGroup && start < count; group++)
-        {
-            var end = start + 1;
-            while (end < count && terms[end].HalfLifeTicks == terms[start].HalfLifeTicks)
-            {
-                end++;
-            }
-
-            groups[group] = DecayGroup.Sum(terms, start, end, start + group, sums, count + groupCount);
-            start = end;
-        }
+        double[] sums = [];
+        var groups = count > MostSummedOneByOne ? DecayGroup.BuildAll(terms, out sums) : [];
 
         // Once every violation has expired the total is 0, below any positive threshold.
         var maxAge = policy.MaxAge.Ticks;
@@ -153,16 +133,16 @@ public static class ScoreCalculator
         {
             var middle = low + ((high - low) / 2);
             var total = 0.0;
-            if (byGroup)
+            if (groups.Length > 0)
             {
-                foreach (ref readonly var group in groups)
+                foreach (var group in groups)
                 {
                     total += group.PointsAt(middle, maxAge, terms, sums);
                 }
             }
             else
             {
-                foreach (ref readonly var term in terms)
+                foreach (var term in terms)
                 {
                     total += term.PointsAt(middle, maxAge);
                 }
@@ -181,12 +161,17 @@ public static class ScoreCalculator
         return RoundUpToSecond(new DateTimeOffset(high, TimeSpan.Zero));
     }
 
+    /// <summary>Up to this many counting violations the search sums them one by one.</summary>
+    private const int MostSummedOneByOne = 6;
+
     /// <summary>One counting violation, flattened for the search.</summary>
     private readonly record struct Term(double HalfLifeTicks, long OccurredTicks, double BasePoints) : IComparable<Term>
     {
         /// <summary>Its points at <paramref name="at"/>: in full until it occurred, decayed from then, none past max_age.</summary>
         public double PointsAt(long at, long maxAge) =>
-            OccurredTicks >= at - maxAge ? BasePoints * double.Exp2(-(Math.Max(0, at - OccurredTicks) / HalfLifeTicks)) : 0;
+            OccurredTicks >= at - maxAge
+                ? BasePoints * double.Exp2(-(Math.Max(0, at - OccurredTicks) / HalfLifeTicks))
+                : 0;
 
         public int CompareTo(Term other) =>
             HalfLifeTicks != other.HalfLifeTicks ? HalfLifeTicks.CompareTo(other.HalfLifeTicks)
@@ -195,26 +180,54 @@ public static class ScoreCalculator
     }
 
     /// <summary>
-    /// The violations <c>[Start, End)</c> of the ordered terms, which share one half-life h, summed so that
-    /// their points at any instant t take two binary searches and one power of two. At t a violation counts
-    /// in full until it occurred (its age is never negative), decays from then, and counts nothing past
-    /// max_age. The decaying ones, those that occurred within max_age before t, sum to
-    /// 2^(−(t−R)/h) × Σ b·2^((o−R)/h), with R the group's latest occurrence so that no power overflows; that
-    /// sum and the full points of those still to occur are differences of prefix sums, kept from
-    /// <c>Sums</c> on (points) and <c>Sums + Weights</c> on (weighted points), one more than the group's terms.
+    /// The ordered terms <c>[Start, End)</c>, which share one half-life h and occurred within
+    /// <see cref="MostHalfLives"/> half-lives of each other, summed so that their points at any instant t
+    /// take two binary searches and one power of two. At t a violation counts in full until it occurred
+    /// (its age is never negative), decays from then, and counts nothing past max_age. The decaying ones,
+    /// those that occurred within max_age before t, sum to 2^(−(t−R)/h) × Σ b·2^((o−R)/h), with R the
+    /// group's latest occurrence. Both powers stay normal numbers: o and t (when any term decays, t is past
+    /// the group's first occurrence) are within that span of R. That sum and the full points of those still
+    /// to occur are differences of prefix sums, one more than the group's terms, kept in a shared buffer
+    /// from <c>PointsFrom</c> (points) and <c>WeightsFrom</c> (weighted points) on.
     /// </summary>
-    private readonly record struct DecayGroup(int Start, int End, int Sums, int Weights, double HalfLife, long Reference)
+    private readonly record struct DecayGroup(int Start, int End, int PointsFrom, int WeightsFrom, double HalfLife, long Reference)
     {
-        public static DecayGroup Sum(ReadOnlySpan<Term> terms, int start, int end, int sumsAt, Span<double> sums, int weights)
+        /// <summary>A group spans at most this many half-lives (2^512 is far inside a double's range).</summary>
+        private const long MostHalfLives = 512;
+
+        /// <summary>The groups of the ordered <paramref name="terms"/>, and their prefix sums.</summary>
+        public static DecayGroup[] BuildAll(ReadOnlySpan<Term> terms, out double[] sums)
         {
-            var group = new DecayGroup(start, end, sumsAt, weights, terms[start].HalfLifeTicks, terms[end - 1].OccurredTicks);
-            sums[sumsAt] = 0;
-            sums[sumsAt + weights] = 0;
+            var groups = new List<DecayGroup>();
+            sums = new double[4 * terms.Length];
+            var weightsOffset = 2 * terms.Length;
+            for (var start = 0; start < terms.Length;)
+            {
+                var end = start + 1;
+                while (end < terms.Length && terms[end].HalfLifeTicks == terms[start].HalfLifeTicks
+                    && terms[end].OccurredTicks - terms[start].OccurredTicks <= MostHalfLives * terms[start].HalfLifeTicks)
+                {
+                    end++;
+                }
+
+                groups.Add(Build(terms, start, end, start + groups.Count, sums, weightsOffset));
+                start = end;
+            }
+
+            return [.. groups];
+        }
+
+        private static DecayGroup Build(ReadOnlySpan<Term> terms, int start, int end, int pointsFrom, Span<double> sums, int weightsOffset)
+        {
+            var group = new DecayGroup(start, end, pointsFrom, pointsFrom + weightsOffset, terms[start].HalfLifeTicks, terms[end - 1].OccurredTicks);
+            sums[group.PointsFrom] = 0;
+            sums[group.WeightsFrom] = 0;
             for (var i = start; i < end; i++)
             {
-                var at = sumsAt + (i - start);
-                sums[at + 1] = sums[at] + terms[i].BasePoints;
-                sums[at + weights + 1] = sums[at + weights] + (terms[i].BasePoints * double.Exp2((terms[i].OccurredTicks - group.Reference) / group.HalfLife));
+                var offset = i - start;
+                var weight = terms[i].BasePoints * double.Exp2((terms[i].OccurredTicks - group.Reference) / group.HalfLife);
+                sums[group.PointsFrom + offset + 1] = sums[group.PointsFrom + offset] + terms[i].BasePoints;
+                sums[group.WeightsFrom + offset + 1] = sums[group.WeightsFrom + offset] + weight;
             }
 
             return group;
@@ -222,19 +235,22 @@ public static class ScoreCalculator
 
         public double PointsAt(long at, long maxAge, ReadOnlySpan<Term> terms, ReadOnlySpan<double> sums)
         {
-            // Offsets from the group's first term: still to occur from stillToOccur on, counting from counting on.
-            var stillToOccur = FirstAfter(terms, at);
-            var counting = FirstAfter(terms, at - maxAge - 1);
-            var points = sums.Slice(Sums, End - Start + 1);
-            var weights = sums.Slice(Sums + Weights, End - Start + 1);
+            // Offsets in the group: those before `counting` expired, those from `stillToOccur` on count in full.
+            var stillToOccur = CountAtOrBefore(terms, at);
+            var counting = CountAtOrBefore(terms, at - maxAge - 1);
+            var points = sums.Slice(PointsFrom, End - Start + 1);
+            var weights = sums.Slice(WeightsFrom, End - Start + 1);
             var full = points[^1] - points[stillToOccur];
-            return counting < stillToOccur
-                ? full + (double.Exp2(-((at - Reference) / HalfLife)) * (weights[stillToOccur] - weights[counting]))
-                : full;
+            if (counting == stillToOccur)
+            {
+                return full;
+            }
+
+            return full + (double.Exp2(-((at - Reference) / HalfLife)) * (weights[stillToOccur] - weights[counting]));
         }
 
         /// <summary>How many of the group's terms occurred at or before <paramref name="at"/>.</summary>
-        private int FirstAfter(ReadOnlySpan<Term> terms, long at)
+        private int CountAtOrBefore(ReadOnlySpan<Term> terms, long at)
         {
             int low = Start, high = End;
             while (low < high)
