@@ -46,6 +46,74 @@ public sealed class WritePipelineTests(TestServers servers)
     }
 
     [Fact]
+    public async Task A_batch_is_written_by_the_writers_of_its_users_so_a_held_writer_holds_back_only_its_own_part()
+    {
+        var hook = new CommandHook();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnPostgres(database, servers.Redis.ConnectionString, services: Hook(hook));
+        var held = NewUserIdOf(writer: 0);
+        var others = Enumerable.Range(1, ViolationWritePipeline.Writers - 1).Select(NewUserIdOf).ToArray();
+        var batch = new RecordViolationsRequest { Violations = { Violation(held), Violation(held) } };
+        batch.Violations.AddRange(others.Select(user => Violation(user)));
+
+        // The first writer's lock statement waits until released: while it does, the other writers' parts
+        // of the batch commit on their own. Written as one group, nothing of the batch would commit.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var transactions = 0;
+        hook.OnCommand = command =>
+        {
+            if (!IsLockStatement(command))
+            {
+                return Task.CompletedTask;
+            }
+
+            Interlocked.Increment(ref transactions);
+            return LocksUser(command, held) ? release.Task : Task.CompletedTask;
+        };
+        var call = app.Scoring.RecordViolationsAsync(batch).ResponseAsync;
+
+        await WaitUntilAsync(async () => await CountAsync(database, "SELECT count(*) FROM violations") == others.Length);
+        Assert.False(call.IsCompleted);
+        release.SetResult();
+        var reply = await call;
+
+        Assert.All(reply.Results, r => Assert.Equal((false, 0), (r.Duplicate, r.Error?.Code ?? 0)));
+        Assert.Equal([held, held, .. others], reply.Results.Select(r => r.Violation.UserId));
+        Assert.Equal(ViolationWritePipeline.Writers, transactions);
+        await ScoringContractTests.AssertScoreMatchesRecomputation(app.Scoring, held, expectedCount: 2);
+    }
+
+    [Fact]
+    public async Task An_event_repeated_in_a_batch_for_users_of_two_writers_keeps_the_batch_on_one_writer()
+    {
+        var hook = new CommandHook();
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, services: Hook(hook));
+        var first = Violation(NewUserIdOf(writer: 0));
+        var repeat = first.Clone();
+        repeat.UserId = NewUserIdOf(writer: 1);
+        var batch = new RecordViolationsRequest { Violations = { first, Violation(NewUserIdOf(writer: 2)), repeat } };
+        var transactions = 0;
+        hook.OnCommand = command =>
+        {
+            if (IsLockStatement(command))
+            {
+                Interlocked.Increment(ref transactions);
+            }
+
+            return Task.CompletedTask;
+        };
+
+        var reply = await app.Scoring.RecordViolationsAsync(batch);
+
+        // One transaction, so the first occurrence is recorded and the repeat, for another user, conflicts
+        // with it, as within any group; split between writers, whichever committed first would win.
+        Assert.Equal(1, transactions);
+        Assert.Equal((false, 0), (reply.Results[0].Duplicate, reply.Results[0].Error?.Code ?? 0));
+        Assert.Equal(first.UserId, reply.Results[0].Violation.UserId);
+        Assert.Equal((int)StatusCode.AlreadyExists, reply.Results[2].Error.Code);
+    }
+
+    [Fact]
     public async Task A_lost_insert_race_writes_the_group_once_more_and_turns_the_stolen_event_into_a_conflict()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
@@ -113,11 +181,12 @@ public sealed class WritePipelineTests(TestServers servers)
         var hook = new CommandHook();
         using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, services: Hook(hook));
         var pipeline = app.Services.GetRequiredService<ViolationWritePipeline>();
-        var poisoned = NewUserId();
+        var poisoned = NewUserIdOf(writer: 0);
 
-        // Each writer's first group is held at its lock statement: one call per writer, each sent once the
-        // one before is held, so every writer is busy. The other calls then queue; released first, one
-        // writer finds them all and takes them as one group, the poisoned one among them.
+        // Each writer's first group is held at its lock statement: one call per writer (a user of each),
+        // each sent once the one before is held, so every writer is busy. The other calls, all for users
+        // of the first writer, then queue; released first, it finds them all and takes them as one group,
+        // the poisoned one among them.
         var holds = Enumerable.Range(0, ViolationWritePipeline.Writers).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         var locks = 0;
         hook.OnCommand = command =>
@@ -138,13 +207,13 @@ public sealed class WritePipelineTests(TestServers servers)
                 : Task.CompletedTask;
         };
         var calls = new List<Task<RecordViolationResponse>>();
-        foreach (var writer in holds)
+        for (var writer = 0; writer < holds.Length; writer++)
         {
-            calls.Add(app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync);
+            calls.Add(app.Scoring.RecordViolationAsync(Violation(NewUserIdOf(writer))).ResponseAsync);
             await WaitUntilAsync(() => Volatile.Read(ref locks) == calls.Count);
         }
 
-        calls.AddRange(Enumerable.Range(0, 8).Select(_ => app.Scoring.RecordViolationAsync(Violation(NewUserId())).ResponseAsync));
+        calls.AddRange(Enumerable.Range(0, 8).Select(_ => app.Scoring.RecordViolationAsync(Violation(NewUserIdOf(writer: 0))).ResponseAsync));
         await WaitUntilAsync(() => pipeline.Queued == calls.Count);
         var poisonedCall = app.Scoring.RecordViolationAsync(Violation(poisoned)).ResponseAsync;
         await WaitUntilAsync(() => pipeline.Queued == calls.Count + 1);
@@ -418,6 +487,23 @@ public sealed class WritePipelineTests(TestServers servers)
     // The statement every write transaction starts with (not the migrations' backfill).
     private static bool IsLockStatement(System.Data.Common.DbCommand command) =>
         command.CommandText.Contains("ON CONFLICT (user_id) DO UPDATE SET version", StringComparison.Ordinal);
+
+    /// <summary>Whether a lock statement takes this user's lock (PostgreSQL passes the ids as one array).</summary>
+    private static bool LocksUser(System.Data.Common.DbCommand command, string userId) =>
+        command.Parameters.Cast<System.Data.Common.DbParameter>().Any(p => p.Value is string[] ids && ids.Contains(userId));
+
+    /// <summary>A new user whose reports the pipeline's given writer writes.</summary>
+    private static string NewUserIdOf(int writer)
+    {
+        while (true)
+        {
+            var userId = NewUserId();
+            if (ViolationWritePipeline.WriterOf(userId) == writer)
+            {
+                return userId;
+            }
+        }
+    }
 
     private static Action<IServiceCollection> Hook(CommandHook hook) => services => services.AddSingleton<IInterceptor>(hook);
 

@@ -101,7 +101,7 @@ public sealed class RecordViolationCommandHandler(ViolationWritePipeline pipelin
     public async ValueTask<RecordedViolation> Handle(RecordViolationCommand command, CancellationToken cancellationToken)
     {
         var recorded = await pipeline.RecordAsync([command.ToReport()], cancellationToken);
-        var (violation, duplicate, error) = recorded.Outcomes[0];
+        var (violation, duplicate, error, _) = recorded.Outcomes[0];
         if (error is not null)
         {
             throw error;

@@ -32,8 +32,9 @@ public sealed class RecordViolationsCommandValidator : AbstractValidator<RecordV
 
 /// <summary>
 /// Checks every item as a single record would be checked, then sends all the valid ones through the
-/// write pipeline together: they are written in one transaction (one lock statement, one insert batch,
-/// one commit, one cache round trip), with the same duplicate rule and error policy as single records.
+/// write pipeline together: each writer the batch's users belong to writes its part in one transaction
+/// (one lock statement, one insert batch, one commit, one cache round trip), with the same duplicate rule
+/// and error policy as single records.
 /// </summary>
 public sealed class RecordViolationsCommandHandler(
     ViolationWritePipeline pipeline,
@@ -70,10 +71,10 @@ public sealed class RecordViolationsCommandHandler(
         var recorded = await pipeline.RecordAsync([.. accepted.Select(a => a.Report)], cancellationToken);
         for (var a = 0; a < accepted.Count; a++)
         {
-            var (violation, duplicate, error) = recorded.Outcomes[a];
+            var (violation, duplicate, error, at) = recorded.Outcomes[a];
             results[accepted[a].Index] = error is null
-                ? new(violation, duplicate, recorded.At, null)
-                : RecordViolationsItemResult.Failed(error, recorded.At);
+                ? new(violation, duplicate, at, null)
+                : RecordViolationsItemResult.Failed(error, at);
         }
 
         return results;

@@ -11,11 +11,14 @@ using Scoring.Domain.Standings;
 
 namespace Scoring.Api.Features.Violations;
 
-/// <summary>What recording one checked report came to: the violation (new, or the original of a replay) or a conflict.</summary>
-public sealed record RecordOutcome(Violation Violation, bool Duplicate, Exception? Error);
+/// <summary>
+/// What recording one checked report came to: the violation (new, or the original of a replay) or a
+/// conflict, and the instant of the transaction that wrote or looked it up.
+/// </summary>
+public sealed record RecordOutcome(Violation Violation, bool Duplicate, Exception? Error, DateTimeOffset At);
 
-/// <summary>A group's outcomes in report order, the instant it was written at, and each user's state after it.</summary>
-public sealed record RecordedGroup(RecordOutcome[] Outcomes, DateTimeOffset At, IReadOnlyDictionary<string, Score> Scores);
+/// <summary>Outcomes in report order, and each user's score after the write.</summary>
+public sealed record RecordedGroup(RecordOutcome[] Outcomes, IReadOnlyDictionary<string, Score> Scores);
 
 /// <summary>
 /// Writes a group of checked reports (a batch, single records arriving together, or both) in one
@@ -68,7 +71,7 @@ public sealed class ViolationRecorder(
         // records meanwhile makes the insert fail on the unique index, and the group goes again (RecordAsync),
         // looking up under the locks then.
         var recordedBefore = lookUpUnderLocks ? null : await LoadRecordedAsync(reports, cancellationToken);
-        var (outcomes, at, scores) = await writer.WriteManyAsync(users, async (change, token) =>
+        var (outcomes, _, scores) = await writer.WriteManyAsync(users, async (change, token) =>
         {
             change.Cause = StandingChangeCause.ViolationRecorded;
             // A copy: the writer may run the change twice (see UserRecordWriter.WriteManyAsync).
@@ -81,7 +84,7 @@ public sealed class ViolationRecorder(
                 var report = reports[i];
                 if (known.TryGetValue((report.Source, report.EventId), out var original))
                 {
-                    outcomes[i] = new(original, true, original.IsSameReport(report) ? null : Conflict(report));
+                    outcomes[i] = new(original, true, original.IsSameReport(report) ? null : Conflict(report), change.Now);
                     continue;
                 }
 
@@ -91,7 +94,7 @@ public sealed class ViolationRecorder(
                 change.Recorded(violation);
                 change.Audit(violation.UserId, AuditOf(violation));
                 known[(report.Source, report.EventId)] = violation;
-                outcomes[i] = new(violation, false, null);
+                outcomes[i] = new(violation, false, null, change.Now);
             }
 
             var recorded = outcomes.Where(o => !o.Duplicate).Select(o => o.Violation).ToArray();
@@ -103,7 +106,7 @@ public sealed class ViolationRecorder(
             };
             return outcomes;
         }, cancellationToken, onlyRecords: true);
-        return new RecordedGroup(outcomes, at, scores);
+        return new RecordedGroup(outcomes, scores);
     }
 
     /// <summary>

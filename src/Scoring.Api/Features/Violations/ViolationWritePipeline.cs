@@ -9,13 +9,18 @@ using Scoring.Domain.Violations;
 namespace Scoring.Api.Features.Violations;
 
 /// <summary>
-/// The one way violations are written, for single records and batches alike. Reports wait in a bounded
-/// queue; a few writers each take whatever has arrived (up to a batch) and write it as one group, in one
-/// transaction (<see cref="ViolationRecorder"/>). A lone report is written at once; under load one
-/// commit, one lock statement and one cache round trip serve many calls, which is most of a write's cost
-/// (tests/perf/PERFORMANCE.md). Every caller is answered only after the commit that holds its reports, so
-/// an acknowledged write survives a crash. One error policy: a group that fails fails each of its
-/// callers with that error, and its writer carries on.
+/// The one way violations are written, for single records and batches alike. Each user belongs to one
+/// of a few writers (by a hash of the id), and each writer has its own bounded queue: a writer takes
+/// whatever has arrived for its users (up to a batch) and writes it as one group, in one transaction
+/// (<see cref="ViolationRecorder"/>). A lone report is written at once; under load one commit, one lock
+/// statement and one cache round trip serve many calls, which is most of a write's cost
+/// (tests/perf/PERFORMANCE.md). Since no two writers of a process share a user, their transactions never
+/// wait for each other's row locks (random batches of 500 users almost always share some, which queued
+/// every group behind the one before), and a user's reports are written in the order they arrived. A
+/// batch whose users belong to several writers is split between them and answered once every part has
+/// committed. Every caller is answered only after the commits that hold its reports, so an acknowledged
+/// write survives a crash. One error policy: a group that fails fails each of its callers with that
+/// error, and its writer carries on.
 /// </summary>
 public sealed partial class ViolationWritePipeline(
     IServiceScopeFactory scopes, IOptions<ScoringOptions> options, ScoringMetrics metrics, ILogger<ViolationWritePipeline> logger) : BackgroundService
@@ -26,7 +31,7 @@ public sealed partial class ViolationWritePipeline(
     /// <summary>A writer stops adding submissions to its group once it holds this many reports.</summary>
     public const int GroupSize = RecordViolationsCommand.MaxItems;
 
-    private readonly Channel<Submission> _submissions = Channel.CreateUnbounded<Submission>();
+    private readonly Channel<Submission>[] _queues = [.. Enumerable.Range(0, Writers).Select(_ => Channel.CreateUnbounded<Submission>())];
     private readonly int _capacity = options.Value.WriteQueueCapacity;
     private int _queued;
 
@@ -34,9 +39,25 @@ public sealed partial class ViolationWritePipeline(
     public int Queued => Volatile.Read(ref _queued);
 
     /// <summary>
+    /// The writer a user's reports go to: the same for every report of the user, in every process (FNV-1a
+    /// of the id, not the per-process randomized string hash).
+    /// </summary>
+    public static int WriterOf(string userId)
+    {
+        var hash = 2166136261u;
+        foreach (var c in userId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % Writers);
+    }
+
+    /// <summary>
     /// Queues checked reports and returns once they are committed (or throws why they were not). A full
     /// queue or a stopping service throws <see cref="UnavailableException"/> at once. A caller that gives
-    /// up stops waiting, but reports already queued may still commit: a retry then replays them.
+    /// up stops waiting, but reports already queued may still commit: a retry then replays them. So may
+    /// the parts of a split batch that committed when another part failed.
     /// </summary>
     public async Task<RecordedGroup> RecordAsync(IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
     {
@@ -48,14 +69,76 @@ public sealed partial class ViolationWritePipeline(
             throw new UnavailableException($"The write queue is full ({_capacity} reports); retry later.");
         }
 
-        var submission = new Submission(reports);
-        if (!_submissions.Writer.TryWrite(submission))
+        var parts = Split(reports);
+        for (var i = 0; i < parts.Count; i++)
         {
-            Interlocked.Add(ref _queued, -reports.Count);
-            throw new UnavailableException("The service is shutting down; retry on another replica.");
+            if (!_queues[parts[i].Writer].Writer.TryWrite(parts[i]))
+            {
+                // Stopping: the parts already queued are still written (a retry replays them), the rest never will be.
+                foreach (var unsent in parts.Skip(i))
+                {
+                    Interlocked.Add(ref _queued, -unsent.Reports.Count);
+                }
+
+                throw new UnavailableException("The service is shutting down; retry on another replica.");
+            }
         }
 
-        return await submission.Completion.Task.WaitAsync(cancellationToken);
+        if (parts.Count == 1)
+        {
+            return await parts[0].Completion.Task.WaitAsync(cancellationToken);
+        }
+
+        var written = await Task.WhenAll(parts.Select(p => p.Completion.Task)).WaitAsync(cancellationToken);
+        var outcomes = new RecordOutcome[reports.Count];
+        var scores = new Dictionary<string, Domain.Scores.Score>(StringComparer.Ordinal);
+        for (var i = 0; i < parts.Count; i++)
+        {
+            for (var r = 0; r < parts[i].Indexes!.Length; r++)
+            {
+                outcomes[parts[i].Indexes![r]] = written[i].Outcomes[r];
+            }
+
+            foreach (var (userId, score) in written[i].Scores)
+            {
+                scores[userId] = score;
+            }
+        }
+
+        return new RecordedGroup(outcomes, scores);
+    }
+
+    /// <summary>
+    /// The reports split by writer, each part with its reports' places in the submission. An event
+    /// repeated within the submission for users of different writers keeps the whole submission on one
+    /// writer, so the repeat replays its first occurrence (or conflicts with it) as it does within a group.
+    /// </summary>
+    private static List<Submission> Split(IReadOnlyList<ViolationReport> reports)
+    {
+        var writers = new int[reports.Count];
+        var oneWriter = true;
+        for (var i = 0; i < reports.Count; i++)
+        {
+            writers[i] = WriterOf(reports[i].UserId);
+            oneWriter &= writers[i] == writers[0];
+        }
+
+        if (oneWriter || reports.Select(r => (r.Source, r.EventId)).Distinct().Count() != reports.Count)
+        {
+            return [new Submission(writers[0], reports, null)];
+        }
+
+        var parts = new List<Submission>(Writers);
+        for (var writer = 0; writer < Writers; writer++)
+        {
+            int[] indexes = [.. Enumerable.Range(0, reports.Count).Where(i => writers[i] == writer)];
+            if (indexes.Length > 0)
+            {
+                parts.Add(new Submission(writer, [.. indexes.Select(i => reports[i])], indexes));
+            }
+        }
+
+        return parts;
     }
 
     /// <summary>Starts the writers; from now on the queue's depth and capacity show as gauges.</summary>
@@ -71,14 +154,18 @@ public sealed partial class ViolationWritePipeline(
         // parent or other ambient state flows into them.
         using (ExecutionContext.SuppressFlow())
         {
-            return Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)));
+            return Task.WhenAll(_queues.Select(queue => Task.Run(() => WriteLoopAsync(queue.Reader))));
         }
     }
 
     /// <summary>Takes no new reports, then lets the writers finish the queued ones until the host's drain time ends.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _submissions.Writer.TryComplete();
+        foreach (var queue in _queues)
+        {
+            queue.Writer.TryComplete();
+        }
+
         try
         {
             if (ExecuteTask is { } writers)
@@ -89,23 +176,26 @@ public sealed partial class ViolationWritePipeline(
         catch (OperationCanceledException)
         {
             // Out of drain time: whoever still waits learns it now, rather than at their deadline.
-            while (_submissions.Reader.TryRead(out var left))
+            foreach (var queue in _queues)
             {
-                Fail([left], new UnavailableException("The service stopped before writing this; retry on another replica."));
+                while (queue.Reader.TryRead(out var left))
+                {
+                    Fail([left], new UnavailableException("The service stopped before writing this; retry on another replica."));
+                }
             }
         }
 
         await base.StopAsync(cancellationToken);
     }
 
-    private async Task WriteLoopAsync()
+    private async Task WriteLoopAsync(ChannelReader<Submission> queue)
     {
         var group = new List<Submission>();
         // Ends once the queue is completed and empty, so a stopping service still writes what it accepted.
-        while (await _submissions.Reader.WaitToReadAsync(CancellationToken.None))
+        while (await queue.WaitToReadAsync(CancellationToken.None))
         {
             var reports = 0;
-            while (reports < GroupSize && _submissions.Reader.TryRead(out var next))
+            while (reports < GroupSize && queue.TryRead(out var next))
             {
                 group.Add(next);
                 reports += next.Reports.Count;
@@ -201,9 +291,15 @@ public sealed partial class ViolationWritePipeline(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing a group of {Submissions} submissions ({Reports} reports) failed; writing each on its own")]
     private partial void LogGroupSplit(Exception exception, int submissions, int reports);
 
-    private sealed class Submission(IReadOnlyList<ViolationReport> reports)
+    /// <summary>A caller's reports for one writer: all of them, or a part of a split batch with their places in it.</summary>
+    private sealed class Submission(int writer, IReadOnlyList<ViolationReport> reports, int[]? indexes)
     {
+        public int Writer { get; } = writer;
+
         public IReadOnlyList<ViolationReport> Reports { get; } = reports;
+
+        /// <summary>Where each report stands in the caller's batch; null when the submission is the whole of it.</summary>
+        public int[]? Indexes { get; } = indexes;
 
         public TaskCompletionSource<RecordedGroup> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
