@@ -91,7 +91,7 @@ public sealed class WritePipelineTests(TestServers servers)
         var first = Violation(NewUserIdOf(writer: 0));
         var repeat = first.Clone();
         repeat.UserId = NewUserIdOf(writer: 1);
-        var batch = new RecordViolationsRequest { Violations = { first, Violation(NewUserIdOf(writer: 2)), repeat } };
+        var batch = new RecordViolationsRequest { Violations = { first, Violation(NewUserIdOf(writer: 1)), repeat } };
         var transactions = 0;
         hook.OnCommand = command =>
         {
@@ -495,6 +495,7 @@ public sealed class WritePipelineTests(TestServers servers)
     /// <summary>A new user whose reports the pipeline's given writer writes.</summary>
     private static string NewUserIdOf(int writer)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(writer, ViolationWritePipeline.Writers);
         while (true)
         {
             var userId = NewUserId();

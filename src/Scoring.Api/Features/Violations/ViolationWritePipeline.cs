@@ -25,8 +25,12 @@ namespace Scoring.Api.Features.Violations;
 public sealed partial class ViolationWritePipeline(
     IServiceScopeFactory scopes, IOptions<ScoringOptions> options, ScoringMetrics metrics, ILogger<ViolationWritePipeline> logger) : BackgroundService
 {
-    /// <summary>Transactions in flight at once: enough to overlap round trips, few enough to group.</summary>
-    public const int Writers = 4;
+    /// <summary>
+    /// Transactions in flight at once: enough to overlap one writer's round trips with the other's work,
+    /// few enough that each writer's share of the reports groups well (with four, single records went in
+    /// groups of 4 instead of 8 and cost 1.1 ms of CPU each instead of 0.7: tests/perf/PERFORMANCE.md).
+    /// </summary>
+    public const int Writers = 2;
 
     /// <summary>A writer stops adding submissions to its group once it holds this many reports.</summary>
     public const int GroupSize = RecordViolationsCommand.MaxItems;
