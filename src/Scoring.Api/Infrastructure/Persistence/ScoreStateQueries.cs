@@ -101,12 +101,15 @@ public static class ScoreStateQueries
         {
             var ids = ordered.Select(s => s.UserId).ToArray();
             var versions = ordered.Select(s => s.Version).ToArray();
+            // Each mark is found once (one probe of the key), locked unless a writer holds it, and deleted
+            // where it lies. The version is compared on the row as locked, so a mark a writer raised since
+            // stays; its row then lies elsewhere than this statement's snapshot can see, and stays too.
             await db.Database.ExecuteSqlAsync($"""
-                DELETE FROM score_cache_repairs AS r
-                USING unnest({ids}, {versions}) AS s(user_id, version)
-                WHERE r.user_id = s.user_id AND r.version <= s.version
-                  AND r.user_id IN (
-                    SELECT user_id FROM score_cache_repairs WHERE user_id = ANY({ids}) ORDER BY user_id FOR UPDATE SKIP LOCKED)
+                DELETE FROM score_cache_repairs WHERE ctid = ANY (ARRAY(
+                  SELECT r.ctid FROM unnest({ids}, {versions}) AS s(user_id, version)
+                  JOIN score_cache_repairs AS r ON r.user_id = s.user_id AND r.version <= s.version
+                  ORDER BY r.user_id
+                  FOR UPDATE OF r SKIP LOCKED))
                 """, cancellationToken);
             return;
         }
