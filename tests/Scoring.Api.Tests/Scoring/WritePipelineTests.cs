@@ -288,6 +288,52 @@ public sealed class WritePipelineTests(TestServers servers)
     }
 
     [Fact]
+    public async Task Marks_the_sweep_cannot_clear_do_not_hide_the_marks_after_them()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var redis = await RedisServer.StartNewAsync();
+        using var writer = ScoringApp.OnPostgres(database, redis.ConnectionString, services: FailingCache);
+        // More users than a sweep round takes, all before the stale one in user order.
+        var held = Enumerable.Range(0, 501).Select(_ => $"u-0{Guid.NewGuid():N}").ToArray();
+        foreach (var users in held.Chunk(RecordViolationsCommand.MaxItems))
+        {
+            var batch = new RecordViolationsRequest();
+            batch.Violations.AddRange(users.Select(user => Violation(user)));
+            await writer.Scoring.RecordViolationsAsync(batch);
+        }
+
+        var stale = $"u-z{Guid.NewGuid():N}";
+        await writer.Scoring.RecordViolationAsync(Violation(stale));
+        writer.Services.GetRequiredService<FailingScoreCache>().FailWrites = true;
+        await writer.Scoring.RecordViolationAsync(Violation(stale));
+
+        // Marks on the first users that every sweep finds and none can clear: a writer's transaction holds
+        // them (as long-running writes would). Their version is above any acknowledgement on its way.
+        await CountAsync(database, $"""
+            WITH marked AS (INSERT INTO score_cache_repairs (user_id, version) SELECT unnest(ARRAY['{string.Join("','", held)}']), 2
+              ON CONFLICT (user_id) DO UPDATE SET version = excluded.version RETURNING 1) SELECT count(*) FROM marked
+            """);
+        await using var holder = new NpgsqlConnection(database);
+        await holder.OpenAsync(TestContext.Current.CancellationToken);
+        await using var holding = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await using (var hold = new NpgsqlCommand("WITH locked AS (SELECT user_id FROM score_cache_repairs WHERE user_id LIKE 'u-0%' FOR UPDATE) SELECT count(*) FROM locked", holder, holding))
+        {
+            Assert.Equal(501L, await hold.ExecuteScalarAsync(TestContext.Current.CancellationToken));
+        }
+
+        // Another replica's sweep still reaches the stale user's mark and rewrites its entry.
+        using var reader = new ScoringApp(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Scoring"] = database,
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Cache:BreakDuration"] = "00:00:00.500",
+            ["Cache:LocalTtl"] = "00:00:00",
+        }, writer.Time);
+        await WaitUntilAsync(async () => (await reader.Scoring.GetScoreAsync(new GetScoreRequest { UserId = stale })).ActiveViolations == 2);
+    }
+
+    [Fact]
     public async Task An_erasure_the_cache_did_not_hear_of_is_never_served_and_the_next_violation_is_cached()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();

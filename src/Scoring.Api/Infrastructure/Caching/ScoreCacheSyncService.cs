@@ -48,12 +48,17 @@ public sealed partial class ScoreCacheSyncService(
             var roundsPerSweep = Math.Max(1, (int)(options.Value.BreakDuration / FlushInterval));
             var sweepDue = true;
             var rounds = 0;
+            // Where the sweep goes on from: it reads the marks in user order, a batch a round, until it has
+            // seen them all once. Under load most marks are young ones whose acknowledgement is on its way;
+            // going over them again and again would keep the sweep busy for nothing, and marks it cannot
+            // clear (a writer holds them) would hide every mark after them.
+            string? sweptTo = null;
             while (!stoppingToken.IsCancellationRequested)
             {
                 await FlushAsync(stoppingToken);
                 if (sweepDue && redis.IsConnected)
                 {
-                    sweepDue = await SweepAsync(stoppingToken);
+                    (sweepDue, sweptTo) = await SweepAsync(sweptTo, stoppingToken);
                     rounds = 0;
                 }
 
@@ -119,17 +124,20 @@ public sealed partial class ScoreCacheSyncService(
         }
     }
 
-    /// <summary>One round of repairs; true when another round is needed at once.</summary>
-    private async Task<bool> SweepAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One round of repairs, over the marks after <paramref name="after"/>: whether another round is needed
+    /// at once, and from which user it goes on (null: from the start, at the next sweep).
+    /// </summary>
+    private async Task<(bool Again, string? After)> SweepAsync(string? after, CancellationToken cancellationToken)
     {
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<ScoringDbContext>();
-            var pending = await db.LoadUnsyncedAsync(BatchSize, cancellationToken);
+            var pending = await db.LoadUnsyncedAsync(after, BatchSize, cancellationToken);
             if (pending.Count == 0)
             {
-                return false;
+                return (false, null);
             }
 
             // Most marks belong to writes whose cache write succeeded moments ago and whose acknowledgement
@@ -173,13 +181,13 @@ public sealed partial class ScoreCacheSyncService(
 
             metrics.CacheRepaired(repaired.Count - (pending.Count - stale.Count));
             LogSwept(repaired.Count, pending.Count);
-            return repaired.Count == BatchSize;
+            return pending.Count == BatchSize ? (true, pending[^1].UserId) : (false, null);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The database or Redis may be down; the next round tries again.
+            // The database or Redis may be down; the next round tries again, from where this one started.
             LogSweepFailed(exception);
-            return true;
+            return (true, after);
         }
     }
 

@@ -125,9 +125,13 @@ public static class ScoreStateQueries
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Users whose cache entry may be stale (a change committed that the cache is not known to hold), with the version marked.</summary>
-    public static Task<List<ScoreCacheRepair>> LoadUnsyncedAsync(this ScoringDbContext db, int limit, CancellationToken cancellationToken) =>
-        db.ScoreCacheRepairs.AsNoTracking()
+    /// <summary>
+    /// Users whose cache entry may be stale (a change committed that the cache is not known to hold), with
+    /// the version marked, in user order from after <paramref name="after"/> (null: from the first).
+    /// </summary>
+    public static Task<List<ScoreCacheRepair>> LoadUnsyncedAsync(this ScoringDbContext db, string? after, int limit, CancellationToken cancellationToken) =>
+        (after is null ? db.ScoreCacheRepairs : db.ScoreCacheRepairs.Where(r => r.UserId.CompareTo(after) > 0))
+            .AsNoTracking()
             .OrderBy(r => r.UserId)
             .Take(limit)
             .ToListAsync(cancellationToken);
