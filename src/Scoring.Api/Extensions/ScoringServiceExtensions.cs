@@ -181,7 +181,15 @@ public static class ScoringServiceExtensions
         // Start even while Redis is down, and fail commands at once while disconnected instead of queueing them.
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(configuration));
+        builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            // Every cache call has its own deadline (Cache:ReadTimeout, Cache:WriteTimeout). The client's own
+            // must not be shorter: a write waiting for its replicas (WAIT, up to half the write timeout) was
+            // cut off by the connection's 2 s timeout under a 10 s write timeout, and counted as failed.
+            var writeTimeout = (int)Math.Ceiling(sp.GetRequiredService<IOptions<CacheOptions>>().Value.WriteTimeout.TotalMilliseconds);
+            configuration.AsyncTimeout = Math.Max(configuration.AsyncTimeout, writeTimeout);
+            return ConnectionMultiplexer.Connect(configuration);
+        });
         builder.Services.AddSingleton<RedisScoreCache>();
         builder.Services.AddSingleton<NearScoreCache>();
         builder.Services.AddSingleton<IScoreCache>(sp => sp.GetRequiredService<IOptions<CacheOptions>>().Value.LocalTtl > TimeSpan.Zero

@@ -150,6 +150,38 @@ public sealed class RedisClusterTests(TestServers servers)
     }
 
     [Fact]
+    public async Task A_replica_that_confirms_after_the_connections_own_timeout_but_in_time_counts()
+    {
+        // A Redis with one replica; the connection's own command timeout is 2 s, the write's 10 s, so the
+        // write waits up to 5 s for the replica.
+        await using var master = await RedisServer.StartNewAsync();
+        await using var replica = await RedisServer.StartNewAsync();
+        var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(replica.ConnectionString + ",allowAdmin=true");
+        await using (admin)
+        {
+            await admin.GetServer($"127.0.0.1:{replica.Port}").ReplicaOfAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, master.Port));
+            await WaitUntilAsync(async () => (await admin.GetServer($"127.0.0.1:{replica.Port}").InfoRawAsync("replication"))?.Contains("master_link_status:up", StringComparison.Ordinal) == true);
+        }
+
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        using var app = ScoringApp.OnRedisCluster(database, master.ConnectionString);
+        using var errors = CacheErrors(app);
+        var userId = NewUserId();
+        await app.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
+
+        // The replica stalls for 4 s while the write waits for it: longer than the connection's timeout,
+        // within the write's. Cut off by the connection, the write would count as failed.
+        await replica.PauseAsync();
+        var write = app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium)).ResponseAsync;
+        await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
+        await replica.ResumeAsync();
+
+        Assert.Equal(1, (await write).Score.ActiveViolations);
+        Assert.DoesNotContain(errors.GetMeasurementSnapshot(), m => (string?)m.Tags["operation"] == "write");
+        await WaitUntilAsync(async () => await RepairMarksAsync(database, userId) == 0);
+    }
+
+    [Fact]
     public async Task A_sweep_keeps_the_mark_of_an_entry_Redis_holds_but_no_replica_confirmed()
     {
         // A standalone Redis has no replica: the write reaches Redis but is never confirmed.

@@ -6,8 +6,8 @@ using static Scoring.Api.Tests.Infrastructure.Requests;
 namespace Scoring.Api.Tests.Scoring;
 
 /// <summary>
-/// Batches, and single records arriving together, are written in one transaction; each item keeps the
-/// single record's meaning.
+/// Batches, and single records arriving together, are written in one transaction per writer their users
+/// belong to; each item keeps the single record's meaning.
 /// </summary>
 public abstract class BatchTests(Backend backend)
 {

@@ -67,7 +67,12 @@ public sealed class WritePipelineTests(TestServers servers)
                 return Task.CompletedTask;
             }
 
-            Interlocked.Increment(ref transactions);
+            // Only the batch's: a background write (the drop scan) takes locks too.
+            if (LocksUser(command, held) || others.Any(user => LocksUser(command, user)))
+            {
+                Interlocked.Increment(ref transactions);
+            }
+
             return LocksUser(command, held) ? release.Task : Task.CompletedTask;
         };
         var call = app.Scoring.RecordViolationsAsync(batch).ResponseAsync;
@@ -95,7 +100,7 @@ public sealed class WritePipelineTests(TestServers servers)
         var transactions = 0;
         hook.OnCommand = command =>
         {
-            if (IsLockStatement(command))
+            if (IsLockStatement(command) && batch.Violations.Any(v => LocksUser(command, v.UserId)))
             {
                 Interlocked.Increment(ref transactions);
             }

@@ -10,17 +10,20 @@ namespace Scoring.Api.Features.Violations;
 
 /// <summary>
 /// The one way violations are written, for single records and batches alike. Each user belongs to one
-/// of a few writers (by a hash of the id), and each writer has its own bounded queue: a writer takes
-/// whatever has arrived for its users (up to a batch) and writes it as one group, in one transaction
-/// (<see cref="ViolationRecorder"/>). A lone report is written at once; under load one commit, one lock
-/// statement and one cache round trip serve many calls, which is most of a write's cost
-/// (tests/perf/PERFORMANCE.md). Since no two writers of a process share a user, their transactions never
-/// wait for each other's row locks (random batches of 500 users almost always share some, which queued
-/// every group behind the one before), and a user's reports are written in the order they arrived. A
-/// batch whose users belong to several writers is split between them and answered once every part has
-/// committed. Every caller is answered only after the commits that hold its reports, so an acknowledged
-/// write survives a crash. One error policy: a group that fails fails each of its callers with that
-/// error, and its writer carries on.
+/// of a few writers (by a hash of the id), and each writer has a queue of its own (one capacity bounds
+/// them together): a writer takes whatever has arrived for its users (up to a batch) and writes it as
+/// one group, in one transaction (<see cref="ViolationRecorder"/>). A lone report is written at once;
+/// under load one commit, one lock statement and one cache round trip serve many calls, which is most of
+/// a write's cost (tests/perf/PERFORMANCE.md). Since no two writers of a process share a user, their
+/// transactions do not wait for each other's row locks (random batches of 500 users almost always share
+/// some, which queued every group behind the one before), and a user's reports are written in the order
+/// they arrived. A batch whose users belong to several writers is split between them and answered once
+/// every part has committed. The exception: a batch that repeats an event for users of different writers
+/// stays whole on one writer, so that the repeat meets its first occurrence as within any group; that
+/// writer may then wait for the other's locks on those users (never in a cycle: locks go in user order).
+/// Every caller is answered only after the commits that hold its reports, so an acknowledged write
+/// survives a crash. One error policy: a group that fails fails each of its callers with that error, and
+/// its writer carries on.
 /// </summary>
 public sealed partial class ViolationWritePipeline(
     IServiceScopeFactory scopes, IOptions<ScoringOptions> options, ScoringMetrics metrics, ILogger<ViolationWritePipeline> logger) : BackgroundService
@@ -44,7 +47,8 @@ public sealed partial class ViolationWritePipeline(
 
     /// <summary>
     /// The writer a user's reports go to: the same for every report of the user, in every process (FNV-1a
-    /// of the id, not the per-process randomized string hash).
+    /// of the id, not the per-process randomized string hash). Taken from the hash's high bits: its low bit
+    /// is only the parity of the characters' low bits, which put "user-1" and "user-3" together.
     /// </summary>
     public static int WriterOf(string userId)
     {
@@ -54,7 +58,7 @@ public sealed partial class ViolationWritePipeline(
             hash = (hash ^ c) * 16777619u;
         }
 
-        return (int)(hash % Writers);
+        return (int)(((ulong)hash * Writers) >> 32);
     }
 
     /// <summary>
@@ -65,6 +69,8 @@ public sealed partial class ViolationWritePipeline(
     /// </summary>
     public async Task<RecordedGroup> RecordAsync(IReadOnlyList<ViolationReport> reports, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfZero(reports.Count);
+        var parts = Split(reports);
         var queued = Interlocked.Add(ref _queued, reports.Count);
         // A submission larger than the whole queue still goes in when the queue is empty.
         if (queued > _capacity && queued != reports.Count)
@@ -73,12 +79,17 @@ public sealed partial class ViolationWritePipeline(
             throw new UnavailableException($"The write queue is full ({_capacity} reports); retry later.");
         }
 
-        var parts = Split(reports);
         for (var i = 0; i < parts.Count; i++)
         {
             if (!_queues[parts[i].Writer].Writer.TryWrite(parts[i]))
             {
-                // Stopping: the parts already queued are still written (a retry replays them), the rest never will be.
+                // Stopping: the parts already queued are still written (a retry replays them), the rest never
+                // will be. Nobody waits for the queued ones now, so their failures are observed here.
+                foreach (var sent in parts.Take(i))
+                {
+                    _ = sent.Completion.Task.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                }
+
                 foreach (var unsent in parts.Skip(i))
                 {
                     Interlocked.Add(ref _queued, -unsent.Reports.Count);
@@ -103,9 +114,10 @@ public sealed partial class ViolationWritePipeline(
                 outcomes[parts[i].Indexes![r]] = written[i].Outcomes[r];
             }
 
-            foreach (var (userId, score) in written[i].Scores)
+            // A group's scores hold its other callers' users too; each part answers for its own.
+            foreach (var report in parts[i].Reports)
             {
-                scores[userId] = score;
+                scores[report.UserId] = written[i].Scores[report.UserId];
             }
         }
 
@@ -115,7 +127,8 @@ public sealed partial class ViolationWritePipeline(
     /// <summary>
     /// The reports split by writer, each part with its reports' places in the submission. An event
     /// repeated within the submission for users of different writers keeps the whole submission on one
-    /// writer, so the repeat replays its first occurrence (or conflicts with it) as it does within a group.
+    /// writer, so the repeat replays its first occurrence (or conflicts with it) as it does within a group:
+    /// the one case where a writer writes users of another.
     /// </summary>
     private static List<Submission> Split(IReadOnlyList<ViolationReport> reports)
     {
@@ -127,7 +140,7 @@ public sealed partial class ViolationWritePipeline(
             oneWriter &= writers[i] == writers[0];
         }
 
-        if (oneWriter || reports.Select(r => (r.Source, r.EventId)).Distinct().Count() != reports.Count)
+        if (oneWriter || RepeatsAcrossWriters(reports, writers))
         {
             return [new Submission(writers[0], reports, null)];
         }
@@ -143,6 +156,21 @@ public sealed partial class ViolationWritePipeline(
         }
 
         return parts;
+    }
+
+    private static bool RepeatsAcrossWriters(IReadOnlyList<ViolationReport> reports, int[] writers)
+    {
+        var writerOfEvent = new Dictionary<(string Source, string EventId), int>(reports.Count);
+        for (var i = 0; i < reports.Count; i++)
+        {
+            if (!writerOfEvent.TryAdd((reports[i].Source, reports[i].EventId), writers[i])
+                && writerOfEvent[(reports[i].Source, reports[i].EventId)] != writers[i])
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Starts the writers; from now on the queue's depth and capacity show as gauges.</summary>

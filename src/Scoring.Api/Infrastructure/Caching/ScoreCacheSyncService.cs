@@ -63,6 +63,12 @@ public sealed partial class ScoreCacheSyncService(
                 }
 
                 var woken = await _wake.WaitAsync(FlushInterval, stoppingToken);
+                if (woken)
+                {
+                    // Redis is back: whatever the outage left, from the first mark, at once.
+                    sweptTo = null;
+                }
+
                 sweepDue |= woken || ++rounds >= roundsPerSweep;
             }
         }

@@ -180,22 +180,32 @@ public static class ScoreStateQueries
     }
 
     /// <summary>
-    /// The active violations of these users, untracked. On PostgreSQL each user is one scan of the per-user
-    /// index whatever the statistics say: the <c>OFFSET 0</c> keeps the lateral subquery from being
-    /// turned into a join, which a table whose statistics lagged its growth got planned as a scan of every
-    /// violation (a write group's counting query read the whole table that way).
+    /// The violations of these users that count at <paramref name="at"/> (<see cref="CountingAt"/>), untracked.
+    /// On PostgreSQL each user is a range of the per-user index from max_age ago, plus a probe of the index
+    /// of CRITICAL violations for older zero-tolerance ones: a user's older violations, a year of them under
+    /// the default policy, are not read. The <c>OFFSET 0</c> keeps the lateral subquery from being turned
+    /// into a join, which a table whose statistics lagged its growth got planned as a scan of every
+    /// violation (a write group's counting query read the whole table that way). The status and severity
+    /// are written into the text, not passed: a generic plan can use the partial index only for a
+    /// condition it can see implies the index's own.
     /// </summary>
-    public static IQueryable<Violation> ActiveViolationsOf(this ScoringDbContext db, string[] userIds)
+    public static IQueryable<Violation> CountingViolationsOf(this ScoringDbContext db, string[] userIds, ScoringPolicy policy, DateTimeOffset at)
     {
-        if (db.IsPostgres)
+        if (!db.IsPostgres)
         {
-            return db.Violations.FromSql($"""
-                SELECT v.* FROM unnest({userIds}) AS u(user_id)
-                CROSS JOIN LATERAL (SELECT * FROM violations AS v WHERE v.user_id = u.user_id AND v.status = {(int)ViolationStatus.Active} OFFSET 0) AS v
-                """).AsNoTracking();
+            return db.Violations.AsNoTracking().Where(v => userIds.Contains(v.UserId)).CountingAt(policy, at);
         }
 
-        return db.Violations.AsNoTracking().Where(v => userIds.Contains(v.UserId) && v.Status == ViolationStatus.Active);
+        var sql = $$"""
+            SELECT v.* FROM unnest({0}) AS u(user_id)
+            CROSS JOIN LATERAL (
+              SELECT * FROM violations AS v WHERE v.user_id = u.user_id AND v.status = {{(int)ViolationStatus.Active}} AND v.occurred_at >= {1}
+              UNION ALL
+              SELECT * FROM violations AS v WHERE v.user_id = u.user_id AND v.severity = {{(int)Severity.Critical}} AND v.status = {{(int)ViolationStatus.Active}}
+                AND v.occurred_at < {1} AND v.category = ANY ({2})
+              OFFSET 0) AS v
+            """;
+        return db.Violations.FromSqlRaw(sql, userIds, at - policy.MaxAge, ZeroToleranceCategories(policy)).AsNoTracking();
     }
 
     /// <summary>Each violation as the score needs it, beside its user: contested while an appeal of it is open.</summary>
@@ -210,11 +220,13 @@ public static class ScoreStateQueries
     public static IQueryable<Violation> CountingAt(this IQueryable<Violation> violations, ScoringPolicy policy, DateTimeOffset at)
     {
         var oldest = at - policy.MaxAge;
-        var zeroTolerance = policy.Categories.Where(c => c.ZeroTolerance).Select(c => c.Name).ToArray();
+        var zeroTolerance = ZeroToleranceCategories(policy);
         return violations.Where(v =>
             v.Status == ViolationStatus.Active
             && (v.OccurredAt >= oldest || (v.Severity == Severity.Critical && zeroTolerance.Contains(v.Category))));
     }
+
+    private static string[] ZeroToleranceCategories(ScoringPolicy policy) => [.. policy.Categories.Where(c => c.ZeroTolerance).Select(c => c.Name)];
 
     /// <summary>
     /// Loads the score state of each user, keyed by user id (users never written get version 0).
@@ -229,8 +241,7 @@ public static class ScoreStateQueries
             .Where(u => ids.Contains(u.UserId))
             .ToDictionaryAsync(u => u.UserId, u => u.Version, cancellationToken);
 
-        var violations = await db.ActiveViolationsOf(ids)
-            .CountingAt(policy, at)
+        var violations = await db.CountingViolationsOf(ids, policy, at)
             .Scored()
             .ToListAsync(cancellationToken);
 
@@ -244,9 +255,8 @@ public static class ScoreStateQueries
     public static async Task<ILookup<string, ScoredViolation>> LoadCountingAsync(
         this ScoringDbContext db, IReadOnlyCollection<string> userIds, ScoringPolicy policy, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        // CountingAt keeps only active violations, so an open appeal is all "contested" needs to check.
-        var counting = await db.ActiveViolationsOf([.. userIds])
-            .CountingAt(policy, at)
+        // Only active violations count, so an open appeal is all "contested" needs to check.
+        var counting = await db.CountingViolationsOf([.. userIds], policy, at)
             .Scored()
             .ToListAsync(cancellationToken);
         return counting.ToLookup(v => v.UserId, v => v.Scored, StringComparer.Ordinal);

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Scoring.Domain;
 using Scoring.Domain.Violations;
 
 namespace Scoring.Api.Infrastructure.Persistence.Configurations;
@@ -36,5 +37,9 @@ internal sealed class ViolationConfiguration : IEntityTypeConfiguration<Violatio
         // The retention purge takes the oldest violations a batch at a time: without it each batch read the
         // whole per-user index. On PostgreSQL its migration builds it concurrently, without blocking writes.
         builder.HasIndex(v => new { v.OccurredAt, v.Id }).HasDatabaseName("ix_violations_occurred_at");
+
+        // A user's CRITICAL violations, the only ones past max_age that can still count (zero tolerance):
+        // the score's read finds them here instead of reading every older violation of the user.
+        builder.HasIndex(v => v.UserId, "ix_violations_user_critical").HasFilter($"severity = {(int)Severity.Critical}").HasDatabaseName("ix_violations_user_critical");
     }
 }

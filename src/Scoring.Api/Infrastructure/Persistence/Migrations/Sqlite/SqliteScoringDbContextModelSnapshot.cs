@@ -817,6 +817,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .IsDescending(false, true, true)
                         .HasDatabaseName("ix_violations_user_occurred");
 
+                    b.HasIndex(new[] { "UserId" }, "ix_violations_user_critical")
+                        .HasDatabaseName("ix_violations_user_critical")
+                        .HasFilter("severity = 4");
+
                     b.ToTable("violations", (string)null);
                 });
 #pragma warning restore 612, 618
