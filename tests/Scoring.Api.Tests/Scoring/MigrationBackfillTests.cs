@@ -87,28 +87,30 @@ public sealed class MigrationBackfillTests(TestServers servers)
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_violation_index_build_that_stopped_partway_is_finished_by_running_migrate_again(bool leftInvalid)
+    [InlineData("_ViolationOccurredIndex", "ix_violations_occurred_at", false)]
+    [InlineData("_ViolationOccurredIndex", "ix_violations_occurred_at", true)]
+    [InlineData("_ViolationCriticalIndex", "ix_violations_user_critical", false)]
+    [InlineData("_ViolationCriticalIndex", "ix_violations_user_critical", true)]
+    public async Task A_violation_index_build_that_stopped_partway_is_finished_by_running_migrate_again(string migrationName, string index, bool leftInvalid)
     {
         await using var db = Context(DatabaseProvider.Postgres, await servers.Postgres.CreateDatabaseAsync());
         await db.Database.MigrateAsync(TestContext.Current.CancellationToken);
         // The concurrent build runs outside a transaction. Stopped after the build but before EF recorded it,
         // the index is there and its migration is not in the history; stopped during the build, PostgreSQL
         // leaves the index invalid (never used by a plan).
-        var migration = db.Database.GetMigrations().Single(m => m.EndsWith("_ViolationOccurredIndex", StringComparison.Ordinal));
+        var migration = db.Database.GetMigrations().Single(m => m.EndsWith(migrationName, StringComparison.Ordinal));
         await db.Database.ExecuteSqlAsync($"DELETE FROM \"__EFMigrationsHistory\" WHERE migration_id = {migration}", TestContext.Current.CancellationToken);
         if (leftInvalid)
         {
-            await db.Database.ExecuteSqlRawAsync(
-                "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'ix_violations_occurred_at'::regclass", TestContext.Current.CancellationToken);
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE pg_index SET indisvalid = false WHERE indexrelid = {index}::regclass", TestContext.Current.CancellationToken);
         }
 
         await db.Database.MigrateAsync(TestContext.Current.CancellationToken);
 
         Assert.Empty(await db.Database.GetPendingMigrationsAsync(TestContext.Current.CancellationToken));
-        Assert.True(await db.Database.SqlQueryRaw<bool>(
-            "SELECT indisvalid AS \"Value\" FROM pg_index WHERE indexrelid = 'ix_violations_occurred_at'::regclass").SingleAsync(TestContext.Current.CancellationToken));
+        Assert.True(await db.Database.SqlQuery<bool>(
+            $"SELECT indisvalid AS \"Value\" FROM pg_index WHERE indexrelid = {index}::regclass").SingleAsync(TestContext.Current.CancellationToken));
     }
 
     private static ScoringDbContext Context(DatabaseProvider provider, string connectionString) => provider == DatabaseProvider.Postgres
