@@ -152,8 +152,8 @@ public sealed class RedisClusterTests(TestServers servers)
     [Fact]
     public async Task A_replica_that_confirms_after_the_connections_own_timeout_but_in_time_counts()
     {
-        // A Redis with one replica; the connection's own command timeout is 2 s, the write's 10 s, so the
-        // write waits up to 5 s for the replica.
+        // A Redis with one replica; the connection's own command timeout is 2 s, the write's 20 s, so the
+        // write waits up to 10 s for the replica.
         await using var master = await RedisServer.StartNewAsync();
         await using var replica = await RedisServer.StartNewAsync();
         var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(replica.ConnectionString + ",allowAdmin=true");
@@ -164,19 +164,28 @@ public sealed class RedisClusterTests(TestServers servers)
         }
 
         var database = await servers.Postgres.CreateDatabaseAsync();
-        using var app = ScoringApp.OnRedisCluster(database, master.ConnectionString);
+        using var app = ScoringApp.OnRedisCluster(database, master.ConnectionString, new() { ["Cache:WriteTimeout"] = "00:00:20" });
         using var errors = CacheErrors(app);
         var userId = NewUserId();
-        await app.Scoring.GetScoreAsync(new GetScoreRequest { UserId = userId });
+        // Once before, so the measured write goes straight to Redis (connections open, scripts loaded).
+        await app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium));
 
-        // The replica stalls for 4 s while the write waits for it: longer than the connection's timeout,
-        // within the write's. Cut off by the connection, the write would count as failed.
+        // The replica stalls while the write waits for it (up to 10 s): held for 3.5 s from when the write's
+        // WAIT blocks on the master, longer than the connection's 2 s timeout. Cut off by the connection,
+        // the write would count as failed.
         await replica.PauseAsync();
         var write = app.Scoring.RecordViolationAsync(Violation(userId, "spam", Severity.Medium)).ResponseAsync;
-        await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
+        var masterAdmin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(master.ConnectionString + ",allowAdmin=true");
+        await using (masterAdmin)
+        {
+            await WaitUntilAsync(async () =>
+                (await masterAdmin.GetServer($"127.0.0.1:{master.Port}").InfoRawAsync("clients"))?.Contains("blocked_clients:1", StringComparison.Ordinal) == true);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3.5), TestContext.Current.CancellationToken);
         await replica.ResumeAsync();
 
-        Assert.Equal(1, (await write).Score.ActiveViolations);
+        Assert.Equal(2, (await write).Score.ActiveViolations);
         Assert.DoesNotContain(errors.GetMeasurementSnapshot(), m => (string?)m.Tags["operation"] == "write");
         await WaitUntilAsync(async () => await RepairMarksAsync(database, userId) == 0);
     }

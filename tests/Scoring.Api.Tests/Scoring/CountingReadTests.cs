@@ -42,6 +42,9 @@ public sealed class CountingReadTests(TestServers servers)
         await db.Database.ExecuteSqlRawAsync("ANALYZE violations", TestContext.Current.CancellationToken);
 
         await using var reading = await db.Database.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        // As a prepared statement runs after a few executions: one plan for any parameters, which can use the
+        // partial index only if the query's own text says severity = 4.
+        await db.Database.ExecuteSqlRawAsync("SET LOCAL plan_cache_mode = force_generic_plan", TestContext.Current.CancellationToken);
         // Once unmeasured: planning after ANALYZE reads each index's first page again.
         await db.LoadCountingAsync([userId], policy, now, TestContext.Current.CancellationToken);
         var before = await TableReads.BlocksAsync(db, "violations");

@@ -119,6 +119,35 @@ public sealed class WritePipelineTests(TestServers servers)
     }
 
     [Fact]
+    public async Task An_event_repeated_in_a_batch_for_users_of_one_writer_still_lets_the_batch_split()
+    {
+        var hook = new CommandHook();
+        using var app = ScoringApp.OnPostgres(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, services: Hook(hook));
+        var first = Violation(NewUserIdOf(writer: 0));
+        var repeat = first.Clone();
+        repeat.UserId = NewUserIdOf(writer: 0);
+        var batch = new RecordViolationsRequest { Violations = { first, Violation(NewUserIdOf(writer: 1)), repeat } };
+        var transactions = 0;
+        hook.OnCommand = command =>
+        {
+            if (IsLockStatement(command) && batch.Violations.Any(v => LocksUser(command, v.UserId)))
+            {
+                Interlocked.Increment(ref transactions);
+            }
+
+            return Task.CompletedTask;
+        };
+
+        var reply = await app.Scoring.RecordViolationsAsync(batch);
+
+        // The repeat and its first occurrence share a writer, so the batch splits as any other.
+        Assert.Equal(2, transactions);
+        Assert.Equal((false, 0), (reply.Results[0].Duplicate, reply.Results[0].Error?.Code ?? 0));
+        Assert.Equal((false, 0), (reply.Results[1].Duplicate, reply.Results[1].Error?.Code ?? 0));
+        Assert.Equal((int)StatusCode.AlreadyExists, reply.Results[2].Error.Code);
+    }
+
+    [Fact]
     public async Task A_lost_insert_race_writes_the_group_once_more_and_turns_the_stolen_event_into_a_conflict()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();

@@ -31,7 +31,8 @@ public sealed partial class ViolationWritePipeline(
     /// <summary>
     /// Transactions in flight at once: enough to overlap one writer's round trips with the other's work,
     /// few enough that each writer's share of the reports groups well (with four, single records went in
-    /// groups of 4 instead of 8 and cost 1.1 ms of CPU each instead of 0.7: tests/perf/PERFORMANCE.md).
+    /// groups of 4 where two writers take about 8, and cost 1.06 ms of CPU each against 0.62 before the
+    /// split: tests/perf/PERFORMANCE.md, eighth pass).
     /// </summary>
     public const int Writers = 2;
 
@@ -47,8 +48,9 @@ public sealed partial class ViolationWritePipeline(
 
     /// <summary>
     /// The writer a user's reports go to: the same for every report of the user, in every process (FNV-1a
-    /// of the id, not the per-process randomized string hash). Taken from the hash's high bits: its low bit
-    /// is only the parity of the characters' low bits, which put "user-1" and "user-3" together.
+    /// of the id, not the per-process randomized string hash), mixed by murmur3's finaliser before its high
+    /// bits pick the writer: FNV-1a alone spreads ids that differ only in their last character poorly
+    /// ("user-1" to "user-8" all landed on one writer).
     /// </summary>
     public static int WriterOf(string userId)
     {
@@ -58,6 +60,11 @@ public sealed partial class ViolationWritePipeline(
             hash = (hash ^ c) * 16777619u;
         }
 
+        hash ^= hash >> 16;
+        hash *= 0x85ebca6bu;
+        hash ^= hash >> 13;
+        hash *= 0xc2b2ae35u;
+        hash ^= hash >> 16;
         return (int)(((ulong)hash * Writers) >> 32);
     }
 
@@ -87,7 +94,7 @@ public sealed partial class ViolationWritePipeline(
                 // will be. Nobody waits for the queued ones now, so their failures are observed here.
                 foreach (var sent in parts.Take(i))
                 {
-                    _ = sent.Completion.Task.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                    ObserveFailure(sent);
                 }
 
                 foreach (var unsent in parts.Skip(i))
@@ -102,6 +109,12 @@ public sealed partial class ViolationWritePipeline(
         if (parts.Count == 1)
         {
             return await parts[0].Completion.Task.WaitAsync(cancellationToken);
+        }
+
+        // A caller that gives up, or a part that fails first, leaves the others' failures unawaited.
+        foreach (var part in parts)
+        {
+            ObserveFailure(part);
         }
 
         var written = await Task.WhenAll(parts.Select(p => p.Completion.Task)).WaitAsync(cancellationToken);
@@ -123,6 +136,9 @@ public sealed partial class ViolationWritePipeline(
 
         return new RecordedGroup(outcomes, scores);
     }
+
+    private static void ObserveFailure(Submission part) =>
+        _ = part.Completion.Task.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     /// <summary>
     /// The reports split by writer, each part with its reports' places in the submission. An event

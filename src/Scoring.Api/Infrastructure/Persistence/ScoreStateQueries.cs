@@ -189,7 +189,7 @@ public static class ScoreStateQueries
     /// are written into the text, not passed: a generic plan can use the partial index only for a
     /// condition it can see implies the index's own.
     /// </summary>
-    public static IQueryable<Violation> CountingViolationsOf(this ScoringDbContext db, string[] userIds, ScoringPolicy policy, DateTimeOffset at)
+    private static IQueryable<Violation> CountingViolationsOf(this ScoringDbContext db, string[] userIds, ScoringPolicy policy, DateTimeOffset at)
     {
         if (!db.IsPostgres)
         {
