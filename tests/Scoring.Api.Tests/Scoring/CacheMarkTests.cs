@@ -72,11 +72,7 @@ public sealed class CacheMarkTests(TestServers servers)
 
     private static async Task<ScoringDbContext> MigratedAsync(DatabaseProvider provider, string connectionString)
     {
-        ScoringDbContext db = provider == DatabaseProvider.Postgres
-            ? new PostgresScoringDbContext((DbContextOptions<PostgresScoringDbContext>)new DbContextOptionsBuilder<PostgresScoringDbContext>()
-                .UseScoringDatabase(provider, connectionString).Options)
-            : new SqliteScoringDbContext((DbContextOptions<SqliteScoringDbContext>)new DbContextOptionsBuilder<SqliteScoringDbContext>()
-                .UseScoringDatabase(provider, connectionString).Options);
+        var db = ScoringContexts.Create(provider, connectionString);
         await db.Database.MigrateAsync(TestContext.Current.CancellationToken);
         return db;
     }

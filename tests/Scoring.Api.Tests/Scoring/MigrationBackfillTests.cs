@@ -113,11 +113,7 @@ public sealed class MigrationBackfillTests(TestServers servers)
             $"SELECT indisvalid AS \"Value\" FROM pg_index WHERE indexrelid = {index}::regclass").SingleAsync(TestContext.Current.CancellationToken));
     }
 
-    private static ScoringDbContext Context(DatabaseProvider provider, string connectionString) => provider == DatabaseProvider.Postgres
-        ? new PostgresScoringDbContext((DbContextOptions<PostgresScoringDbContext>)new DbContextOptionsBuilder<PostgresScoringDbContext>()
-            .UseScoringDatabase(provider, connectionString).Options)
-        : new SqliteScoringDbContext((DbContextOptions<SqliteScoringDbContext>)new DbContextOptionsBuilder<SqliteScoringDbContext>()
-            .UseScoringDatabase(provider, connectionString).Options);
+    private static ScoringDbContext Context(DatabaseProvider provider, string connectionString) => ScoringContexts.Create(provider, connectionString);
 
     private static async Task InsertEntryAsync(
         ScoringDbContext db, DatabaseProvider provider, string userId, long sequence, string hash, string? previous, DateTimeOffset at)
