@@ -83,9 +83,9 @@ public sealed class UserRecordWriter(
             now = timeProvider.GetUtcNow();
             // What counted at the earliest instant the catch-up looks at: for every user when the change only
             // records (the scores after it are then computed from these), else only when a drop is due.
-            var (due, from) = DueDrops(users, rows, now);
+            var due = DueDrops(users, rows, now);
             var before = onlyRecords || due.Length > 0
-                ? await db.LoadCountingAsync(onlyRecords ? users : due, policy, from, cancellationToken)
+                ? await LoadCountingBeforeAsync(onlyRecords ? users : due, due, rows, now, cancellationToken)
                 : null;
             var (drops, standings) = CatchUpStandings(users, due, before, rows, now);
             var record = new UserRecordChange(now, users.Length == 1 ? users[0] : null, standings);
@@ -113,6 +113,7 @@ public sealed class UserRecordWriter(
 
             states = users.ToDictionary(
                 user => user, user => new ScoreState(rows[user].Version, policy.Version, [.. counting[user]]), StringComparer.Ordinal);
+            KeepCounting(users, rows, states, now);
             scores = users.ToDictionary(user => user, user => ScoreCalculator.Compute(policy, states[user].Violations, now), StringComparer.Ordinal);
             if (record.Scored is { } scored)
             {
@@ -154,17 +155,72 @@ public sealed class UserRecordWriter(
 
     /// <summary>
     /// The users whose recorded standing may have dropped by itself (decay, expiry) by now, or was never
-    /// recorded (written before the feed existed), and the earliest instant the catch-up looks at for them:
-    /// counting from there, a violation that expired since still counts before.
+    /// recorded (written before the feed existed).
     /// </summary>
-    private static (string[] Due, DateTimeOffset From) DueDrops(string[] users, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now)
-    {
+    private static string[] DueDrops(string[] users, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now) =>
         // Drop instants are rounded up to the second: one due within the next second may have happened already.
-        var due = users.Where(user => rows[user].Standing == Standing.Unspecified || rows[user].StandingDropsAt <= now + TimeSpan.FromSeconds(1)).ToArray();
-        var from = due.Length == 0
-            ? now
-            : due.Min(user => rows[user].StandingDropsAt is { } dropsAt && dropsAt < now && rows[user].Standing != Standing.Unspecified ? dropsAt : now);
-        return (due, from);
+        [.. users.Where(user => rows[user].Standing == Standing.Unspecified || rows[user].StandingDropsAt <= now + TimeSpan.FromSeconds(1))];
+
+    /// <summary>
+    /// The earliest instant the catch-up looks at for a due user: counting from there, a violation that
+    /// expired since still counts before. Now for any other user.
+    /// </summary>
+    private static DateTimeOffset CountingFrom(UserScoreVersion row, bool due, DateTimeOffset now) =>
+        due && row.StandingDropsAt is { } dropsAt && dropsAt < now && row.Standing != Standing.Unspecified ? dropsAt : now;
+
+    /// <summary>
+    /// What counted for each of <paramref name="users"/> before the change: for a due user at the earliest
+    /// instant its catch-up looks at, for any other now. Taken from the copy the user's last write kept on
+    /// its lock row where that copy is of the version just before this write's (<see cref="CountingSnapshot"/>);
+    /// read from the violations for the others, at the earliest of their instants (what counted then is
+    /// all that counts later).
+    /// </summary>
+    private async Task<ILookup<string, ScoredViolation>> LoadCountingBeforeAsync(
+        string[] users, string[] due, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var dueUsers = due.ToHashSet(StringComparer.Ordinal);
+        var kept = new List<UserViolation>();
+        var unread = new List<string>();
+        DateTimeOffset? from = null;
+        foreach (var user in users)
+        {
+            var row = rows[user];
+            var at = CountingFrom(row, dueUsers.Contains(user), now);
+            if (CountingSnapshot.Decode(row.Counting)?.CountingAt(row.Version - 1, policy, at) is { } counting)
+            {
+                kept.AddRange(counting.Select(v => new UserViolation(user, v)));
+                continue;
+            }
+
+            unread.Add(user);
+            from = from is { } earliest && earliest < at ? earliest : at;
+        }
+
+        if (from is { } readAt)
+        {
+            var read = await db.LoadCountingAsync(unread, policy, readAt, cancellationToken);
+            kept.AddRange(read.SelectMany(group => group.Select(v => new UserViolation(group.Key, v))));
+        }
+
+        return kept.ToLookup(v => v.UserId, v => v.Scored, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Leaves on each user's lock row the counting violations this write computed its score from, so the
+    /// next write of the user need not read them (<see cref="CountingSnapshot"/>).
+    /// </summary>
+    private void KeepCounting(string[] users, Dictionary<string, UserScoreVersion> rows, Dictionary<string, ScoreState> states, DateTimeOffset now)
+    {
+        foreach (var user in users)
+        {
+            var row = rows[user];
+            if (db.Entry(row).State == EntityState.Detached)
+            {
+                db.UserScoreVersions.Attach(row);
+            }
+
+            row.KeepCounting(CountingSnapshot.Encode(row.Version, now, policy.Version, states[user].Violations));
+        }
     }
 
     /// <summary>

@@ -56,11 +56,14 @@ public static class PostgresBulkWrites
             var times = Parameter(parameters, heads.Select(h => h.AuditAt).ToArray());
             var standings = Parameter(parameters, heads.Select(h => (int)h.Standing).ToArray());
             var drops = Parameter(parameters, heads.Select(h => h.StandingDropsAt).ToArray());
+            var counting = Parameter(parameters, heads.Select(h => h.Counting).ToArray());
             statements.Add($"""
                 UPDATE user_score_versions AS u
-                SET audit_sequence = h.sequence, audit_hash = h.hash, audit_at = h.at, standing = h.standing, standing_drops_at = h.drops_at
-                FROM unnest({users}::text[], {sequences}::bigint[], {hashes}::text[], {times}::timestamptz[], {standings}::integer[], {drops}::timestamptz[])
-                  AS h(user_id, sequence, hash, at, standing, drops_at)
+                SET audit_sequence = h.sequence, audit_hash = h.hash, audit_at = h.at, standing = h.standing, standing_drops_at = h.drops_at,
+                  counting = h.counting
+                FROM unnest({users}::text[], {sequences}::bigint[], {hashes}::text[], {times}::timestamptz[], {standings}::integer[], {drops}::timestamptz[],
+                  {counting}::bytea[])
+                  AS h(user_id, sequence, hash, at, standing, drops_at, counting)
                 WHERE u.user_id = h.user_id
                 """);
             written.AddRange(tracked.Where(e => e.State == EntityState.Modified && e.Entity is UserScoreVersion));

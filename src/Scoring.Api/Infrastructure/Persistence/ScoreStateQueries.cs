@@ -27,7 +27,7 @@ public static class ScoreStateQueries
         // this prepared statement's result, which PostgreSQL refuses (0A000) on every pooled connection.
         const string Upsert = """
             ON CONFLICT (user_id) DO UPDATE SET version = user_score_versions.version + 1
-            RETURNING user_id, version, audit_sequence, audit_hash, audit_at, standing, standing_drops_at
+            RETURNING user_id, version, audit_sequence, audit_hash, audit_at, standing, standing_drops_at, counting
             """;
         const string Mark = """
             INSERT INTO score_cache_repairs (user_id, version) SELECT user_id, version FROM locked
@@ -231,24 +231,34 @@ public static class ScoreStateQueries
     /// <summary>
     /// Loads the score state of each user, keyed by user id (users never written get version 0).
     /// Versions are read before violations: the data is then at least as new as its version, and the
-    /// cache's compare-and-set lets the writer of any newer version replace it.
+    /// cache's compare-and-set lets the writer of any newer version replace it. A user whose lock row keeps
+    /// the copy its last write left (<see cref="CountingSnapshot"/>) is answered from it, exactly at the
+    /// row's version, without reading its violations.
     /// </summary>
     public static async Task<Dictionary<string, ScoreState>> LoadScoreStatesAsync(
         this ScoringDbContext db, IReadOnlyCollection<string> userIds, ScoringPolicy policy, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var ids = userIds.Distinct().ToArray();
-        var versions = await db.UserScoreVersions.AsNoTracking()
+        var rows = await db.UserScoreVersions.AsNoTracking()
             .Where(u => ids.Contains(u.UserId))
-            .ToDictionaryAsync(u => u.UserId, u => u.Version, cancellationToken);
+            .ToDictionaryAsync(u => u.UserId, cancellationToken);
 
-        var violations = await db.CountingViolationsOf(ids, policy, at)
-            .Scored()
-            .ToListAsync(cancellationToken);
+        var kept = new Dictionary<string, ScoredViolation[]>(ids.Length, StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            if (rows.GetValueOrDefault(id) is { } row && CountingSnapshot.Decode(row.Counting)?.CountingAt(row.Version, policy, at) is { } counting)
+            {
+                kept[id] = [.. counting];
+            }
+        }
 
-        var byUser = violations.ToLookup(v => v.UserId, v => v.Scored);
+        var unread = ids.Where(id => !kept.ContainsKey(id)).ToArray();
+        var read = unread.Length == 0
+            ? null
+            : (await db.CountingViolationsOf(unread, policy, at).Scored().ToListAsync(cancellationToken)).ToLookup(v => v.UserId, v => v.Scored);
         return ids.ToDictionary(
             id => id,
-            id => new ScoreState(versions.GetValueOrDefault(id), policy.Version, [.. byUser[id]]));
+            id => new ScoreState(rows.GetValueOrDefault(id)?.Version ?? 0, policy.Version, kept.TryGetValue(id, out var counting) ? counting : [.. read![id]]));
     }
 
     /// <summary>The counting violations of each user at <paramref name="at"/>, inside its write transaction (before or after the change).</summary>

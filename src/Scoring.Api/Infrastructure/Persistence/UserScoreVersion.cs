@@ -32,6 +32,15 @@ public sealed class UserScoreVersion
     /// <summary>When the recorded standing next drops by itself (decay, expiry) unless something happens first; null when it cannot.</summary>
     public DateTimeOffset? StandingDropsAt { get; private set; }
 
+    /// <summary>
+    /// The user's counting violations as the write of <see cref="Version"/> left them
+    /// (<see cref="CountingSnapshot"/>), so the next write need not read them; null for none kept.
+    /// </summary>
+    public byte[]? Counting { get; private set; }
+
+    /// <summary>Keeps the copy of the counting violations this write leaves (null: none, the next write reads them).</summary>
+    public void KeepCounting(byte[]? snapshot) => Counting = snapshot;
+
     public StandingTimeline.Recorded RecordedStanding => new(Standing, StandingDropsAt);
 
     /// <summary>Records where the standing now is.</summary>

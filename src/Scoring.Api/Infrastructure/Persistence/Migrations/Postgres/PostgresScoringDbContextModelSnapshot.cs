@@ -289,6 +289,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("audit_sequence");
 
+                    b.Property<byte[]>("Counting")
+                        .HasColumnType("bytea")
+                        .HasColumnName("counting");
+
                     b.Property<int>("Standing")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("integer")

@@ -273,6 +273,10 @@ namespace Scoring.Api.Infrastructure.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("audit_sequence");
 
+                    b.Property<byte[]>("Counting")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("counting");
+
                     b.Property<int>("Standing")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER")
