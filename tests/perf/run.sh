@@ -75,7 +75,7 @@ done
 api_dll=$repo/src/Scoring.Api/bin/Release/net10.0/Scoring.Api.dll
 cli_dll=$repo/src/Scoring.Cli/bin/Release/net10.0/Scoring.Cli.dll
 perf_dll=$repo/tests/Scoring.Perf/bin/Release/net10.0/Scoring.Perf.dll
-# The service image's GC setting (its Dockerfile), for the service and the ceiling servers alike.
+# The service image's GC setting (its Dockerfile), for the service processes; the ceiling servers keep their defaults.
 image_gc=$(grep -oP '\bDOTNET_GCgen0size=\S+' "$repo/src/Scoring.Api/Dockerfile")
 
 # --- Servers, all on loopback, all stopped on exit -----------------------------------------------------
@@ -216,7 +216,7 @@ grpc_status_sample() {
 
 say "ceiling: minimal gRPC server, GetScore from memory ($((read_connections * read_streams)) in flight, ${duration} s)"
 ceiling_port=$(free_port)
-env $image_gc dotnet "$perf_dll" ceiling "http://127.0.0.1:$ceiling_port" >"$work/ceiling.log" 2>&1 &
+dotnet "$perf_dll" ceiling "http://127.0.0.1:$ceiling_port" >"$work/ceiling.log" 2>&1 &
 pids+=($!)
 ceiling_pid=$!
 server_pid=$ceiling_pid
@@ -302,7 +302,7 @@ unit[get_score_near]="calls/s"
 # What a read through Redis costs at the least: the ceiling server making the service's one HGET per call.
 say "ceiling: minimal gRPC server, GetScore after one HGET of the cached entry from Redis"
 redis_ceiling_port=$(free_port)
-env $image_gc dotnet "$perf_dll" ceiling "http://127.0.0.1:$redis_ceiling_port" "127.0.0.1:$redis_port" \
+dotnet "$perf_dll" ceiling "http://127.0.0.1:$redis_ceiling_port" "127.0.0.1:$redis_port" \
   "scoring:v2:score:{$(printf '%s' bench-u0 | sha256sum | cut -c1-64)}" >"$work/redis-ceiling.log" 2>&1 &
 pids+=($!)
 server_pid=${pids[-1]}

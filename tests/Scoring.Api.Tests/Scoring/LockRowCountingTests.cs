@@ -46,6 +46,51 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
     [Theory]
     [InlineData(DatabaseProvider.Postgres)]
     [InlineData(DatabaseProvider.Sqlite)]
+    public async Task Every_sixteenth_write_of_a_user_reads_the_violations_whatever_its_copy_says(DatabaseProvider provider)
+    {
+        var (app, database) = await StartAsync(provider);
+        using var _ = app;
+        var user = NewUserId();
+        var first = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        await ExecuteAsync(provider, database, $"DELETE FROM violations WHERE id = '{first.Violation.ViolationId}'");
+
+        // Versions 2 to 15 carry the copy forward; version 16 reads the table, without the deleted one.
+        var counted = new List<int>();
+        for (var version = 2; version <= CountingSnapshot.ReadEvery; version++)
+        {
+            counted.Add((await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token)).Score.ActiveViolations);
+        }
+
+        Assert.Equal(Enumerable.Range(2, CountingSnapshot.ReadEvery - 2), counted[..^1]);
+        Assert.Equal(CountingSnapshot.ReadEvery - 1, counted[^1]);
+    }
+
+    [Fact]
+    public async Task The_copy_follows_changes_other_than_records_and_an_erasure_leaves_nothing_in_it()
+    {
+        var (app, database) = await StartAsync(DatabaseProvider.Postgres);
+        using var _ = app;
+        var user = NewUserId();
+        var first = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        await app.Appeals.SubmitAppealAsync(new SubmitAppealRequest
+        {
+            ViolationId = first.Violation.ViolationId, UserId = user, Statement = "Quoted to criticise it.",
+        }, cancellationToken: Token);
+
+        // Scored from the copy the appeal's write left: the violation under appeal is contested.
+        var next = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        Assert.True(next.Score.Contested);
+        Assert.Equal(2, next.Score.ActiveViolations);
+
+        await app.Privacy.EraseUserAsync(new EraseUserRequest { UserId = user, Reason = "gdpr_art17_request" }, cancellationToken: Token);
+        await using var db = ScoringContexts.Create(DatabaseProvider.Postgres, database);
+        var row = await db.UserScoreVersions.AsNoTracking().SingleAsync(r => r.UserId == user, Token);
+        Assert.Empty(CountingSnapshot.Decode(row.Counting)!.Violations);
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Postgres)]
+    [InlineData(DatabaseProvider.Sqlite)]
     public async Task A_copy_left_before_a_write_that_kept_none_is_not_used(DatabaseProvider provider)
     {
         var (app, database) = await StartAsync(provider);
@@ -137,8 +182,17 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
         Assert.Null(CountingSnapshot.Decode([.. bytes, 0]));
         Assert.Null(CountingSnapshot.Decode([(byte)(bytes[0] + 1), .. bytes[1..]]));
         Assert.Null(CountingSnapshot.Decode(null));
-        Assert.Null(CountingSnapshot.Encode(7, at, "p", [.. Enumerable.Repeat(violations[0], CountingSnapshot.MaxViolations + 1)]));
-        Assert.NotNull(CountingSnapshot.Encode(7, at, "p", [.. Enumerable.Repeat(violations[0], CountingSnapshot.MaxViolations)]));
+        // An instant out of range (the first violation's, 8 bytes before its contested flag's byte ends the
+        // 10-byte tail of the first violation), and a severity that does not exist: none, not an exception.
+        var tail = bytes.AsSpan().IndexOf("spam"u8) + 4;
+        Assert.Null(CountingSnapshot.Decode([.. bytes[..(tail + 1)], .. BitConverter.GetBytes(long.MaxValue), .. bytes[(tail + 9)..]]));
+        Assert.Null(CountingSnapshot.Decode([.. bytes[..tail], 99, .. bytes[(tail + 1)..]]));
+
+        // As many as fit in MaxBytes are kept, one more is not.
+        var header = CountingSnapshot.Encode(7, at, "p", [])!.Length;
+        var fit = (CountingSnapshot.MaxBytes - header) / (CountingSnapshot.Encode(7, at, "p", [violations[0]])!.Length - header);
+        Assert.NotNull(CountingSnapshot.Encode(7, at, "p", [.. Enumerable.Repeat(violations[0], fit)]));
+        Assert.Null(CountingSnapshot.Encode(7, at, "p", [.. Enumerable.Repeat(violations[0], fit + 1)]));
     }
 
     public ValueTask DisposeAsync()

@@ -17,9 +17,11 @@ namespace Scoring.Api.Features.Common;
 /// by themselves since the last write, apply the change, append its audit entries to each user's chain,
 /// read what the scores need, record the change of standing the change made, commit. Then the cache
 /// learns the new state, and only once it has does the mark go (later, in the background:
-/// <see cref="CacheSyncLedger"/>). A change that only adds violations (recording them) is scored from the
-/// users' violations read once under the locks plus the added ones, and everything it writes goes in one
-/// round trip before the commit: four round trips under the locks for the whole group.
+/// <see cref="CacheSyncLedger"/>). A change that only adds violations (recording them) is scored from what
+/// counted before it plus the added ones, and everything it writes goes in one round trip before the commit.
+/// What counted before comes back with the lock statement, from the copy the user's last write left on its
+/// lock row (<see cref="CountingSnapshot"/>), or is read under the locks where there is none it can use:
+/// three or four round trips under the locks for the whole group. Every write leaves a new copy.
 /// Writers of one user queue on the lock, so checks made inside the change see every earlier commit.
 /// Nothing touches the database after the commit, and the context is used by one operation at a time.
 /// </summary>
@@ -171,9 +173,8 @@ public sealed class UserRecordWriter(
     /// <summary>
     /// What counted for each of <paramref name="users"/> before the change: for a due user at the earliest
     /// instant its catch-up looks at, for any other now. Taken from the copy the user's last write kept on
-    /// its lock row where that copy is of the version just before this write's (<see cref="CountingSnapshot"/>);
-    /// read from the violations for the others, at the earliest of their instants (what counted then is
-    /// all that counts later).
+    /// its lock row where it can say (<see cref="CountingSnapshot.CountingAt"/>); read from the violations for
+    /// the others, at the earliest of their instants (what counted then is all that counts later).
     /// </summary>
     private async Task<ILookup<string, ScoredViolation>> LoadCountingBeforeAsync(
         string[] users, string[] due, Dictionary<string, UserScoreVersion> rows, DateTimeOffset now, CancellationToken cancellationToken)
@@ -186,7 +187,7 @@ public sealed class UserRecordWriter(
         {
             var row = rows[user];
             var at = CountingFrom(row, dueUsers.Contains(user), now);
-            if (CountingSnapshot.Decode(row.Counting)?.CountingAt(row.Version - 1, policy, at) is { } counting)
+            if (CountingSnapshot.CountingAt(row, underLock: true, policy, at) is { } counting)
             {
                 kept.AddRange(counting.Select(v => new UserViolation(user, v)));
                 continue;
@@ -256,7 +257,8 @@ public sealed class UserRecordWriter(
     /// Writes the feed entries (the drops found before the change, then the change of standing the change
     /// made) and where each standing now stands, in this transaction. A user whose standing stayed and
     /// whose next drop only moved later keeps its row as it is: the scan then looks at it early, finds
-    /// nothing dropped, and reschedules it, which costs less than a write on every record.
+    /// nothing dropped, and reschedules it, which costs less than moving the user's scheduled drop (its
+    /// <c>standing_drops</c> row) on every record.
     /// </summary>
     private async Task<List<StandingChange>> RecordStandingsAsync(
         string[] users, Dictionary<string, UserScoreVersion> rows, Dictionary<string, Score> scores,

@@ -16,18 +16,28 @@ namespace Scoring.Api.Infrastructure.Persistence;
 /// that changes violations without keeping a new copy (an older release during a rolling upgrade, a path
 /// that does not keep one) leaves a copy of an older version, which is then ignored and the violations read
 /// as before. The copy is also tied to the policy version it was taken under (what counts depends on the
-/// policy) and to its instant (what counted then includes what has expired since, never less).
+/// policy) and to its instant (what counted then includes what has expired since, never less). And every
+/// <see cref="ReadEvery"/>th write of a user reads the violations whatever its copy says, so a change made
+/// behind the service's back (a repair by hand in SQL, a restore of some tables) reaches the user's score
+/// within that many writes, as it reached it at the next write before there were copies.
 /// </summary>
 /// <remarks>
 /// A compact binary form: a format byte, the version, the instant, the policy version, then each
-/// violation's id, category, severity, instant and whether it is contested. About 40 bytes a violation (a GUID id in its 16 bytes), so
-/// a row stays well inside PostgreSQL's page (TOAST starts near 2 kB); users with more violations than
-/// <see cref="MaxViolations"/> keep no copy and are read each time.
+/// violation's id (a GUID in its 16 bytes), category, severity, instant and whether it is contested: about
+/// 40 bytes a violation. A copy over <see cref="MaxBytes"/> is not kept (the user is read each time), so the
+/// lock row stays under PostgreSQL's TOAST threshold (about 2 kB a row): never compressed or moved out of
+/// line, and small enough for its updates to stay on their page.
 /// </remarks>
 public sealed record CountingSnapshot(long Version, DateTimeOffset At, string PolicyVersion, IReadOnlyList<ScoredViolation> Violations)
 {
-    /// <summary>Users with more counting violations keep no copy: their row would outgrow its page.</summary>
-    public const int MaxViolations = 48;
+    /// <summary>The largest copy kept: with the rest of the lock row (about 300 bytes) under the TOAST threshold.</summary>
+    public const int MaxBytes = 1536;
+
+    /// <summary>More violations than this never fit in <see cref="MaxBytes"/> (each takes 19 bytes at least): a count above it is damage.</summary>
+    private const int MaxViolations = MaxBytes / 19;
+
+    /// <summary>Every this many versions of a user, a write reads the violations instead of trusting its copy.</summary>
+    public const int ReadEvery = 16;
 
     private const byte Format = 1;
     private const byte TextId = 0;
@@ -59,7 +69,7 @@ public sealed record CountingSnapshot(long Version, DateTimeOffset At, string Po
             buffer.Advance(10);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenCount <= MaxBytes ? buffer.WrittenSpan.ToArray() : null;
     }
 
     /// <summary>The copy these bytes hold; null for none, or for bytes of a format this release does not know.</summary>
@@ -74,7 +84,7 @@ public sealed record CountingSnapshot(long Version, DateTimeOffset At, string Po
         {
             var reader = new SpanReader(bytes.AsSpan(1));
             var version = reader.Int64();
-            var at = new DateTimeOffset(reader.Int64(), TimeSpan.Zero);
+            var at = reader.Instant();
             var policyVersion = reader.String();
             var count = reader.Count();
             var violations = new ScoredViolation[count];
@@ -82,8 +92,8 @@ public sealed record CountingSnapshot(long Version, DateTimeOffset At, string Po
             {
                 var id = reader.Id();
                 var category = reader.String();
-                var severity = (Severity)reader.Byte();
-                var occurredAt = new DateTimeOffset(reader.Int64(), TimeSpan.Zero);
+                var severity = reader.Severity();
+                var occurredAt = reader.Instant();
                 violations[i] = new ScoredViolation(id, category, severity, occurredAt, reader.Byte() == 1);
             }
 
@@ -97,14 +107,25 @@ public sealed record CountingSnapshot(long Version, DateTimeOffset At, string Po
     }
 
     /// <summary>
-    /// What counted for the user at <paramref name="at"/>, if this copy can say: it was taken by the write
-    /// just before the row's version <paramref name="version"/>, under this policy, no later than
-    /// <paramref name="at"/>. Null otherwise (the caller reads the violations).
+    /// What counted for the user of <paramref name="row"/> at <paramref name="at"/>, from the copy on the row,
+    /// if it can say; null when the violations must be read. Under the write lock
+    /// (<paramref name="underLock"/>) the lock statement has raised the row's version, so the copy must be of
+    /// the version before (the write just before this one kept it), and every <see cref="ReadEvery"/>th
+    /// version reads regardless; outside it (a cache miss), of the row's own version. Either way under this
+    /// policy version and taken no later than <paramref name="at"/>.
     /// </summary>
-    public IEnumerable<ScoredViolation>? CountingAt(long version, ScoringPolicy policy, DateTimeOffset at) =>
-        Version == version && PolicyVersion == policy.Version && At <= at
-            ? Violations.Where(v => policy.Counts(v, at))
+    public static IEnumerable<ScoredViolation>? CountingAt(UserScoreVersion row, bool underLock, ScoringPolicy policy, DateTimeOffset at)
+    {
+        if (underLock && row.Version % ReadEvery == 0)
+        {
+            return null;
+        }
+
+        var version = underLock ? row.Version - 1 : row.Version;
+        return Decode(row.Counting) is { } copy && copy.Version == version && copy.PolicyVersion == policy.Version && copy.At <= at
+            ? copy.Violations.Where(v => policy.Counts(v, at))
             : null;
+    }
 
     private static void WriteInt64(ArrayBufferWriter<byte> buffer, long value)
     {
@@ -156,6 +177,20 @@ public sealed record CountingSnapshot(long Version, DateTimeOffset At, string Po
         public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
 
         public int Count() => Length(MaxViolations);
+
+        public DateTimeOffset Instant()
+        {
+            var ticks = Int64();
+            return ticks is >= 0 and <= 3155378975999999999 // DateTimeOffset.MaxValue.UtcTicks
+                ? new DateTimeOffset(ticks, TimeSpan.Zero)
+                : throw new FormatException($"An instant of {ticks} ticks");
+        }
+
+        public Severity Severity()
+        {
+            var value = (Severity)Byte();
+            return Enum.IsDefined(value) ? value : throw new FormatException($"A severity of {(int)value}");
+        }
 
         public string Id() => Byte() == TextId ? String() : new Guid(Take(16)).ToString("D");
 

@@ -13,7 +13,8 @@ namespace Scoring.Api.Infrastructure.Persistence;
 /// On PostgreSQL, writes what a write transaction added or moved in one round trip of a few statements,
 /// whatever the number of rows: the new violations, audit entries, report tallies and entries, and feed
 /// entries as one <c>INSERT … SELECT FROM unnest(…)</c> each (columns and conversions read from the EF
-/// Core model, so they cannot drift from it), the lock rows' audit heads and recorded standings as one
+/// Core model, so they cannot drift from it), the lock rows' audit heads, recorded standings and copies of
+/// the counting violations (<see cref="CountingSnapshot"/>) as one
 /// <c>UPDATE … FROM unnest(…)</c>, and the standing-drop schedule as one upsert and one delete. EF Core
 /// would send one statement per row and track each. What it writes leaves the change tracker;
 /// SaveChanges writes the rest.

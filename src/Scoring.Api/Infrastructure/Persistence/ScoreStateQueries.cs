@@ -246,7 +246,7 @@ public static class ScoreStateQueries
         var kept = new Dictionary<string, ScoredViolation[]>(ids.Length, StringComparer.Ordinal);
         foreach (var id in ids)
         {
-            if (rows.GetValueOrDefault(id) is { } row && CountingSnapshot.Decode(row.Counting)?.CountingAt(row.Version, policy, at) is { } counting)
+            if (rows.GetValueOrDefault(id) is { } row && CountingSnapshot.CountingAt(row, underLock: false, policy, at) is { } counting)
             {
                 kept[id] = [.. counting];
             }
