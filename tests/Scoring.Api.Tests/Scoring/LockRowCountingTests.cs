@@ -33,11 +33,11 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
         var (app, database) = await StartAsync(provider);
         using var _ = app;
         var user = NewUserId();
-        var first = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
-        await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        var first = await RecordAsync(app, user);
+        await RecordAsync(app, user);
 
-        await ExecuteAsync(provider, database, $"DELETE FROM violations WHERE id = '{first.Violation.ViolationId}'");
-        var third = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        await DeleteUnlockedAsync(provider, database, first.Violation);
+        var third = await RecordAsync(app, user);
 
         // The second write's copy still holds the deleted one: the third write did not read the violations.
         Assert.Equal(3, third.Score.ActiveViolations);
@@ -51,14 +51,14 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
         var (app, database) = await StartAsync(provider);
         using var _ = app;
         var user = NewUserId();
-        var first = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
-        await ExecuteAsync(provider, database, $"DELETE FROM violations WHERE id = '{first.Violation.ViolationId}'");
+        var first = await RecordAsync(app, user);
+        await DeleteUnlockedAsync(provider, database, first.Violation);
 
         // Versions 2 to 15 carry the copy forward; version 16 reads the table, without the deleted one.
         var counted = new List<int>();
         for (var version = 2; version <= CountingSnapshot.ReadEvery; version++)
         {
-            counted.Add((await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token)).Score.ActiveViolations);
+            counted.Add((await RecordAsync(app, user)).Score.ActiveViolations);
         }
 
         Assert.Equal(Enumerable.Range(2, CountingSnapshot.ReadEvery - 2), counted[..^1]);
@@ -71,14 +71,14 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
         var (app, database) = await StartAsync(DatabaseProvider.Postgres);
         using var _ = app;
         var user = NewUserId();
-        var first = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        var first = await RecordAsync(app, user);
         await app.Appeals.SubmitAppealAsync(new SubmitAppealRequest
         {
             ViolationId = first.Violation.ViolationId, UserId = user, Statement = "Quoted to criticise it.",
         }, cancellationToken: Token);
 
         // Scored from the copy the appeal's write left: the violation under appeal is contested.
-        var next = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        var next = await RecordAsync(app, user);
         Assert.True(next.Score.Contested);
         Assert.Equal(2, next.Score.ActiveViolations);
 
@@ -96,11 +96,11 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
         var (app, database) = await StartAsync(provider);
         using var _ = app;
         var user = NewUserId();
-        await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        await RecordAsync(app, user);
 
         // A write that keeps no copy (an older release, during a rolling upgrade) still raises the version.
         await ExecuteAsync(provider, database, OlderReleaseWrite(user));
-        var next = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        var next = await RecordAsync(app, user);
 
         Assert.Equal(3, next.Score.ActiveViolations);
     }
@@ -113,10 +113,10 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
         var (app, database) = await StartAsync(provider);
         using var _ = app;
         var (kept, moved) = (NewUserId(), NewUserId());
-        var first = await app.Scoring.RecordViolationAsync(Violation(kept), cancellationToken: Token);
-        await app.Scoring.RecordViolationAsync(Violation(kept), cancellationToken: Token);
-        await app.Scoring.RecordViolationAsync(Violation(moved), cancellationToken: Token);
-        await ExecuteAsync(provider, database, $"DELETE FROM violations WHERE id = '{first.Violation.ViolationId}'");
+        var first = await RecordAsync(app, kept);
+        await RecordAsync(app, kept);
+        await RecordAsync(app, moved);
+        await DeleteUnlockedAsync(provider, database, first.Violation);
         await ExecuteAsync(provider, database, OlderReleaseWrite(moved));
 
         // Another replica, whose cache holds neither user.
@@ -137,8 +137,8 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
         var (app, database) = await StartAsync(DatabaseProvider.Postgres);
         using var _ = app;
         var user = NewUserId();
-        await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
-        await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        await RecordAsync(app, user);
+        await RecordAsync(app, user);
 
         // The copy rewritten as one of the right version that lacks a violation, under another policy or
         // taken after now: used, it would drop that violation from the next score.
@@ -156,7 +156,7 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
             await db.Database.ExecuteSqlAsync($"UPDATE user_score_versions SET counting = {rewritten} WHERE user_id = {user}", Token);
         }
 
-        var next = await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+        var next = await RecordAsync(app, user);
 
         Assert.Equal(3, next.Score.ActiveViolations);
     }
@@ -230,6 +230,13 @@ public sealed class LockRowCountingTests(TestServers servers) : IAsyncDisposable
             UPDATE user_score_versions SET version = version + 1 WHERE user_id = '{user}'
             """;
     }
+
+    private static async Task<RecordViolationResponse> RecordAsync(ScoringApp app, string user) =>
+        await app.Scoring.RecordViolationAsync(Violation(user), cancellationToken: Token);
+
+    /// <summary>Deletes a violation without its user's lock or version: only a read of the table sees it gone.</summary>
+    private static Task DeleteUnlockedAsync(DatabaseProvider provider, string database, V1.Violation violation) =>
+        ExecuteAsync(provider, database, $"DELETE FROM violations WHERE id = '{violation.ViolationId}'");
 
     private static async Task ExecuteAsync(DatabaseProvider provider, string database, string sql)
     {

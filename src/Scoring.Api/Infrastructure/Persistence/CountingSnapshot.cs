@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Scoring.Domain;
@@ -51,25 +50,23 @@ public sealed record CountingSnapshot(long Version, DateTimeOffset At, string Po
             return null;
         }
 
-        var buffer = new ArrayBufferWriter<byte>(64 + (violations.Count * 64));
-        buffer.GetSpan(1)[0] = Format;
-        buffer.Advance(1);
-        WriteInt64(buffer, version);
-        WriteInt64(buffer, at.UtcTicks);
-        WriteString(buffer, policyVersion);
-        WriteCount(buffer, violations.Count);
+        // Written on the stack, copied out once: every write of every user keeps a copy.
+        var writer = new SpanWriter(stackalloc byte[MaxBytes]);
+        writer.Byte(Format);
+        writer.Int64(version);
+        writer.Int64(at.UtcTicks);
+        writer.String(policyVersion);
+        writer.Int32(violations.Count);
         foreach (var violation in violations)
         {
-            WriteId(buffer, violation.ViolationId);
-            WriteString(buffer, violation.Category);
-            var span = buffer.GetSpan(10);
-            span[0] = (byte)violation.Severity;
-            BinaryPrimitives.WriteInt64LittleEndian(span[1..], violation.OccurredAt.UtcTicks);
-            span[9] = violation.Contested ? (byte)1 : (byte)0;
-            buffer.Advance(10);
+            writer.Id(violation.ViolationId);
+            writer.String(violation.Category);
+            writer.Byte((byte)violation.Severity);
+            writer.Int64(violation.OccurredAt.UtcTicks);
+            writer.Byte(violation.Contested ? (byte)1 : (byte)0);
         }
 
-        return buffer.WrittenCount <= MaxBytes ? buffer.WrittenSpan.ToArray() : null;
+        return writer.Full ? null : writer.Written.ToArray();
     }
 
     /// <summary>The copy these bytes hold; null for none, or for bytes of a format this release does not know.</summary>
@@ -127,42 +124,80 @@ public sealed record CountingSnapshot(long Version, DateTimeOffset At, string Po
             : null;
     }
 
-    private static void WriteInt64(ArrayBufferWriter<byte> buffer, long value)
+    /// <summary>
+    /// Writes the fields in order into a fixed buffer; one that does not fit leaves <see cref="Full"/> set
+    /// (the copy is then not kept).
+    /// </summary>
+    private ref struct SpanWriter(Span<byte> buffer)
     {
-        BinaryPrimitives.WriteInt64LittleEndian(buffer.GetSpan(8), value);
-        buffer.Advance(8);
-    }
+        private readonly Span<byte> _buffer = buffer;
+        private int _length;
 
-    private static void WriteCount(ArrayBufferWriter<byte> buffer, int value)
-    {
-        BinaryPrimitives.WriteInt32LittleEndian(buffer.GetSpan(4), value);
-        buffer.Advance(4);
-    }
+        public bool Full { get; private set; }
 
-    /// <summary>The service's ids are GUIDs in their usual text: 16 bytes instead of 40. Any other id as text.</summary>
-    private static void WriteId(ArrayBufferWriter<byte> buffer, string id)
-    {
-        if (Guid.TryParseExact(id, "D", out var guid) && string.Equals(guid.ToString("D"), id, StringComparison.Ordinal))
+        public readonly ReadOnlySpan<byte> Written => _buffer[.._length];
+
+        public void Byte(byte value)
         {
-            var span = buffer.GetSpan(17);
-            span[0] = GuidId;
-            guid.TryWriteBytes(span[1..]);
-            buffer.Advance(17);
-            return;
+            if (Room(1))
+            {
+                _buffer[_length++] = value;
+            }
         }
 
-        buffer.GetSpan(1)[0] = TextId;
-        buffer.Advance(1);
-        WriteString(buffer, id);
-    }
+        public void Int64(long value)
+        {
+            if (Room(8))
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(_buffer[_length..], value);
+                _length += 8;
+            }
+        }
 
-    private static void WriteString(ArrayBufferWriter<byte> buffer, string value)
-    {
-        var length = Encoding.UTF8.GetByteCount(value);
-        var span = buffer.GetSpan(4 + length);
-        BinaryPrimitives.WriteInt32LittleEndian(span, length);
-        Encoding.UTF8.GetBytes(value, span[4..]);
-        buffer.Advance(4 + length);
+        public void Int32(int value)
+        {
+            if (Room(4))
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(_buffer[_length..], value);
+                _length += 4;
+            }
+        }
+
+        public void String(string value)
+        {
+            var length = Encoding.UTF8.GetByteCount(value);
+            Int32(length);
+            if (Room(length))
+            {
+                _length += Encoding.UTF8.GetBytes(value, _buffer[_length..]);
+            }
+        }
+
+        /// <summary>The service's ids are GUIDs in their usual text: 16 bytes instead of 40. Any other id as text.</summary>
+        public void Id(string id)
+        {
+            Span<char> text = stackalloc char[36];
+            if (Guid.TryParseExact(id, "D", out var guid) && guid.TryFormat(text, out var written, "D") && text[..written].SequenceEqual(id))
+            {
+                Byte(GuidId);
+                if (Room(16))
+                {
+                    guid.TryWriteBytes(_buffer[_length..]);
+                    _length += 16;
+                }
+
+                return;
+            }
+
+            Byte(TextId);
+            String(id);
+        }
+
+        private bool Room(int length)
+        {
+            Full |= _buffer.Length - _length < length;
+            return !Full;
+        }
     }
 
     /// <summary>Reads the fields in order; bytes that end early or hold an impossible count are a <see cref="FormatException"/>.</summary>
